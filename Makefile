@@ -1,0 +1,51 @@
+# Emberwatch: `make run` starts the service, `make test` runs lint, types and tests.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test lint typecheck pytest system-deps train bench-clips clean
+
+$(BIN)/python:
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { scripts/system-deps.sh run && $(PYTHON) -m venv $(VENV); }
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.run-deps: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	@touch $@
+
+$(VENV)/.test-deps: pyproject.toml $(VENV)/.run-deps
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+$(VENV)/.train-deps: pyproject.toml $(VENV)/.run-deps
+	$(BIN)/pip install -q -e '.[train]'
+	@touch $@
+
+run: $(VENV)/.run-deps
+	$(BIN)/emberwatch serve --host $(HOST) --port $(PORT) $(if $(CONFIG),--config $(CONFIG),)
+
+system-deps:
+	scripts/system-deps.sh test
+
+lint: $(VENV)/.test-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.test-deps
+	$(BIN)/mypy
+
+pytest: system-deps $(VENV)/.test-deps
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+train: $(VENV)/.train-deps
+	$(BIN)/python -m models.training.train $(TRAIN_ARGS)
+
+bench-clips: $(VENV)/.run-deps
+	$(BIN)/emberwatch bench clips ../shared/data/clips/dev/clips.csv --out bench-out/clips
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

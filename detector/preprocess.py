@@ -1,0 +1,48 @@
+"""Frames to network input tensors, following a :class:`detector.modelspec.ModelSpec`.
+
+The training recipe calls :func:`crops_for` and :func:`to_tensor` too, so what the model saw in
+training is exactly what it sees in production.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from detector.modelspec import InputSpec, ModelSpec, OutputKind
+from detector.tiling import pixel_box, tile_boxes
+from detector.types import Box
+
+
+def crops_for(image: np.ndarray, spec: ModelSpec) -> tuple[list[np.ndarray], list[Box]]:
+    """Cut ``image`` (H x W x 3 RGB uint8) into the model's inputs, resized to the input size.
+
+    Returns the crops (each ``h x w x 3`` uint8 at the network size) and their normalised boxes.
+    A YOLO model gets the whole frame, letterboxed is not used: it is stretched to the input size.
+    """
+    height, width = image.shape[:2]
+    if spec.kind is OutputKind.TILED_CLASSIFIER:
+        boxes = tile_boxes(width, height, spec.tiling.rows, spec.tiling.min_overlap)
+    else:
+        boxes = [(0.0, 0.0, 1.0, 1.0)]
+    size = spec.input.size
+    crops = []
+    for box in boxes:
+        x0, y0, x1, y1 = pixel_box(box, width, height)
+        crops.append(cv2.resize(image[y0:y1, x0:x1], size, interpolation=cv2.INTER_LINEAR))
+    return crops, boxes
+
+
+def to_tensor(crops: list[np.ndarray], spec: InputSpec) -> np.ndarray:
+    """Stack uint8 RGB crops into one float32 batch in the model's layout, normalised.
+
+    Output shape: ``N x 3 x H x W`` (NCHW) or ``N x H x W x 3`` (NHWC).
+    """
+    batch = np.stack(crops).astype(np.float32)
+    mean = np.asarray(spec.mean, dtype=np.float32) * 255.0
+    inv_std = 1.0 / (np.asarray(spec.std, dtype=np.float32) * 255.0)
+    batch -= mean
+    batch *= inv_std
+    if spec.layout == "NCHW":
+        batch = batch.transpose(0, 3, 1, 2)
+    return np.ascontiguousarray(batch)

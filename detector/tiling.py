@@ -1,0 +1,48 @@
+"""Square tiles covering a frame, shared by the detector and the training recipe.
+
+Tiles are squares of side ``H / rows`` laid in ``rows`` rows and as many columns as needed to cover
+the width with at least ``min_overlap`` overlap, spread evenly. Square tiles keep the aspect ratio
+of smoke plumes whatever the camera's aspect ratio (16:9 or 4:3).
+"""
+
+from __future__ import annotations
+
+import math
+
+from detector.types import Box
+
+
+def tile_boxes(width: int, height: int, rows: int, min_overlap: float = 0.0) -> list[Box]:
+    """Return tile boxes, row-major, normalised to 0..1 by ``width`` and ``height``.
+
+    >>> len(tile_boxes(1920, 1080, rows=2))
+    8
+    >>> tile_boxes(640, 480, rows=1)[0]
+    (0.0, 0.0, 0.75, 1.0)
+    """
+    if width <= 0 or height <= 0 or rows < 1:
+        raise ValueError(f"bad frame size {width}x{height} or rows={rows}")
+    side = height / rows
+    if side >= width:  # portrait or very tall tiles: one column, clipped to the width
+        cols, side_x = 1, float(width)
+    else:
+        stride_max = side * (1.0 - min_overlap)
+        cols = max(1, math.ceil((width - side) / stride_max - 1e-9) + 1)
+        side_x = side
+    stride_x = 0.0 if cols == 1 else (width - side_x) / (cols - 1)
+    boxes: list[Box] = []
+    for r in range(rows):
+        y0 = r * side
+        for c in range(cols):
+            x0 = c * stride_x
+            boxes.append((x0 / width, y0 / height, (x0 + side_x) / width, (y0 + side) / height))
+    return boxes
+
+
+def pixel_box(box: Box, width: int, height: int) -> tuple[int, int, int, int]:
+    """Normalised box to integer pixel bounds (x0, y0, x1, y1), clipped, at least 1 pixel."""
+    x0 = min(max(int(round(box[0] * width)), 0), width - 1)
+    y0 = min(max(int(round(box[1] * height)), 0), height - 1)
+    x1 = max(min(int(round(box[2] * width)), width), x0 + 1)
+    y1 = max(min(int(round(box[3] * height)), height), y0 + 1)
+    return x0, y0, x1, y1
