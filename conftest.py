@@ -1,0 +1,7 @@
+"""Shared pytest fixtures live in tests/fixtures/; they are registered here."""
+
+pytest_plugins = [
+    "tests.fixtures.media",
+    "tests.fixtures.models",
+    "tests.fixtures.app",
+]

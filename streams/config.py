@@ -1,0 +1,93 @@
+"""Validated camera and stream settings."""
+
+from __future__ import annotations
+
+import os
+import re
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+class DecodeMode(StrEnum):
+    AUTO = "auto"  # keyframes only when the analysis interval is at least the GOP length
+    KEYFRAMES = "keyframes"
+    ALL = "all"
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def expand_env(value: str) -> str:
+    """Replace ``${NAME}`` with the environment variable NAME (for camera passwords).
+
+    Raises:
+        ValueError: naming the variable when it is not set.
+    """
+
+    def repl(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            raise ValueError(f"environment variable {name} is not set")
+        return os.environ[name]
+
+    return _ENV_REF.sub(repl, value)
+
+
+Point = tuple[float, float]
+
+
+class CameraConfig(StrictModel):
+    id: str = Field(pattern=_ID, description="Stable identifier, used in URLs and the database.")
+    name: str = Field("", description="Human-readable name; defaults to the id.")
+    url: str = Field(
+        description="rtsp://user:pass@host/path, or a video file path. ${VAR} expands from the "
+        "environment so passwords stay out of the file."
+    )
+    loop: bool = Field(False, description="Files only: start again at the end (demo cameras).")
+    realtime: bool = Field(True, description="Files only: play at the file's frame rate.")
+    interval_s: float = Field(5.0, gt=0, le=3600, description="Analyse one frame every N seconds.")
+    decode: DecodeMode = DecodeMode.AUTO
+    enabled: bool = True
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
+    heading_deg: float | None = Field(None, ge=0, lt=360, description="Bearing of image centre.")
+    fov_deg: float | None = Field(None, gt=0, le=360, description="Horizontal field of view.")
+    masks: list[list[Point]] = Field(
+        default_factory=list,
+        description="Polygons to ignore, as lists of (x, y) normalised to 0..1 of the frame.",
+    )
+    thresholds: dict[str, float] = Field(
+        default_factory=dict, description="Per-class opening thresholds overriding the model's."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _expand(cls, value: str) -> str:
+        return expand_env(value)
+
+    @field_validator("masks")
+    @classmethod
+    def _polygons(cls, value: list[list[Point]]) -> list[list[Point]]:
+        for i, poly in enumerate(value):
+            if len(poly) < 3:
+                raise ValueError(f"mask {i} has {len(poly)} points; a polygon needs at least 3")
+            for x, y in poly:
+                if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+                    raise ValueError(f"mask {i} point ({x}, {y}) is outside 0..1")
+        return value
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.id
+
+
+class StreamSettings(StrictModel):
+    open_timeout_s: float = Field(5.0, gt=0, description="Timeout to open a stream.")
+    read_timeout_s: float = Field(5.0, gt=0, description="Timeout for a read on an open stream.")
+    backoff_initial_s: float = Field(1.0, gt=0)
+    backoff_max_s: float = Field(30.0, gt=0)
