@@ -1,0 +1,103 @@
+"""The whole service configuration: one YAML file, validated once in main() and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from detector.config import DetectorConfig, SmoothingConfig
+from streams.config import CameraConfig, StreamSettings
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "ember-tiles-v1"
+
+
+class ConfigError(Exception):
+    """The configuration file is missing or invalid; the message names the key at fault."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StorageConfig(_Strict):
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL. Default: sqlite file emberwatch.db in the data dir."
+    )
+    snapshot_dir: Path | None = Field(None, description="Default: snapshots/ in the data dir.")
+
+
+class ServerConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+
+
+class AppConfig(_Strict):
+    data_dir: Path = Field(Path("data"), description="Database, snapshots and demo footage.")
+    cameras: list[CameraConfig] = Field(default_factory=list)
+    streams: StreamSettings = StreamSettings()
+    detector: DetectorConfig = DetectorConfig()
+    smoothing: SmoothingConfig = SmoothingConfig()
+    storage: StorageConfig = StorageConfig()
+    server: ServerConfig = ServerConfig()
+
+    @field_validator("cameras")
+    @classmethod
+    def _unique_ids(cls, cameras: list[CameraConfig]) -> list[CameraConfig]:
+        seen: set[str] = set()
+        for cam in cameras:
+            if cam.id in seen:
+                raise ValueError(f"camera id {cam.id!r} is used twice")
+            seen.add(cam.id)
+        return cameras
+
+    @property
+    def database_url(self) -> str:
+        return self.storage.database_url or f"sqlite:///{self.data_dir / 'emberwatch.db'}"
+
+    @property
+    def snapshot_dir(self) -> Path:
+        return self.storage.snapshot_dir or self.data_dir / "snapshots"
+
+    @property
+    def model_dir(self) -> Path:
+        return self.detector.model_dir or DEFAULT_MODEL
+
+
+def _format_errors(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        lines.append(f"  {where}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_config(raw: dict[str, Any], *, source: str = "config") -> AppConfig:
+    try:
+        return AppConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{source} is invalid:\n{_format_errors(exc)}") from exc
+
+
+def load_config(path: Path | None, **overrides: Any) -> AppConfig:
+    """Read ``path`` (YAML) if given, apply non-None top-level ``overrides``, validate.
+
+    Raises:
+        ConfigError: with one line per problem, each naming the key (e.g. ``cameras.0.url``).
+    """
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{path} must hold a mapping at the top level")
+        raw = loaded or {}
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    return parse_config(raw, source=str(path) if path else "config")

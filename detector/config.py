@@ -1,0 +1,52 @@
+"""Validated detector settings: model, batching and temporal smoothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SmoothingConfig(_Strict):
+    """Temporal smoothing, in seconds of the frames' own timestamps (not frame counts)."""
+
+    tau_s: float = Field(
+        20.0, gt=0, description="Time constant of the exponential moving average of scores."
+    )
+    close_ratio: float = Field(
+        0.8, gt=0, le=1, description="Close threshold = open threshold x this (hysteresis)."
+    )
+    min_persistence_s: float = Field(
+        15.0, ge=0, description="The smoothed score must stay above the open threshold this long."
+    )
+    quiet_s: float = Field(
+        60.0, ge=0, description="Below the close threshold this long before an event closes."
+    )
+    update_min_delta: float = Field(
+        0.05, ge=0, description="Emit an update only when the peak rises by at least this much."
+    )
+    baseline_tau_s: float | None = Field(
+        None,
+        gt=0,
+        description="If set, subtract a slow per-region baseline (time constant in seconds) "
+        "so views that score high all day (fog, glare) do not open events.",
+    )
+
+
+class DetectorConfig(_Strict):
+    model_dir: Path | None = Field(
+        None, description="Model directory (model.onnx + model.yaml). Default: the shipped model."
+    )
+    max_batch: int = Field(32, ge=1, le=1024, description="Largest batch of network inputs.")
+    batch_timeout_s: float = Field(
+        0.05, ge=0, le=5, description="How long to collect frames for a batch before running."
+    )
+    providers: list[str] = Field(
+        default_factory=lambda: ["CPUExecutionProvider"],
+        description="onnxruntime execution providers in order of preference.",
+    )
+    intra_op_threads: int = Field(0, ge=0, description="onnxruntime threads; 0 = its default.")
