@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import numpy as np
+
 from streams.frame import Frame
 
 # (x0, y0, x1, y1), normalised to 0..1 by the frame width (x) and height (y), origin top-left.
@@ -26,11 +28,14 @@ class Detection:
     """Model output for one frame: the best score per class and the regions above threshold.
 
     ``scores`` holds, for every class of the model, the highest region score (0..1) after masks.
+    ``tile_scores`` (tiled classifiers only) is the ``[T, C]`` array of every tile's class scores,
+    in the model's tile order; the smoothing stage may keep a per-tile baseline from it.
     """
 
     frame: Frame
     scores: Mapping[str, float]
     regions: tuple[Region, ...] = ()
+    tile_scores: np.ndarray | None = None
 
     @property
     def camera_id(self) -> str:

@@ -1,0 +1,147 @@
+"""One onnxruntime session shared by every camera: prepare -> infer -> postprocess, each timed."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from detector.masks import MaskSet
+from detector.modelspec import ModelError, ModelSpec, OutputKind, load_spec
+from detector.postprocess import activate, tile_regions, yolo_regions
+from detector.preprocess import crops_for, to_tensor
+from detector.tiling import tile_boxes
+from detector.types import Box, Detection
+from streams.frame import Frame
+
+log = logging.getLogger(__name__)
+
+NO_MASK = MaskSet()
+
+
+@dataclass(frozen=True, slots=True)
+class StageTimes:
+    """Seconds spent in each stage of one batch."""
+
+    preprocess: float
+    inference: float
+    postprocess: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "preprocess": self.preprocess,
+            "inference": self.inference,
+            "postprocess": self.postprocess,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CameraRules:
+    """Per-camera postprocessing settings: ignore masks and class thresholds."""
+
+    mask: MaskSet = NO_MASK
+    thresholds: Mapping[str, float] | None = None
+
+
+def choose_providers(requested: Sequence[str]) -> list[str]:
+    """Keep the requested execution providers this onnxruntime build has, CPU always last."""
+    available = set(ort.get_available_providers())
+    chosen = [p for p in requested if p in available and p != "CPUExecutionProvider"]
+    missing = [p for p in requested if p not in available]
+    if missing:
+        log.warning("execution providers %s not available; using %s", missing, chosen or "CPU")
+    return [*chosen, "CPUExecutionProvider"]
+
+
+class OnnxModel:
+    """A loaded model directory. Thread-compatible: call :meth:`score` from one thread.
+
+    >>> model = OnnxModel(Path("models/ember-tiles-v1"))  # doctest: +SKIP
+    >>> detections, times = model.score([frame])  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        model_dir: Path,
+        *,
+        providers: Sequence[str] = ("CPUExecutionProvider",),
+        intra_op_threads: int = 0,
+    ) -> None:
+        self.spec: ModelSpec = load_spec(model_dir)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = intra_op_threads
+        options.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(
+                str(model_dir / self.spec.file), options, providers=choose_providers(providers)
+            )
+        except (ort.capi.onnxruntime_pybind11_state.Fail, RuntimeError) as exc:  # type: ignore[attr-defined]
+            raise ModelError(f"{model_dir / self.spec.file} cannot be loaded: {exc}") from exc
+        # Tensor names come from the file, never from assumptions.
+        self.input_name = self.session.get_inputs()[0].name
+        self.output_name = self.session.get_outputs()[0].name
+        self.providers = self.session.get_providers()
+        self.classes = self.spec.output_classes
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        width, height = self.spec.input.size
+        blank = np.zeros((1, height, width, 3), dtype=np.uint8)
+        self._run(to_tensor(list(blank), self.spec.input))
+
+    def _run(self, tensor: np.ndarray) -> np.ndarray:
+        out = self.session.run([self.output_name], {self.input_name: tensor})[0]
+        return np.asarray(out, dtype=np.float32)
+
+    def inputs_per_frame(self, width: int, height: int) -> int:
+        """How many network inputs one frame of this size becomes."""
+        if self.spec.kind is OutputKind.YOLO:
+            return 1
+        return len(tile_boxes(width, height, self.spec.tiling.rows, self.spec.tiling.min_overlap))
+
+    def thresholds(self, overrides: Mapping[str, float] | None = None) -> dict[str, float]:
+        base = {cls: self.spec.threshold(cls) for cls in self.classes}
+        return base | {k: v for k, v in (overrides or {}).items() if k in base}
+
+    def score(
+        self, frames: Sequence[Frame], rules: Mapping[str, CameraRules] | None = None
+    ) -> tuple[list[Detection], StageTimes]:
+        """Score frames of any cameras in one batch.
+
+        ``rules`` maps camera id to its masks and thresholds (defaults: none, the model's).
+        Returns one :class:`Detection` per frame, in order, and the time of each stage.
+        """
+        rules = rules or {}
+        t0 = time.perf_counter()
+        crops: list[np.ndarray] = []
+        spans: list[tuple[int, int, list[Box]]] = []
+        for frame in frames:
+            image = rules.get(frame.camera_id, CameraRules()).mask.apply(frame.image)
+            frame_crops, boxes = crops_for(image, self.spec)
+            spans.append((len(crops), len(crops) + len(frame_crops), boxes))
+            crops.extend(frame_crops)
+        tensor = to_tensor(crops, self.spec.input)
+        t1 = time.perf_counter()
+        raw = self._run(tensor)
+        t2 = time.perf_counter()
+        detections = [
+            self._post(frame, raw[start:end], boxes, rules.get(frame.camera_id, CameraRules()))
+            for frame, (start, end, boxes) in zip(frames, spans, strict=True)
+        ]
+        t3 = time.perf_counter()
+        return detections, StageTimes(t1 - t0, t2 - t1, t3 - t2)
+
+    def _post(self, frame: Frame, raw: np.ndarray, boxes: list[Box], rule: CameraRules) -> Detection:
+        thresholds = self.thresholds(rule.thresholds)
+        if self.spec.kind is OutputKind.YOLO:
+            scores, regions = yolo_regions(raw[0], self.spec, thresholds, rule.mask)
+            return Detection(frame, scores, regions)
+        probs = activate(raw, self.spec.output.activation)
+        keep = [i for i, c in enumerate(self.spec.classes) if c in self.classes]
+        scores, regions = tile_regions(probs[:, keep], boxes, self.classes, thresholds)
+        return Detection(frame, scores, regions, tile_scores=probs[:, keep])
