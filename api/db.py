@@ -1,0 +1,180 @@
+"""Database engine and tables (SQLAlchemy 2, typed ORM).
+
+Times are stored as epoch seconds (UTC) in double-precision columns: the detector hands out
+epoch floats, comparisons and durations stay plain arithmetic, and the values mean the same on
+SQLite and PostgreSQL (no time-zone handling differs between drivers). The API turns them into
+time-zone-aware UTC datetimes.
+
+Nothing here uses SQLite-only SQL; moving to PostgreSQL is a URL change.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Double,
+    Engine,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.pool import StaticPool
+
+log = logging.getLogger(__name__)
+
+# How long a SQLite writer waits for another connection's lock before failing (milliseconds).
+# Writes are short (one event, a few rows), so 10 s only runs out when something is wrong.
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+class EventStatus(StrEnum):
+    """The operator's verdict. ``open`` until someone confirms or dismisses the event."""
+
+    OPEN = "open"
+    CONFIRMED = "confirmed"
+    DISMISSED = "dismissed"
+
+
+class SnapshotKind(StrEnum):
+    OPENED = "opened"  # the frame that opened the event
+    PEAK = "peak"  # the frame with the highest smoothed score so far (replaced as it rises)
+
+
+def _enum_column(enum: type[StrEnum]) -> Enum:
+    # VARCHAR + CHECK rather than a native enum type: portable, and adding a value later does
+    # not need ALTER TYPE on PostgreSQL.
+    return Enum(
+        enum,
+        native_enum=False,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class EventRow(Base):
+    """One detection episode of one class on one camera."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_started_at", "started_at"),
+        Index("ix_events_camera_started", "camera_id", "started_at"),
+        Index("ix_events_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(String(64))
+    camera_name: Mapped[str] = mapped_column(String(200))
+    cls: Mapped[str] = mapped_column(String(64))
+    status: Mapped[EventStatus] = mapped_column(_enum_column(EventStatus), default=EventStatus.OPEN)
+    started_at: Mapped[float] = mapped_column(Double)
+    last_seen_at: Mapped[float] = mapped_column(Double)
+    # None while the detection is still active.
+    ended_at: Mapped[float | None] = mapped_column(Double, nullable=True)
+    peak_score: Mapped[float] = mapped_column(Double)
+    last_score: Mapped[float] = mapped_column(Double)
+    # [{"cls": str, "score": float, "box": [x0, y0, x1, y1]}], boxes normalised to 0..1.
+    regions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    operator: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    decided_at: Mapped[float | None] = mapped_column(Double, nullable=True)
+    created_at: Mapped[float] = mapped_column(Double)
+
+    snapshots: Mapped[list[SnapshotRow]] = relationship(
+        back_populates="event", cascade="all, delete-orphan", order_by="SnapshotRow.ts"
+    )
+
+
+class SnapshotRow(Base):
+    """A JPEG pair (annotated + clean) of one event. At most one row per (event, kind)."""
+
+    __tablename__ = "snapshots"
+    __table_args__ = (UniqueConstraint("event_id", "kind", name="uq_snapshots_event_kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    kind: Mapped[SnapshotKind] = mapped_column(_enum_column(SnapshotKind))
+    ts: Mapped[float] = mapped_column(Double)
+    score: Mapped[float] = mapped_column(Double)
+    # Relative to the snapshot directory, "/"-separated.
+    path_annotated: Mapped[str] = mapped_column(String(500))
+    path_clean: Mapped[str] = mapped_column(String(500))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    # The regions drawn on this snapshot (same shape as EventRow.regions): with the clean
+    # copy they make a labelled training sample.
+    regions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+    event: Mapped[EventRow] = relationship(back_populates="snapshots")
+
+
+class ScoreRow(Base):
+    """One point of an event's smoothed-score timeline (one per stored transition)."""
+
+    __tablename__ = "event_scores"
+    __table_args__ = (Index("ix_event_scores_event_ts", "event_id", "ts"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    ts: Mapped[float] = mapped_column(Double)
+    score: Mapped[float] = mapped_column(Double)
+
+
+def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+    # WAL: readers never block the writer and a killed process loses no committed row.
+    # synchronous=NORMAL is durable against process crashes in WAL mode (only a power cut can
+    # lose the last transactions) and avoids an fsync per commit.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cur.close()
+
+
+def _is_memory(database: str | None) -> bool:
+    return not database or database == ":memory:" or "mode=memory" in database
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for ``url``.
+
+    SQLite: WAL journal, synchronous=NORMAL, foreign keys on, a busy timeout, usable from
+    several threads; the file's parent directory is created. An in-memory SQLite URL gets a
+    single shared connection so every thread sees the same database. Other databases get
+    ``pool_pre_ping`` so a restarted server does not fail the first request.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+    if _is_memory(parsed.database):
+        kwargs["poolclass"] = StaticPool
+    elif parsed.database and not parsed.database.startswith("file:"):
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def init_db(engine: Engine) -> None:
+    """Create the tables that do not exist yet (existing tables are left as they are)."""
+    Base.metadata.create_all(engine)
