@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-# Masked pixels are painted a neutral mid-grey so a tile classifier sees "nothing" there.
-MASK_FILL = (124, 116, 104)
+# Masked pixels are painted black: grey would look like smoke and bright like flame, while a
+# black patch reads as "nothing here" to a smoke or flame classifier.
+MASK_FILL = (0, 0, 0)
 
 Polygon = Sequence[tuple[float, float]]
 

@@ -1,0 +1,82 @@
+"""Configuration: one YAML file, validated once, errors naming the key at fault."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from api.config import ConfigError, load_config
+
+GOOD = """
+cameras:
+  - id: ridge-north
+    name: Ridge north
+    url: rtsp://admin:${CAM_PASS}@127.0.0.1:8554/north
+    interval_s: 10
+    latitude: 32.9
+    longitude: -116.8
+    heading_deg: 270
+    fov_deg: 60
+    masks: [[[0, 0], [0.2, 0], [0.2, 0.1]]]
+    thresholds: {smoke: 0.6}
+smoothing: {tau_s: 30, min_persistence_s: 20}
+server: {port: 8080}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "emberwatch.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_good_config_with_secret_from_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAM_PASS", "s3cret")
+    cfg = load_config(write(tmp_path, GOOD), data_dir=tmp_path)
+    cam = cfg.cameras[0]
+    assert cam.url == "rtsp://admin:s3cret@127.0.0.1:8554/north"
+    assert cam.thresholds == {"smoke": 0.6} and cfg.smoothing.tau_s == 30
+    assert cfg.database_url == f"sqlite:///{tmp_path / 'emberwatch.db'}"
+    assert cfg.server.port == 8080
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("cameras: [{id: a, url: x.mp4, colour: red}]", "cameras.0.colour: unknown key"),
+        ("smoothing: {tau: 3}", "smoothing.tau: unknown key"),
+        ("cameras: [{id: a, url: 'rtsp://u:${NOPE_PW}@h/s'}]", "NOPE_PW is not set"),
+        ("cameras: [{id: a, url: x.mp4}, {id: a, url: y.mp4}]", "camera id 'a' is used twice"),
+        ("cameras: [{id: a, url: x.mp4, masks: [[[0, 0], [1, 1]]]}]", "at least 3"),
+        ("cameras: [{id: a, url: x.mp4, interval_s: -1}]", "cameras.0.interval_s"),
+        ("server: {port: 99999}", "server.port"),
+        ("- just\n- a list", "mapping at the top level"),
+        ("cameras: [", "not valid YAML"),
+    ],
+)
+def test_bad_config_names_the_problem(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("$", r"\$").replace("{", r"\{")):
+        load_config(write(tmp_path, text))
+
+
+def test_validate_config_command(tmp_path: Path, plume_model_dir: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"")
+    good = write(tmp_path, f"cameras: [{{id: a, url: {clip}}}]\n"
+                           f"detector: {{model_dir: {plume_model_dir}}}\n")
+    result = CliRunner().invoke(app, ["validate-config", str(good)])
+    assert result.exit_code == 0, result.output
+    assert "is valid: 1 camera(s)" in result.output
+    bad = write(tmp_path, "cameras: [{id: a, url: missing.mp4, fps: 3}]")
+    result = CliRunner().invoke(app, ["validate-config", str(bad)])
+    assert result.exit_code == 2
+    assert "cameras.0.fps: unknown key" in result.output
+    missing = write(tmp_path, f"cameras: [{{id: a, url: {tmp_path}/gone.mp4}}]\n"
+                              f"detector: {{model_dir: {plume_model_dir}}}\n")
+    result = CliRunner().invoke(app, ["validate-config", str(missing)])
+    assert result.exit_code == 2 and "gone.mp4 does not exist" in result.output
