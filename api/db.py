@@ -1,4 +1,4 @@
-"""Database engine and tables (SQLAlchemy 2, typed ORM).
+"""Database engine, tables (SQLAlchemy 2, typed ORM) and the frozen records read from them.
 
 Times are stored as epoch seconds (UTC) in double-precision columns: the detector hands out
 epoch floats, comparisons and durations stay plain arithmetic, and the values mean the same on
@@ -10,8 +10,9 @@ Nothing here uses SQLite-only SQL; moving to PostgreSQL is a URL change.
 
 from __future__ import annotations
 
-import logging
 import sqlite3
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.pool import StaticPool
 
-log = logging.getLogger(__name__)
+from detector.types import Region
 
 # How long a SQLite writer waits for another connection's lock before failing (milliseconds).
 # Writes are short (one event, a few rows), so 10 s only runs out when something is wrong.
@@ -178,3 +179,115 @@ def make_engine(url: str) -> Engine:
 def init_db(engine: Engine) -> None:
     """Create the tables that do not exist yet (existing tables are left as they are)."""
     Base.metadata.create_all(engine)
+
+
+# --- Frozen views of stored rows, handed out by api.store (never ORM rows). ---
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotRecord:
+    """A stored snapshot pair; paths are relative to the snapshot directory."""
+
+    kind: SnapshotKind
+    ts: float
+    score: float
+    path_annotated: str
+    path_clean: str
+    width: int
+    height: int
+    regions: tuple[Region, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ScorePoint:
+    ts: float  # epoch seconds
+    score: float  # smoothed score, 0..1
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One stored event. Times are epoch seconds (UTC); ``ended_at`` is None while active.
+
+    ``timeline`` is filled only by :meth:`api.store.EventStore.get_event`.
+    """
+
+    id: int
+    camera_id: str
+    camera_name: str
+    cls: str
+    status: EventStatus
+    started_at: float
+    last_seen_at: float
+    ended_at: float | None
+    peak_score: float
+    last_score: float
+    regions: tuple[Region, ...]
+    operator: str | None
+    note: str | None
+    decided_at: float | None
+    created_at: float
+    snapshots: tuple[SnapshotRecord, ...] = ()
+    timeline: tuple[ScorePoint, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return self.ended_at is None
+
+    def snapshot(self, kind: SnapshotKind | None = None) -> SnapshotRecord | None:
+        """The snapshot of ``kind``; without a kind the peak one if any, else the opening one."""
+        by_kind = {snap.kind: snap for snap in self.snapshots}
+        if kind is not None:
+            return by_kind.get(kind)
+        return by_kind.get(SnapshotKind.PEAK) or by_kind.get(SnapshotKind.OPENED)
+
+
+def regions_to_json(regions: Iterable[Region]) -> list[dict[str, Any]]:
+    return [
+        {"cls": r.cls, "score": float(r.score), "box": [float(v) for v in r.box]} for r in regions
+    ]
+
+
+def regions_from_json(raw: Iterable[Mapping[str, Any]] | None) -> tuple[Region, ...]:
+    out = []
+    for item in raw or ():
+        x0, y0, x1, y1 = (float(v) for v in item["box"])
+        out.append(Region(cls=str(item["cls"]), score=float(item["score"]), box=(x0, y0, x1, y1)))
+    return tuple(out)
+
+
+def snapshot_record(row: SnapshotRow) -> SnapshotRecord:
+    return SnapshotRecord(
+        kind=row.kind,
+        ts=row.ts,
+        score=row.score,
+        path_annotated=row.path_annotated,
+        path_clean=row.path_clean,
+        width=row.width,
+        height=row.height,
+        regions=regions_from_json(row.regions),
+    )
+
+
+def event_record(
+    row: EventRow, *, with_snapshots: bool = True, timeline: Iterable[ScoreRow] = ()
+) -> EventRecord:
+    """Copy ``row`` (its snapshots loaded when ``with_snapshots``) into a frozen record."""
+    return EventRecord(
+        id=row.id,
+        camera_id=row.camera_id,
+        camera_name=row.camera_name,
+        cls=row.cls,
+        status=row.status,
+        started_at=row.started_at,
+        last_seen_at=row.last_seen_at,
+        ended_at=row.ended_at,
+        peak_score=row.peak_score,
+        last_score=row.last_score,
+        regions=regions_from_json(row.regions),
+        operator=row.operator,
+        note=row.note,
+        decided_at=row.decided_at,
+        created_at=row.created_at,
+        snapshots=tuple(snapshot_record(s) for s in row.snapshots) if with_snapshots else (),
+        timeline=tuple(ScorePoint(p.ts, p.score) for p in timeline),
+    )

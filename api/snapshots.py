@@ -84,10 +84,13 @@ def render_snapshot(
     """
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise SnapshotError(f"expected an HxWx3 uint8 image, got {image.shape} {image.dtype}")
-    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)  # a new array: the caller's frame is shared
-    if annotate:
-        _draw_regions(bgr, regions)
-    ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    try:
+        bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)  # a copy: the caller's frame is shared
+        if annotate:
+            _draw_regions(bgr, regions)
+        ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    except cv2.error as exc:
+        raise SnapshotError(f"JPEG encoding failed: {exc}") from exc
     if not ok:
         raise SnapshotError("JPEG encoding failed")
     return bytes(buf.tobytes())

@@ -1,0 +1,268 @@
+"""Event storage: the pipeline's sink (writes) and the API's queries (reads).
+
+Writes come from the scheduler thread (:meth:`EventStore.apply`) and from HTTP handlers
+(:meth:`EventStore.decide`); they are serialised by one lock so SQLite never sees two writers
+from this process. Reads run concurrently (WAL).
+
+How transitions become rows (unknown episodes, snapshots first) is described in
+:mod:`api.recorder`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import selectinload, sessionmaker
+
+from api.db import (
+    EventRecord,
+    EventRow,
+    EventStatus,
+    ScoreRow,
+    SnapshotKind,
+    event_record,
+)
+from api.recorder import EpisodeRecorder, rowcount
+from api.snapshots import SnapshotError, SnapshotWriter
+from detector.types import EventUpdate
+
+log = logging.getLogger(__name__)
+
+
+class Decision(StrEnum):
+    CONFIRM = "confirm"
+    DISMISS = "dismiss"
+
+    @property
+    def status(self) -> EventStatus:
+        return EventStatus.CONFIRMED if self is Decision.CONFIRM else EventStatus.DISMISSED
+
+
+class StoreError(Exception):
+    """Base of the store's typed errors."""
+
+
+class EventNotFound(StoreError, LookupError):
+    def __init__(self, event_id: int) -> None:
+        super().__init__(f"event {event_id} does not exist")
+        self.event_id = event_id
+
+
+class EventAlreadyDecided(StoreError):
+    """The event was confirmed or dismissed before; ``event`` says by whom and when."""
+
+    def __init__(self, event: EventRecord) -> None:
+        who = event.operator or "an unknown operator"
+        super().__init__(f"event {event.id} was already {event.status.value} by {who}")
+        self.event = event
+
+
+class SnapshotNotFound(StoreError, LookupError):
+    """The event exists but has no snapshot of that kind, or its file is gone."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventChange:
+    """Told to listeners after a change was committed. ``change``: a Transition or Decision."""
+
+    event_id: int
+    camera_id: str
+    cls: str
+    change: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """Query filters; None means "any". ``since``/``until`` bound ``started_at`` (epoch s)."""
+
+    camera: str | None = None
+    cls: str | None = None
+    status: EventStatus | None = None
+    since: float | None = None
+    until: float | None = None
+    active: bool | None = None
+
+
+Listener = Callable[[EventChange], None]
+
+
+class EventStore:
+    """Stores event transitions and snapshots; answers the API's queries.
+
+    Args:
+        engine: from :func:`api.db.make_engine`, tables created by :func:`api.db.init_db`.
+        snapshot_dir: root of the snapshot files.
+        camera_names: camera id -> display name, copied into each new event.
+        clock: epoch seconds for ``created_at`` and ``decided_at`` (tests pass a fake).
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        snapshot_dir: Path,
+        *,
+        camera_names: Mapping[str, str] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = engine
+        self.snapshots = SnapshotWriter(snapshot_dir)
+        self._clock = clock
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._recorder = EpisodeRecorder(self._sessions, self.snapshots, camera_names or {}, clock)
+        self._lock = threading.RLock()
+        self._listeners: list[Listener] = []
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener`` after every committed change (from the writing thread)."""
+        self._listeners.append(listener)
+
+    # --- writes -------------------------------------------------------------------------
+
+    def apply(self, update: EventUpdate) -> int | None:
+        """Store one transition; return the event id, or None when nothing was stored.
+
+        Thread-safe. Database errors are logged with the camera id and swallowed so that the
+        scheduler thread calling this keeps running.
+        """
+        with self._lock:
+            try:
+                event_id = self._recorder.record(update)
+            except SQLAlchemyError:
+                log.exception(
+                    "camera %s: could not store %s %s event",
+                    update.camera_id,
+                    update.transition.value,
+                    update.cls,
+                )
+                return None
+        if event_id is not None:
+            self._notify(EventChange(event_id, update.camera_id, update.cls, update.transition))
+        return event_id
+
+    def close_stale(self) -> int:
+        """End events a previous process left active (ended_at = last_seen_at); return count.
+
+        Episodes this store has open are left alone. Closed events can still be decided.
+        """
+        with self._lock:
+            count = self._recorder.end_at_last_seen()
+        if count:
+            log.info("closed %d event(s) left active by a previous run", count)
+        return count
+
+    def decide(self, event_id: int, action: Decision, operator: str, note: str = "") -> EventRecord:
+        """Confirm or dismiss an event (active or closed) once.
+
+        Raises:
+            EventNotFound: no event with this id.
+            EventAlreadyDecided: it was confirmed or dismissed before (the error holds it).
+        """
+        stmt = (
+            update(EventRow)
+            .where(EventRow.id == event_id, EventRow.status == EventStatus.OPEN)
+            .values(status=action.status, operator=operator, note=note, decided_at=self._clock())
+        )
+        with self._lock, self._sessions() as session:
+            # A conditional UPDATE is atomic on every database, even with several processes.
+            changed = rowcount(session.execute(stmt))
+            session.commit()
+        record = self.get_event(event_id)
+        if not changed:
+            raise EventAlreadyDecided(record)
+        log.info(
+            "camera %s: event %d %s by %s",
+            record.camera_id,
+            event_id,
+            action.status.value,
+            operator,
+        )
+        self._notify(EventChange(event_id, record.camera_id, record.cls, action))
+        return record
+
+    def _notify(self, change: EventChange) -> None:
+        for listener in self._listeners:
+            try:
+                listener(change)
+            except Exception:  # a faulty listener must not break storage or the scheduler
+                log.exception("event listener %r failed for event %d", listener, change.event_id)
+
+    # --- reads --------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        """Run a trivial query; raises SQLAlchemyError when the database is unreachable."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def get_event(self, event_id: int) -> EventRecord:
+        """The event with its snapshots and score timeline. Raises EventNotFound."""
+        with self._sessions() as session:
+            row = session.get(EventRow, event_id, options=[selectinload(EventRow.snapshots)])
+            if row is None:
+                raise EventNotFound(event_id)
+            points = session.scalars(
+                select(ScoreRow).where(ScoreRow.event_id == event_id).order_by(ScoreRow.ts)
+            ).all()
+            return event_record(row, timeline=points)
+
+    def list_events(
+        self, filters: EventFilter | None = None, *, limit: int = 50, offset: int = 0
+    ) -> tuple[list[EventRecord], int]:
+        """Events matching ``filters``, newest first, and the total count before paging."""
+        f = filters or EventFilter()
+        conds = []
+        if f.camera is not None:
+            conds.append(EventRow.camera_id == f.camera)
+        if f.cls is not None:
+            conds.append(EventRow.cls == f.cls)
+        if f.status is not None:
+            conds.append(EventRow.status == f.status)
+        if f.since is not None:
+            conds.append(EventRow.started_at >= f.since)
+        if f.until is not None:
+            conds.append(EventRow.started_at < f.until)
+        if f.active is not None:
+            conds.append(
+                EventRow.ended_at.is_(None) if f.active else EventRow.ended_at.is_not(None)
+            )
+        query = (
+            select(EventRow)
+            .where(*conds)
+            .options(selectinload(EventRow.snapshots))
+            .order_by(EventRow.started_at.desc(), EventRow.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        with self._sessions() as session:
+            total = session.scalar(select(func.count()).select_from(EventRow).where(*conds))
+            rows = session.scalars(query).all()
+            return [event_record(r) for r in rows], int(total or 0)
+
+    def snapshot_path(
+        self, event_id: int, kind: SnapshotKind | None = None, *, clean: bool = False
+    ) -> Path:
+        """Absolute path of an event's snapshot JPEG (default kind: peak if any, else opened).
+
+        Raises:
+            EventNotFound: no such event.
+            SnapshotNotFound: no snapshot of that kind, or its file is missing.
+        """
+        event = self.get_event(event_id)
+        snap = event.snapshot(kind)
+        what = f"{kind.value} snapshot" if kind else "snapshot"
+        if snap is None:
+            raise SnapshotNotFound(f"event {event_id} has no {what}")
+        try:
+            path = self.snapshots.resolve(snap.path_clean if clean else snap.path_annotated)
+        except SnapshotError as exc:
+            raise SnapshotNotFound(str(exc)) from exc
+        if not path.is_file():
+            raise SnapshotNotFound(f"the {what} file of event {event_id} is missing")
+        return path
