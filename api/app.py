@@ -1,0 +1,106 @@
+"""The FastAPI application factory.
+
+``create_app(config)`` builds an app whose lifespan opens the database, closes events a
+previous run left active, builds and starts the pipeline (unless one is passed in, as tests
+do), and on shutdown stops the pipeline and closes the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+
+from api.config import AppConfig
+from api.db import init_db, make_engine
+from api.metrics import Metrics
+from api.routers import cameras, events, system
+from api.store import EventStore
+from detector.types import EventUpdate
+
+if TYPE_CHECKING:
+    from api.pipeline import PipelineLike
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """Wildfire smoke and flame events from the configured cameras.
+
+Times are UTC (ISO 8601). Boxes are `[x0, y0, x1, y1]` normalised to 0..1 of the frame.
+Errors are JSON objects with a `detail` string naming the problem."""
+
+
+def make_sink(store: EventStore, metrics: Metrics) -> Callable[[EventUpdate], None]:
+    """The pipeline's event sink: store the transition, then count it."""
+
+    def sink(update: EventUpdate) -> None:
+        if store.apply(update) is not None:
+            metrics.observe_event(update)
+
+    return sink
+
+
+def _build_pipeline(config: AppConfig, store: EventStore, metrics: Metrics) -> PipelineLike:
+    # Imported here: the real pipeline loads the model and opens cameras; tests pass a fake.
+    from api.pipeline import Pipeline
+
+    return Pipeline(config, make_sink(store, metrics), observer=metrics)
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    # pydantic's wording for a body that is JSON but not an object (or not JSON at all, sent
+    # without a JSON content type) does not say what to send.
+    if error["type"] in ("model_attributes_type", "dict_type") and tuple(error["loc"]) == ("body",):
+        return "the body must be a JSON object"
+    return str(error["msg"])
+
+
+async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+    """422 with a one-line ``detail`` naming each bad field, and the list in ``errors``."""
+    raw = exc.errors() if isinstance(exc, RequestValidationError) else []
+    errors = [{"loc": list(e["loc"]), "msg": _message(e), "type": e["type"]} for e in raw]
+    detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors)
+    return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
+
+
+async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
+    log.error("database error while serving a request: %s", type(exc).__name__)
+    return JSONResponse({"detail": "the database is unavailable"}, status_code=503)
+
+
+def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> FastAPI:
+    """Build the app. ``pipeline``: use this instead of building the real one (tests)."""
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(config.database_url)
+        try:
+            init_db(engine)
+            names = {cam.id: cam.display_name for cam in config.cameras}
+            store = EventStore(engine, config.snapshot_dir, camera_names=names)
+            store.close_stale()
+            pipe = pipeline or _build_pipeline(config, store, metrics)
+            metrics.attach(pipe)
+            app.state.config, app.state.store = config, store
+            app.state.pipeline, app.state.metrics = pipe, metrics
+            await run_in_threadpool(pipe.start)
+            try:
+                yield
+            finally:
+                await run_in_threadpool(pipe.stop)
+        finally:
+            engine.dispose()
+
+    app = FastAPI(title="Emberwatch", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(SQLAlchemyError, _database_error)
+    for module in (events, cameras, system):
+        app.include_router(module.router)
+    return app

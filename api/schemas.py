@@ -1,0 +1,241 @@
+"""Request and response bodies of the HTTP API (pydantic), separate from the stored rows.
+
+All times are time-zone-aware UTC datetimes (ISO 8601 with ``Z``). Boxes are
+``[x0, y0, x1, y1]`` normalised to 0..1 of the frame width and height, origin top-left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from api.db import EventRecord, EventStatus, ScorePoint, SnapshotKind, SnapshotRecord
+from detector.types import Region
+
+EVENTS_PATH = "/api/events"
+
+
+def to_datetime(ts: float | None) -> datetime | None:
+    """Epoch seconds -> aware UTC datetime (None stays None)."""
+    return None if ts is None else datetime.fromtimestamp(ts, tz=UTC)
+
+
+def to_epoch(value: datetime | None) -> float | None:
+    """Datetime -> epoch seconds; a naive datetime is taken as UTC."""
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+
+
+def snapshot_url(event_id: int, kind: SnapshotKind | None = None, *, clean: bool = False) -> str:
+    """Path of an event's snapshot JPEG, relative to the server root."""
+    query = [f"kind={kind.value}"] if kind else []
+    if clean:
+        query.append("clean=1")
+    return f"{EVENTS_PATH}/{event_id}/snapshot.jpg" + ("?" + "&".join(query) if query else "")
+
+
+class Error(BaseModel):
+    detail: str = Field(description="What went wrong, naming the resource or field at fault.")
+
+
+class ValidationErrorItem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class InvalidRequest(Error):
+    errors: list[ValidationErrorItem] = Field(description="One entry per invalid field.")
+
+
+def responses(errors: Mapping[int, str], *, jpeg: bool = False) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` of a route: ``errors`` (code -> description, body :class:`Error`),
+    our 422 body instead of FastAPI's, and with ``jpeg`` a 200 of type image/jpeg."""
+    out: dict[int | str, dict[str, Any]] = {}
+    if jpeg:
+        out[200] = {"content": {"image/jpeg": {}}, "description": "The JPEG."}
+    for code, text in errors.items():
+        out[code] = {"model": Error, "description": text}
+    out[422] = {"model": InvalidRequest, "description": "A parameter or the body is invalid."}
+    return out
+
+
+class RegionOut(BaseModel):
+    cls: str
+    score: float = Field(ge=0, le=1)
+    box: tuple[float, float, float, float] = Field(description="x0, y0, x1, y1 in 0..1.")
+
+    @classmethod
+    def of(cls, region: Region) -> RegionOut:
+        return cls(cls=region.cls, score=region.score, box=region.box)
+
+
+class SnapshotOut(BaseModel):
+    kind: SnapshotKind
+    ts: AwareDatetime = Field(description="Capture time of the frame.")
+    score: float = Field(description="Smoothed score when the snapshot was taken.")
+    width: int
+    height: int
+    regions: list[RegionOut] = Field(description="The regions drawn on the annotated copy.")
+    url: str = Field(description="Annotated JPEG.")
+    clean_url: str = Field(description="The same frame without drawings.")
+
+    @classmethod
+    def of(cls, event_id: int, snap: SnapshotRecord) -> SnapshotOut:
+        return cls(
+            kind=snap.kind,
+            ts=datetime.fromtimestamp(snap.ts, tz=UTC),
+            score=snap.score,
+            width=snap.width,
+            height=snap.height,
+            regions=[RegionOut.of(r) for r in snap.regions],
+            url=snapshot_url(event_id, snap.kind),
+            clean_url=snapshot_url(event_id, snap.kind, clean=True),
+        )
+
+
+class ScorePointOut(BaseModel):
+    ts: AwareDatetime
+    score: float
+
+    @classmethod
+    def of(cls, point: ScorePoint) -> ScorePointOut:
+        return cls(ts=datetime.fromtimestamp(point.ts, tz=UTC), score=point.score)
+
+
+class EventOut(BaseModel):
+    id: int
+    camera_id: str
+    camera_name: str
+    cls: str = Field(description="Detected class, e.g. smoke or flame.")
+    status: EventStatus = Field(description="open until an operator confirms or dismisses it.")
+    active: bool = Field(description="True while the detection continues (ended_at is null).")
+    started_at: AwareDatetime
+    last_seen_at: AwareDatetime
+    ended_at: AwareDatetime | None
+    duration_s: float = Field(description="From start to end, or to last seen while active.")
+    peak_score: float
+    last_score: float
+    regions: list[RegionOut] = Field(description="Regions at the last update that had any.")
+    operator: str | None
+    note: str | None
+    decided_at: AwareDatetime | None
+    created_at: AwareDatetime
+    snapshot_url: str | None = Field(description="Peak snapshot if any, else the opening one.")
+
+    @classmethod
+    def fields_of(cls, ev: EventRecord) -> dict[str, object]:
+        default = ev.snapshot()
+        return {
+            "id": ev.id,
+            "camera_id": ev.camera_id,
+            "camera_name": ev.camera_name,
+            "cls": ev.cls,
+            "status": ev.status,
+            "active": ev.active,
+            "started_at": to_datetime(ev.started_at),
+            "last_seen_at": to_datetime(ev.last_seen_at),
+            "ended_at": to_datetime(ev.ended_at),
+            "duration_s": max(0.0, (ev.ended_at or ev.last_seen_at) - ev.started_at),
+            "peak_score": ev.peak_score,
+            "last_score": ev.last_score,
+            "regions": [RegionOut.of(r) for r in ev.regions],
+            "operator": ev.operator,
+            "note": ev.note,
+            "decided_at": to_datetime(ev.decided_at),
+            "created_at": to_datetime(ev.created_at),
+            "snapshot_url": snapshot_url(ev.id, default.kind) if default else None,
+        }
+
+    @classmethod
+    def of(cls, ev: EventRecord) -> EventOut:
+        return cls.model_validate(cls.fields_of(ev))
+
+
+class EventDetail(EventOut):
+    snapshots: list[SnapshotOut]
+    timeline: list[ScorePointOut] = Field(description="Smoothed score at each stored update.")
+
+    @classmethod
+    def of(cls, ev: EventRecord) -> EventDetail:
+        return cls.model_validate(
+            cls.fields_of(ev)
+            | {
+                "snapshots": [SnapshotOut.of(ev.id, s) for s in ev.snapshots],
+                "timeline": [ScorePointOut.of(p) for p in ev.timeline],
+            }
+        )
+
+
+class EventPage(BaseModel):
+    items: list[EventOut]
+    total: int = Field(description="Events matching the filters, before paging.")
+    limit: int
+    offset: int
+
+
+class EventQuery(BaseModel):
+    """Filters and paging of ``GET /api/events``."""
+
+    camera: str | None = Field(None, description="Camera id.")
+    cls: str | None = Field(None, description="Class, e.g. smoke.")
+    status: EventStatus | None = None
+    since: datetime | None = Field(None, description="Started at or after (UTC if no zone).")
+    until: datetime | None = Field(None, description="Started before (UTC if no zone).")
+    active: bool | None = Field(None, description="true: still active; false: ended.")
+    limit: int = Field(50, ge=1, le=500)
+    offset: int = Field(0, ge=0)
+
+
+Operator = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class DecisionIn(BaseModel):
+    """Body of confirm and dismiss."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    operator: Operator = Field(description="Who decides (until accounts exist).")
+    note: str = Field("", max_length=2000, description="Free text kept with the decision.")
+
+
+class CameraCounters(BaseModel):
+    decoded: int = Field(description="Frames produced by the decoder.")
+    sampled: int = Field(description="Frames taken for analysis.")
+    dropped: int = Field(description="Sampled frames replaced before analysis.")
+    analysed: int = Field(description="Frames scored by the model.")
+    reconnects: int
+
+
+class CameraOut(BaseModel):
+    id: str
+    name: str
+    url: str = Field(description="Stream URL with credentials masked.")
+    enabled: bool
+    state: str = Field(description="connecting, streaming, backoff or stopped.")
+    counters: CameraCounters
+    interval_s: float = Field(description="Analysis interval.")
+    keyframes_only: bool
+    fps: float | None
+    gop_s: float | None = Field(description="Measured keyframe interval.")
+    last_frame_at: AwareDatetime | None
+    last_frame_age_s: float | None
+    lag_s: float | None = Field(description="Age of the last analysed frame when scored.")
+    last_error: str | None
+    scores: dict[str, float] = Field(description="Latest raw model score per class.")
+    latitude: float | None
+    longitude: float | None
+    heading_deg: float | None
+    fov_deg: float | None
+    masks: list[list[tuple[float, float]]] = Field(description="Ignored polygons, 0..1.")
+    latest_url: str
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "error"]
+    database: str = Field(description='"ok", or what is wrong with it.')
+    cameras: dict[str, int] = Field(description="Number of cameras in each stream state.")
