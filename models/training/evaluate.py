@@ -1,0 +1,164 @@
+"""Score a shipped model directory the way production does, per frame / per image.
+
+- Held-out FIgLib fires: max smoke tile score per frame; AUC of pre-ignition vs post-ignition
+  frames, false-positive frames before ignition and the first post-ignition alarm, at the
+  model.yaml threshold.
+- Image-level checks: CAIR flame photos (all contain flame) and the validation negatives.
+- Cost: all tiles of one 1920x1080 frame on one onnxruntime thread.
+
+Run: ``python -m models.training.evaluate models/ember-tiles-v1 [--data DIR] [--out FILE]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from detector.modelspec import ModelSpec, load_spec
+from detector.preprocess import crops_for, to_tensor
+from models.training.metrics import roc_auc
+from models.training.sources import HELD_OUT_FIRES, figlib, negatives
+from models.training.tiles import read_rgb
+
+
+def default_data_dir() -> Path:
+    import os
+
+    env = os.environ.get("EMBERWATCH_DATA")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+
+
+class TileScorer:
+    """ONNX session + spec: ``scores(image)`` -> per-tile class probabilities (T x C)."""
+
+    def __init__(self, model_dir: Path, threads: int = 1) -> None:
+        self.spec: ModelSpec = load_spec(model_dir)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(
+            str(model_dir / self.spec.file), opts, providers=["CPUExecutionProvider"]
+        )
+        self.input_name = self.session.get_inputs()[0].name
+
+    def scores(self, image: np.ndarray) -> np.ndarray:
+        crops, _ = crops_for(image, self.spec)
+        out = self.session.run(None, {self.input_name: to_tensor(crops, self.spec.input)})[0]
+        if self.spec.output.activation.value == "sigmoid":
+            out = 1.0 / (1.0 + np.exp(-out))
+        return np.asarray(out)
+
+
+def figlib_frames(scorer: TileScorer, data: Path) -> dict[str, object]:
+    thr = scorer.spec.threshold("smoke")
+    result: dict[str, object] = {}
+    for fire in HELD_OUT_FIRES:
+        frames = sorted(
+            (f for f in figlib(data) if f.group == f"figlib-{fire}"), key=lambda f: f.offset_s or 0
+        )
+        offsets = np.array([f.offset_s for f in frames])
+        smax = np.array([scorer.scores(read_rgb(f.path))[:, 0].max() for f in frames])
+        post = offsets >= 0
+        alarms = offsets[post & (smax >= thr)]
+        result[fire] = {
+            "frames": len(frames),
+            "auc_pre_vs_post": roc_auc(smax, post.astype(int)),
+            "auc_pre_vs_post_5min": roc_auc(
+                smax[(offsets < 0) | (offsets >= 300)],
+                (offsets[(offsets < 0) | (offsets >= 300)] >= 0).astype(int),
+            ),
+            "false_positive_frames_pre": int(np.sum(~post & (smax >= thr))),
+            "pre_frames": int(np.sum(~post)),
+            "detected_post_frames": len(alarms),
+            "post_frames": int(np.sum(post)),
+            "first_alarm_min_after_ignition": None
+            if len(alarms) == 0
+            else round(float(alarms.min()) / 60.0, 1),
+            "max_score_pre": round(float(smax[~post].max()), 3) if (~post).any() else None,
+            "per_frame": [[int(o), round(float(s), 3)] for o, s in zip(offsets, smax, strict=True)],
+        }
+    return result
+
+
+def image_level(scorer: TileScorer, data: Path) -> dict[str, object]:
+    """Share of CAIR flame photos and of validation negative images that raise a tile."""
+    cair = sorted((data / "flame" / "cair").glob("*.jpg"))
+    flame_max = np.array([scorer.scores(read_rgb(p))[:, 1].max() for p in cair])
+    negs = [n for n in negatives(data) if n.split == "val"]
+    neg_max = np.array([scorer.scores(read_rgb(n.path)).max(axis=0) for n in negs])
+    thr_s, thr_f = scorer.spec.threshold("smoke"), scorer.spec.threshold("flame")
+    return {
+        "cair_flame_images": len(cair),
+        "cair_flame_detected": round(float(np.mean(flame_max >= thr_f)), 3),
+        "val_negative_images": len(negs),
+        "val_negative_smoke_fp_rate": round(float(np.mean(neg_max[:, 0] >= thr_s)), 4),
+        "val_negative_flame_fp_rate": round(float(np.mean(neg_max[:, 1] >= thr_f)), 4),
+    }
+
+
+def frame_cost_ms(model_dir: Path, repeats: int = 20) -> dict[str, float]:
+    """Median ms to cut, normalise and score all tiles of one 1920x1080 frame on one thread."""
+    scorer = TileScorer(model_dir, threads=1)
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 255, size=(1080, 1920, 3), dtype=np.uint8)
+    scorer.scores(frame)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        scorer.scores(frame)
+        times.append((time.perf_counter() - start) * 1000.0)
+    crops, _ = crops_for(frame, scorer.spec)
+    return {
+        "tiles_per_1080p_frame": len(crops),
+        "median_ms": round(float(np.median(times)), 1),
+        "min_ms": round(float(np.min(times)), 1),
+        "p90_ms": round(float(np.percentile(times, 90)), 1),
+    }
+
+
+def main_report(model_dir: Path, data: Path) -> dict[str, object]:
+    """Everything this module measures, as one JSON-able dict."""
+    scorer = TileScorer(model_dir, threads=2)
+    return {
+        "figlib_held_out": figlib_frames(scorer, data),
+        "image_level": image_level(scorer, data),
+        "cost_1080p_one_thread": frame_cost_ms(model_dir),
+    }
+
+
+def summary(report: dict[str, object]) -> dict[str, object]:
+    """The report without per-frame lists (for model.yaml)."""
+    fires = {
+        fire: {k: v for k, v in r.items() if k != "per_frame"}
+        for fire, r in report["figlib_held_out"].items()
+    }  # type: ignore[attr-defined]
+    return {
+        "figlib_held_out_frames": fires,
+        "image_level": report["image_level"],
+        "cost_1080p_one_thread": report["cost_1080p_one_thread"],
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model_dir", type=Path)
+    parser.add_argument("--data", type=Path, default=default_data_dir())
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    report = main_report(args.model_dir, args.data)
+    text = json.dumps(report, indent=1)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,239 @@
+"""Labelled images of the shared data pack, each assigned to a split by event/camera/source group.
+
+Boxes are pixel ``(x0, y0, x1, y1)`` in the image's own size. A class whose boxes are unknown for an
+image (smoke in flame photos, where nobody boxed the smoke) is marked unknown and is ignored by the
+loss instead of being taught as negative.
+
+Split rules follow the data pack README: FIgLib folders whole (one fire is held out with its dev
+clip), AI For Mankind grouped by camera view (near-identical thumbnails) and kept with the dev
+sequence it overlaps, flame photos grouped by their FireNET source name, negatives per class folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+PixelBox = tuple[float, float, float, float]
+
+#: FIgLib fire folders held out of training (frames and dev clip): per-frame evaluation set.
+HELD_OUT_FIRES = ("20190925_FIRE_wc-s-mobo-c", "20191001_FIRE_bh-w-mobo-c")
+#: Sunset frames come from the negative dev clip: keep them out of training.
+VAL_WEBCAM_PREFIX = "philopho_"
+VAL_FRACTION = 0.15
+
+
+@dataclass(frozen=True)
+class LabelledImage:
+    """One image and what is known about it.
+
+    ``kind`` is the sampling pool: ``smoke`` / ``flame`` (boxed images), ``figlib_pre`` (FIgLib
+    pre-ignition, no smoke anywhere), ``negative`` (clouds, sky, webcams).
+    """
+
+    path: Path
+    kind: str
+    group: str
+    split: str  # "train" | "val"
+    smoke_boxes: tuple[PixelBox, ...] = ()
+    flame_boxes: tuple[PixelBox, ...] = ()
+    smoke_known: bool = True
+    flame_known: bool = True
+    offset_s: int | None = None
+    extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+
+def _hash_split(key: str, fraction: float = VAL_FRACTION) -> str:
+    """Deterministic split of a group key: same key, same side, on every machine."""
+    value = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    return "val" if value < fraction else "train"
+
+
+def _voc_boxes(xml_path: Path, names: set[str]) -> list[PixelBox]:
+    root = ET.parse(xml_path).getroot()
+    boxes = []
+    for obj in root.iter("object"):
+        if (obj.findtext("name") or "").strip().lower() not in names:
+            continue
+        bb = obj.find("bndbox")
+        if bb is None:
+            continue
+        vals = [float(bb.findtext(k) or 0) for k in ("xmin", "ymin", "xmax", "ymax")]
+        boxes.append((vals[0], vals[1], vals[2], vals[3]))
+    return boxes
+
+
+def _yolo_boxes(txt_path: Path, width: int, height: int) -> list[PixelBox]:
+    if not txt_path.is_file():
+        return []
+    boxes = []
+    for line in txt_path.read_text().split("\n"):
+        parts = line.split()
+        if len(parts) != 5:
+            continue
+        xc, yc, w, h = (float(p) for p in parts[1:])
+        boxes.append(
+            (
+                (xc - w / 2) * width,
+                (yc - h / 2) * height,
+                (xc + w / 2) * width,
+                (yc + h / 2) * height,
+            )
+        )
+    return boxes
+
+
+def _thumb(path: Path) -> np.ndarray:
+    """32x24 grey thumbnail, zero mean unit norm (for view grouping by correlation)."""
+    img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    small = cv2.resize(img, (32, 24), interpolation=cv2.INTER_AREA).astype(np.float32).ravel()
+    small -= small.mean()
+    return small / (np.linalg.norm(small) + 1e-6)
+
+
+def group_by_view(paths: list[Path], min_ncc: float = 0.95) -> list[int]:
+    """Union images whose thumbnails correlate above ``min_ncc``: one group ~ one camera view."""
+    thumbs = np.stack([_thumb(p) for p in paths])
+    ncc = thumbs @ thumbs.T
+    parent = list(range(len(paths)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in zip(*np.nonzero(np.triu(ncc, 1) > min_ncc), strict=True):
+        parent[find(int(i))] = find(int(j))
+    return [find(i) for i in range(len(paths))]
+
+
+def aiformankind(data: Path) -> list[LabelledImage]:
+    folder = data / "smoke" / "hpwren-aiformankind"
+    overlaps = _overlap_sequences(data)
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpeg", ".jpg"))
+    groups = group_by_view(paths)
+    held = {groups[i] for i, p in enumerate(paths) if p.name in overlaps}
+    out = []
+    for path, grp in zip(paths, groups, strict=True):
+        key = f"afm-view-{paths[grp].stem}"
+        split = "val" if grp in held else _hash_split(key)
+        boxes = tuple(_voc_boxes(path.with_suffix(".xml"), {"smoke"}))
+        out.append(LabelledImage(path, "smoke", key, split, smoke_boxes=boxes, flame_known=True))
+    return out
+
+
+def _overlap_sequences(data: Path) -> set[str]:
+    with (data / "smoke" / "same_event_overlaps.csv").open() as fh:
+        return {Path(row["image"]).name for row in csv.DictReader(fh)}
+
+
+def firegaze(data: Path) -> list[LabelledImage]:
+    folder = data / "smoke" / "hpwren-firegaze"
+    out = []
+    for path in sorted(folder.glob("*.jp*g")):
+        img = cv2.imread(str(path))
+        height, width = img.shape[:2]
+        boxes = tuple(_yolo_boxes(path.with_suffix(".txt"), width, height))
+        out.append(
+            LabelledImage(path, "smoke", f"firegaze-{path.stem}", "train", smoke_boxes=boxes)
+        )
+    return out
+
+
+_RF_NAME = re.compile(r"^(img|pic|small)-(\d+)-_(?:jpe?g|png)\.rf\.")
+
+
+def flame_photos(data: Path) -> list[LabelledImage]:
+    """FireNET photos plus the Roboflow re-exports that do not duplicate a FireNET photo."""
+    out, seen = [], set()
+    for sub in ("train", "validation"):
+        for path in sorted((data / "flame" / "firenet" / sub / "images").glob("*.jpg")):
+            xml = path.parent.parent / "annotations" / f"{path.stem}.xml"
+            boxes = tuple(_voc_boxes(xml, {"fire"})) if xml.is_file() else ()
+            seen.add(path.stem)
+            out.append(
+                LabelledImage(
+                    path,
+                    "flame",
+                    f"firenet-{path.stem}",
+                    _hash_split(f"firenet-{path.stem}"),
+                    flame_boxes=boxes,
+                    smoke_known=False,
+                )
+            )
+    for path in sorted((data / "flame" / "roboflow-fire").glob("*/images/*.jpg")):
+        match = _RF_NAME.match(path.name)
+        key = f"{match.group(1)} ({match.group(2)})" if match else path.stem
+        if key in seen:
+            continue  # same photo as a FireNET one (stretched): it would leak across splits
+        seen.add(key)
+        img = cv2.imread(str(path))
+        txt = path.parent.parent / "labels" / f"{path.stem}.txt"
+        boxes = tuple(_yolo_boxes(txt, img.shape[1], img.shape[0]))
+        out.append(
+            LabelledImage(
+                path,
+                "flame",
+                f"firenet-{key}",
+                _hash_split(f"firenet-{key}"),
+                flame_boxes=boxes,
+                smoke_known=False,
+            )
+        )
+    return out
+
+
+def figlib(data: Path) -> list[LabelledImage]:
+    """FIgLib frames. Training fires give only pre-ignition frames (no boxes for the smoke)."""
+    root = data / "smoke" / "figlib-2018-2019"
+    out = []
+    with (root / "frames.csv").open() as fh:
+        for row in csv.DictReader(fh):
+            fire, offset = row["fire_id"], int(row["offset_s"])
+            split = "val" if fire in HELD_OUT_FIRES else "train"
+            if split == "train" and offset >= 0:
+                continue
+            kind = "figlib_pre" if offset < 0 else "figlib_post"
+            out.append(
+                LabelledImage(
+                    root / row["file"],
+                    kind,
+                    f"figlib-{fire}",
+                    split,
+                    smoke_known=offset < 0,
+                    offset_s=offset,
+                )
+            )
+    return out
+
+
+def negatives(data: Path) -> list[LabelledImage]:
+    out = []
+    for folder in ("clouds-ccsn", "sky-gcd"):
+        for cls_dir in sorted((data / "negative" / folder).iterdir()):
+            for path in sorted(cls_dir.glob("*.jpg")):
+                key = f"{folder}-{cls_dir.name}-{path.stem}"
+                out.append(LabelledImage(path, "negative", key, _hash_split(key)))
+    for path in sorted((data / "negative" / "webcams").glob("*.jpg")):
+        split = "val" if path.name.startswith(VAL_WEBCAM_PREFIX) else "train"
+        out.append(LabelledImage(path, "negative", f"webcam-{path.stem}", split))
+    return out
+
+
+def all_images(data: Path) -> list[LabelledImage]:
+    """Every image the recipe uses, in a fixed order."""
+    return [
+        *aiformankind(data),
+        *firegaze(data),
+        *flame_photos(data),
+        *figlib(data),
+        *negatives(data),
+    ]

