@@ -52,6 +52,9 @@ class EpisodeRecorder:
         self._clock = clock
         self._open: dict[_Key, int] = {}
 
+    def set_camera_name(self, camera_id: str, name: str) -> None:
+        self._camera_names[camera_id] = name
+
     def record(self, update: EventUpdate) -> int | None:
         """Store one transition; return the event id, or None when it was ignored.
 

@@ -136,7 +136,10 @@ class SnapshotWriter:
         Raises:
             SnapshotError: naming the file and the reason (encoding or file-system error).
         """
-        when = datetime.fromtimestamp(frame.ts, tz=UTC)
+        try:
+            when = datetime.fromtimestamp(frame.ts, tz=UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise SnapshotError(f"frame time {frame.ts!r} is not a valid epoch time") from exc
         folder = f"{_UNSAFE.sub('_', frame.camera_id)}/{when:%Y-%m-%d}"
         stem = f"{when:%H%M%S}_{_UNSAFE.sub('_', cls)}_{kind}_{secrets.token_hex(4)}"
         annotated = f"{folder}/{stem}.jpg"

@@ -120,6 +120,11 @@ class EventStore:
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
 
+    def set_camera_name(self, camera_id: str, name: str) -> None:
+        """Display name copied into events opened from now on (a camera added or renamed)."""
+        with self._lock:
+            self._recorder.set_camera_name(camera_id, name)
+
     def add_listener(self, listener: Listener) -> None:
         """Call ``listener`` after every committed change (from the writing thread)."""
         self._listeners.append(listener)

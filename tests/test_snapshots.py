@@ -98,3 +98,8 @@ def test_writer_reports_the_file_on_failure(tmp_path: Path) -> None:
     writer = SnapshotWriter(blocker)
     with pytest.raises(SnapshotError, match=r"cannot write .*blocker/ridge"):
         writer.write(make_frame("ridge", T0), "smoke", "peak", [])
+
+
+def test_writer_rejects_an_impossible_frame_time(tmp_path: Path) -> None:
+    with pytest.raises(SnapshotError, match="not a valid epoch time"):
+        SnapshotWriter(tmp_path).write(make_frame("ridge", 1e300), "smoke", "opened", [])

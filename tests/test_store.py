@@ -348,3 +348,13 @@ def test_concurrent_writers(store: EventStore) -> None:
     assert errors == []
     items, total = store.list_events(limit=500)
     assert total == 20 and all(e.status is EventStatus.CONFIRMED for e in items)
+
+
+def test_renamed_camera_applies_to_new_events(store: EventStore) -> None:
+    first = store.apply(make_update("ridge", OPENED, T0))
+    store.set_camera_name("ridge", "Ridge North (new mast)")
+    store.apply(make_update("ridge", CLOSED, T0 + 5, frame=None))
+    second = store.apply(make_update("ridge", OPENED, T0 + 10))
+    assert first is not None and second is not None
+    assert store.get_event(first).camera_name == "Ridge North"
+    assert store.get_event(second).camera_name == "Ridge North (new mast)"
