@@ -129,7 +129,7 @@ class EpisodeRecorder:
             session.add(ScoreRow(event_id=row.id, ts=update.ts, score=update.score))
             session.commit()
         self._open[key] = row.id
-        log.info(
+        log.debug(  # the pipeline logs each transition at INFO
             "camera %s: event %d opened (%s, score %.2f)", key[0], row.id, key[1], update.score
         )
         return row.id
@@ -183,7 +183,7 @@ class EpisodeRecorder:
             row.last_score = update.score
             session.add(ScoreRow(event_id=event_id, ts=update.ts, score=update.score))
             session.commit()
-        log.info("camera %s: event %d closed (%s)", update.camera_id, event_id, update.cls)
+        log.debug("camera %s: event %d closed (%s)", update.camera_id, event_id, update.cls)
 
     @contextmanager
     def _unlink_on_error(self, camera_id: str, files: SnapshotFiles | None) -> Iterator[None]:
