@@ -231,7 +231,7 @@ def test_decide_malformed_body(
     client: TestClient, kwargs: dict[str, object], expected: str
 ) -> None:
     event_id = _open(client)
-    response = client.post(f"/api/events/{event_id}/confirm", **kwargs)  # type: ignore[arg-type]
+    response = client.post(f"/api/events/{event_id}/confirm", **kwargs)
     assert response.status_code == 422
     assert response.json()["detail"].startswith(expected)
     assert response.json()["errors"]
