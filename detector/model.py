@@ -136,7 +136,9 @@ class OnnxModel:
         t3 = time.perf_counter()
         return detections, StageTimes(t1 - t0, t2 - t1, t3 - t2)
 
-    def _post(self, frame: Frame, raw: np.ndarray, boxes: list[Box], rule: CameraRules) -> Detection:
+    def _post(
+        self, frame: Frame, raw: np.ndarray, boxes: list[Box], rule: CameraRules
+    ) -> Detection:
         thresholds = self.thresholds(rule.thresholds)
         if self.spec.kind is OutputKind.YOLO:
             scores, regions = yolo_regions(raw[0], self.spec, thresholds, rule.mask)

@@ -23,10 +23,10 @@ from detector.types import Box, Region
 def activate(raw: np.ndarray, activation: Activation) -> np.ndarray:
     """Apply the model's output activation along the last axis."""
     if activation is Activation.SIGMOID:
-        return 1.0 / (1.0 + np.exp(-raw))
+        return np.asarray(1.0 / (1.0 + np.exp(-raw)))
     if activation is Activation.SOFTMAX:
         shifted = np.exp(raw - raw.max(axis=-1, keepdims=True))
-        return shifted / shifted.sum(axis=-1, keepdims=True)
+        return np.asarray(shifted / shifted.sum(axis=-1, keepdims=True))
     return raw
 
 
@@ -39,7 +39,7 @@ def tile_regions(
     """Scores (max over tiles) and regions (tiles at or above threshold) from ``probs [T, C]``."""
     scores = {cls: float(probs[:, i].max()) for i, cls in enumerate(classes)}
     regions = tuple(
-        Region(cls, float(probs[t, i]), boxes[t])
+        Region(cls, float(probs[t, i]), boxes[int(t)])
         for i, cls in enumerate(classes)
         for t in np.flatnonzero(probs[:, i] >= thresholds[cls])
     )
@@ -69,7 +69,12 @@ def yolo_regions(
             continue
         cx, cy, w, h = (pred[keep, k] for k in range(4))
         norm = np.stack(
-            [(cx - w / 2) / width, (cy - h / 2) / height, (cx + w / 2) / width, (cy + h / 2) / height],
+            [
+                (cx - w / 2) / width,
+                (cy - h / 2) / height,
+                (cx + w / 2) / width,
+                (cy + h / 2) / height,
+            ],
             axis=1,
         ).clip(0.0, 1.0)
         conf = cls_scores[keep, i]

@@ -41,8 +41,8 @@ def tile_boxes(width: int, height: int, rows: int, min_overlap: float = 0.0) -> 
 
 def pixel_box(box: Box, width: int, height: int) -> tuple[int, int, int, int]:
     """Normalised box to integer pixel bounds (x0, y0, x1, y1), clipped, at least 1 pixel."""
-    x0 = min(max(int(round(box[0] * width)), 0), width - 1)
-    y0 = min(max(int(round(box[1] * height)), 0), height - 1)
-    x1 = max(min(int(round(box[2] * width)), width), x0 + 1)
-    y1 = max(min(int(round(box[3] * height)), height), y0 + 1)
+    x0 = min(max(round(box[0] * width), 0), width - 1)
+    y0 = min(max(round(box[1] * height), 0), height - 1)
+    x1 = max(min(round(box[2] * width), width), x0 + 1)
+    y1 = max(min(round(box[3] * height), height), y0 + 1)
     return x0, y0, x1, y1

@@ -67,8 +67,9 @@ def test_bad_config_names_the_problem(tmp_path: Path, text: str, message: str) -
 def test_validate_config_command(tmp_path: Path, plume_model_dir: Path) -> None:
     clip = tmp_path / "clip.mp4"
     clip.write_bytes(b"")
-    good = write(tmp_path, f"cameras: [{{id: a, url: {clip}}}]\n"
-                           f"detector: {{model_dir: {plume_model_dir}}}\n")
+    good = write(
+        tmp_path, f"cameras: [{{id: a, url: {clip}}}]\ndetector: {{model_dir: {plume_model_dir}}}\n"
+    )
     result = CliRunner().invoke(app, ["validate-config", str(good)])
     assert result.exit_code == 0, result.output
     assert "is valid: 1 camera(s)" in result.output
@@ -76,7 +77,10 @@ def test_validate_config_command(tmp_path: Path, plume_model_dir: Path) -> None:
     result = CliRunner().invoke(app, ["validate-config", str(bad)])
     assert result.exit_code == 2
     assert "cameras.0.fps: unknown key" in result.output
-    missing = write(tmp_path, f"cameras: [{{id: a, url: {tmp_path}/gone.mp4}}]\n"
-                              f"detector: {{model_dir: {plume_model_dir}}}\n")
+    missing = write(
+        tmp_path,
+        f"cameras: [{{id: a, url: {tmp_path}/gone.mp4}}]\n"
+        f"detector: {{model_dir: {plume_model_dir}}}\n",
+    )
     result = CliRunner().invoke(app, ["validate-config", str(missing)])
     assert result.exit_code == 2 and "gone.mp4 does not exist" in result.output

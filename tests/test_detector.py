@@ -37,10 +37,18 @@ def frame(camera: str, plume_at: tuple[int, int] | None = None) -> Frame:
 
 @pytest.mark.parametrize(
     ("size", "rows", "overlap", "count"),
-    [((1920, 1080), 2, 0.0, 8), ((1920, 1080), 1, 0.0, 2), ((640, 480), 2, 0.0, 6),
-     ((640, 480), 1, 0.0, 2), ((1920, 1080), 3, 0.1, 18), ((100, 400), 1, 0.0, 1)],
+    [
+        ((1920, 1080), 2, 0.0, 8),
+        ((1920, 1080), 1, 0.0, 2),
+        ((640, 480), 2, 0.0, 6),
+        ((640, 480), 1, 0.0, 2),
+        ((1920, 1080), 3, 0.1, 18),
+        ((100, 400), 1, 0.0, 1),
+    ],
 )
-def test_tiles_cover_the_frame(size: tuple[int, int], rows: int, overlap: float, count: int) -> None:
+def test_tiles_cover_the_frame(
+    size: tuple[int, int], rows: int, overlap: float, count: int
+) -> None:
     boxes = tile_boxes(*size, rows=rows, min_overlap=overlap)
     assert len(boxes) == count
     assert min(b[0] for b in boxes) == 0 and max(b[2] for b in boxes) == pytest.approx(1)
@@ -118,16 +126,23 @@ def _constant_yolo(model_dir: Path, boxes: np.ndarray) -> Path:
         initializer=[
             helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0]),
             helper.make_tensor("shape", TensorProto.INT64, [3], [-1, 1, 1]),
-            helper.make_tensor("const", TensorProto.FLOAT, [1, *boxes.shape],
-                               boxes.astype(np.float32).ravel().tolist()),
+            helper.make_tensor(
+                "const",
+                TensorProto.FLOAT,
+                [1, *boxes.shape],
+                boxes.astype(np.float32).ravel().tolist(),
+            ),
         ],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.save(model, str(model_dir / "model.onnx"))
     spec = ModelSpec(
-        name="yolo-const", kind=OutputKind.YOLO, classes=("smoke", "flame"),
-        input=InputSpec(size=(32, 32)), output=OutputSpec(activation="none"),
+        name="yolo-const",
+        kind=OutputKind.YOLO,
+        classes=("smoke", "flame"),
+        input=InputSpec(size=(32, 32)),
+        output=OutputSpec(activation="none"),
         thresholds={"smoke": 0.5, "flame": 0.5},
     )
     write_spec(model_dir, spec)
@@ -136,12 +151,14 @@ def _constant_yolo(model_dir: Path, boxes: np.ndarray) -> Path:
 
 def test_yolo_output_is_decoded_with_nms(tmp_path: Path) -> None:
     # columns: (cx, cy, w, h, smoke, flame) in input pixels of a 32x32 input
-    preds = np.array([
-        [8, 8, 8, 8, 0.9, 0.0],    # smoke, kept
-        [8.5, 8, 8, 8, 0.8, 0.0],  # overlaps the first: suppressed
-        [24, 24, 4, 4, 0.0, 0.7],  # flame
-        [16, 16, 4, 4, 0.3, 0.1],  # below thresholds
-    ]).T
+    preds = np.array(
+        [
+            [8, 8, 8, 8, 0.9, 0.0],  # smoke, kept
+            [8.5, 8, 8, 8, 0.8, 0.0],  # overlaps the first: suppressed
+            [24, 24, 4, 4, 0.0, 0.7],  # flame
+            [16, 16, 4, 4, 0.3, 0.1],  # below thresholds
+        ]
+    ).T
     model = OnnxModel(_constant_yolo(tmp_path / "y", preds))
     (det,), _ = model.score([frame("a")])
     assert det.scores == pytest.approx({"smoke": 0.9, "flame": 0.7})

@@ -31,7 +31,7 @@ class LatestOnly:
 
 
 class SlowModel:
-    """Deliberately slow stand-in: 20 ms per frame, so 30 cameras cannot all be served each batch."""
+    """Deliberately slow stand-in (20 ms a frame): 30 cameras cannot all fit in one batch."""
 
     def __init__(self) -> None:
         self.batches: list[list[str]] = []
@@ -76,7 +76,9 @@ def test_batches_mix_cameras_and_skip_idle_ones(plume_model_dir: Path) -> None:
     class Once:
         def __init__(self, cid: str, has_frame: bool) -> None:
             self.id = cid
-            self._frame = Frame(cid, 0.0, 0, np.zeros((90, 160, 3), np.uint8)) if has_frame else None
+            self._frame = (
+                Frame(cid, 0.0, 0, np.zeros((90, 160, 3), np.uint8)) if has_frame else None
+            )
 
         def take(self) -> Frame | None:
             frame, self._frame = self._frame, None

@@ -90,7 +90,8 @@ def test_baseline_ignores_a_tile_that_scores_high_all_day() -> None:
         tiles = fog.copy()
         if i >= 150:
             tiles[1, 0] = 0.9  # smoke appears in tile 1
-        det = Detection(Frame("cam", i * 10.0, i, image), {"smoke": float(tiles.max())},
-                        tile_scores=tiles)
+        det = Detection(
+            Frame("cam", i * 10.0, i, image), {"smoke": float(tiles.max())}, tile_scores=tiles
+        )
         opened += [u.ts for u in sm.update(det) if u.transition is Transition.OPENED]
     assert opened == [1510.0]

@@ -1,0 +1,5 @@
+"""``python -m api`` runs the ``emberwatch`` command line."""
+
+from api.cli import main
+
+main()

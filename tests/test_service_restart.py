@@ -1,0 +1,111 @@
+"""The real service in a subprocess: SIGKILL while events are written loses nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from benchmarks.synth import SynthSpec, write_clip
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_service(config: Path, data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "api",
+        "serve",
+        "--config",
+        str(config),
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+    ]
+    with log.open("ab") as out:
+        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+
+
+def wait_for(predicate: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():  # type: ignore[operator]
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def busy_config(tmp_path: Path, plume_model_dir: Path) -> Path:
+    """Four looping file cameras whose short plume clip opens and closes an event every loop."""
+    clip = write_clip(tmp_path / "plume.mp4", SynthSpec(seconds=8, plume_start_s=1.0, fps=10))
+    cameras = [
+        {"id": f"cam{i}", "url": str(clip), "loop": True, "realtime": False, "interval_s": 0.2}
+        for i in range(4)
+    ]
+    config = {
+        "cameras": cameras,
+        "detector": {"model_dir": str(plume_model_dir), "batch_timeout_s": 0.01},
+        "smoothing": {"tau_s": 0.2, "min_persistence_s": 0.3, "quiet_s": 0.3},
+    }
+    path = tmp_path / "busy.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture
+def service_log(tmp_path: Path) -> Iterator[Path]:
+    log = tmp_path / "service.log"
+    yield log
+    if log.exists():
+        sys.stderr.write(log.read_text(errors="replace")[-4000:])
+
+
+def test_sigkill_while_writing_events_loses_nothing(
+    busy_config: Path, tmp_path: Path, service_log: Path
+) -> None:
+    data_dir, port = tmp_path / "data", free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = start_service(busy_config, data_dir, port, service_log)
+    try:
+        wait_for(lambda: httpx.get(f"{base}/api/events").json()["total"] >= 8, 120, "8 events")
+        reported = httpx.get(f"{base}/api/events", params={"limit": 500}).json()["items"]
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert len(reported) >= 8
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = start_service(busy_config, data_dir, port, service_log)
+    try:
+        wait_for(lambda: httpx.get(f"{base}/healthz").status_code == 200, 60, "restart")
+        after = {e["id"]: e for e in httpx.get(f"{base}/api/events?limit=500").json()["items"]}
+        for event in reported:
+            assert event["id"] in after, f"event {event['id']} lost"
+            assert after[event["id"]]["camera_id"] == event["camera_id"]
+            snap = httpx.get(f"{base}/api/events/{event['id']}/snapshot.jpg")
+            assert snap.status_code == 200 and snap.content[:2] == b"\xff\xd8"
+    finally:
+        proc.terminate()
+        proc.wait(10)
