@@ -17,6 +17,10 @@ class IntervalSampler:
     moves to the first point after that frame, skipping points that fell in a gap of the stream,
     so a stall never causes a burst of catch-up frames and sampling never drifts.
 
+    ``tolerance_s`` lets a frame that arrives slightly before its grid point count for it: live
+    keyframes that come exactly once per interval jitter by milliseconds around the grid, and
+    without a tolerance every other one would be missed.
+
     Works on any monotonic timestamps in seconds: wall-clock time for live cameras,
     ``index * seconds_per_frame`` for recorded clips. If time goes backwards (a wall-clock step),
     the grid is re-anchored at that frame rather than waiting for the clock to catch up.
@@ -26,10 +30,13 @@ class IntervalSampler:
     [0.0, 1.0, 3.2, 4.1]
     """
 
-    def __init__(self, interval_s: float) -> None:
+    def __init__(self, interval_s: float, *, tolerance_s: float = 0.0) -> None:
         if not interval_s > 0 or not math.isfinite(interval_s):
             raise ValueError(f"interval_s must be a positive number, got {interval_s}")
+        if not 0.0 <= tolerance_s < interval_s:
+            raise ValueError(f"tolerance_s must be in [0, interval_s), got {tolerance_s}")
         self.interval_s = interval_s
+        self.tolerance_s = tolerance_s
         self._origin: float | None = None
         self._step = 0  # next due time is origin + step * interval_s
         self._last_due: float | None = None
@@ -46,11 +53,11 @@ class IntervalSampler:
         if self._origin is None or (self._last_due is not None and ts < self._last_due):
             self._origin, self._step, self._last_due = ts, 1, ts
             return True
-        next_due = self._origin + self._step * self.interval_s
-        if ts < next_due - _EPS:
+        slack = self.tolerance_s + _EPS
+        if ts < self._origin + self._step * self.interval_s - slack:
             return False
-        # First grid point strictly after ts: skip every point the stream missed.
-        self._step = math.floor((ts - self._origin + _EPS) / self.interval_s) + 1
+        # First grid point strictly after ts (+ slack): skip every point the stream missed.
+        self._step = math.floor((ts - self._origin + slack) / self.interval_s) + 1
         self._last_due = ts
         return True
 

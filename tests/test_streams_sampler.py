@@ -38,6 +38,23 @@ def test_sampler_on_inexact_clip_timestamps() -> None:
     assert picked == list(range(0, 31, 3))
 
 
+@pytest.mark.parametrize(
+    ("interval", "tolerance", "stamps", "due"),
+    [
+        # Keyframes once per interval with jitter: all of them count with a tolerance...
+        (2.0, 0.2, [0.0, 1.99, 4.01, 5.98, 8.0], [0.0, 1.99, 4.01, 5.98, 8.0]),
+        (2.0, 0.0, [0.0, 1.99, 4.01, 5.98, 8.0], [0.0, 4.01, 8.0]),
+        # ...and the grid stays fixed (no drift towards earlier frames).
+        (1.0, 0.3, [0.0, 0.6, 0.75, 1.5, 1.8, 2.7, 2.9], [0.0, 0.75, 1.8, 2.7]),
+    ],
+)
+def test_sampler_tolerance(
+    interval: float, tolerance: float, stamps: list[float], due: list[float]
+) -> None:
+    sampler = IntervalSampler(interval, tolerance_s=tolerance)
+    assert [t for t in stamps if sampler.due(t)] == due
+
+
 def test_sampler_next_due_and_reset() -> None:
     sampler = IntervalSampler(2.0)
     assert sampler.next_due is None
@@ -52,3 +69,9 @@ def test_sampler_next_due_and_reset() -> None:
 def test_sampler_rejects_bad_interval(bad: float) -> None:
     with pytest.raises(ValueError):
         IntervalSampler(bad)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0, 2.0])
+def test_sampler_rejects_bad_tolerance(bad: float) -> None:
+    with pytest.raises(ValueError):
+        IntervalSampler(1.0, tolerance_s=bad)

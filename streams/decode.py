@@ -1,0 +1,242 @@
+"""Open cameras and files with PyAV and decode them, converting only the frames that are analysed.
+
+Decode cost is what limits the number of cameras per core, so the per-frame path is short:
+frames that the sampler does not pick are never converted to RGB, and when the analysis interval
+is at least one GOP the decoder skips every non-key frame (``skip_frame = "NONKEY"``), which
+leaves one decoded picture per GOP.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+from av.container import InputContainer
+from av.video.frame import VideoFrame
+from av.video.stream import VideoStream
+
+from streams.config import DecodeMode, StreamSettings
+from streams.frame import Frame
+from streams.keyframes import DecodeCounters, FrameIndexer, KeyframePolicy
+from streams.redact import redact_text, redact_url
+from streams.sampler import IntervalSampler
+
+_SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
+
+# Open options for network streams. analyzeduration bounds how much of the stream
+# avformat_find_stream_info reads (0 would mean its 5 s default); 0.1 s is enough because
+# cameras send SPS/PPS in the SDP or with every keyframe. "fflags=nobuffer" is deliberately NOT
+# set: it discards the packets read while probing, so the first keyframe would be lost and the
+# first picture would arrive one GOP later.
+NETWORK_OPTIONS = {"analyzeduration": "100000"}
+RTSP_OPTIONS = {"rtsp_transport": "tcp", **NETWORK_OPTIONS}
+
+# Everything FFmpeg reports (corrupt data, refused connections, timeouts) is an FFmpegError;
+# OSError covers failures of the operating system around it.
+AV_ERRORS: tuple[type[BaseException], ...] = (av.FFmpegError, OSError)
+
+
+class StreamError(Exception):
+    """A stream or file could not be opened or read.
+
+    ``str(error)`` is ``"<redacted url>: <reason>"``; neither part contains a password.
+    """
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = redact_url(url)
+        self.reason = redact_text(reason, [url])
+        super().__init__(f"{self.url}: {self.reason}")
+
+
+def is_network_url(url: str) -> bool:
+    """True for ``rtsp://``, ``http://`` and similar; False for paths and ``file://`` URLs."""
+    match = _SCHEME.match(url)
+    return match is not None and match.group("scheme").lower() != "file"
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short reason for ``exc`` without the file name PyAV appends (it may hold a password)."""
+    strerror = getattr(exc, "strerror", None)
+    if isinstance(exc, av.ExitError):
+        return "timed out"
+    if isinstance(strerror, str) and strerror:
+        return strerror
+    return f"{type(exc).__name__}: {exc}"
+
+
+def open_stream(url: str, settings: StreamSettings | None = None) -> InputContainer:
+    """Open a camera URL or a video file for reading.
+
+    RTSP is read over TCP (no lost UDP packets, works through NAT); network opens are bounded by
+    ``settings.open_timeout_s`` and every later read by ``settings.read_timeout_s`` (5 s each
+    when ``settings`` is None). Files are opened plainly.
+
+    Raises:
+        StreamError: naming the (redacted) URL and the reason, e.g. "Connection refused",
+            "timed out", "No such file or directory", or "no video stream".
+    """
+    try:
+        if is_network_url(url):
+            scheme = url.split("://", 1)[0].lower()
+            options = RTSP_OPTIONS if scheme in ("rtsp", "rtsps") else NETWORK_OPTIONS
+            timeout = (settings.open_timeout_s, settings.read_timeout_s) if settings else (5.0, 5.0)
+            container = av.open(url, options=dict(options), timeout=timeout)
+        else:
+            container = av.open(url)
+    except AV_ERRORS as exc:
+        raise StreamError(url, f"cannot open: {describe_error(exc)}") from None
+    if not container.streams.video:
+        container.close()
+        raise StreamError(url, "no video stream")
+    return container
+
+
+def apply_skip(stream: VideoStream, keyframes_only: bool) -> None:
+    """Tell the decoder to skip (or stop skipping) non-key frames; safe mid-stream."""
+    stream.codec_context.skip_frame = "NONKEY" if keyframes_only else "DEFAULT"
+
+
+def stream_fps(stream: VideoStream) -> float | None:
+    """Declared frame rate of ``stream``, None when the container does not say."""
+    rate = stream.average_rate or stream.guessed_rate
+    return float(rate) if rate else None
+
+
+def iter_decoded(
+    container: InputContainer, policy: KeyframePolicy, *, name: str
+) -> Iterator[tuple[int, VideoFrame]]:
+    """Decode the first video stream, yielding ``(index, frame)`` for every decoded frame.
+
+    Non-key frames are skipped inside the decoder while ``policy`` says so; the frames are not
+    converted here. Ends at the end of the input.
+
+    Raises:
+        StreamError: naming ``name`` (redacted) and the index reached, on a read/decode error.
+    """
+    stream = container.streams.video[0]
+    apply_skip(stream, policy.counters.keyframes_only)
+    indexer = FrameIndexer(stream_fps(stream))
+    counters = policy.counters
+    index = -1
+    try:
+        for packet in container.demux(stream):
+            for frame in packet.decode():
+                counters.decoded += 1
+                t = frame.time
+                index = indexer.next(t, counters.keyframes_only)
+                if policy.observe(t, frame.key_frame):
+                    apply_skip(stream, counters.keyframes_only)
+                yield index, frame
+    except AV_ERRORS as exc:
+        reason = f"decode failed after frame {index}: {describe_error(exc)}"
+        raise StreamError(name, reason) from None
+
+
+def to_frame(frame: VideoFrame, camera_id: str, ts: float, index: int) -> Frame:
+    """Convert a decoded picture into a :class:`Frame` (``H x W x 3`` uint8 RGB)."""
+    return Frame(
+        camera_id=camera_id,
+        ts=ts,
+        index=index,
+        image=frame.to_ndarray(format="rgb24"),
+        keyframe=bool(frame.key_frame),
+        received=time.monotonic(),
+    )
+
+
+def _clip_pass(
+    container: InputContainer, sampler: IntervalSampler, job: _ClipJob, first: int
+) -> Iterator[Frame | int]:
+    """Play one pass of a clip: yield the sampled Frames, then the number of frames decoded."""
+    policy = KeyframePolicy(DecodeMode.ALL, sampler.interval_s, DecodeCounters())
+    count = 0
+    for index, decoded in iter_decoded(container, policy, name=job.name):
+        position = first + index
+        if job.limit is not None and position >= job.limit:
+            break
+        count += 1
+        ts = position * job.spf
+        if sampler.due(ts):
+            yield to_frame(decoded, job.camera_id, ts, position)
+    else:
+        expected = container.streams.video[0].frames
+        if expected and count < expected:
+            raise StreamError(job.name, f"truncated: decoded {count} of {expected} frames")
+    yield count
+
+
+@dataclass
+class _ClipJob:
+    name: str
+    camera_id: str
+    spf: float
+    limit: int | None = None  # stop before this frame position (None during the first pass)
+
+
+def read_clip(
+    path: Path,
+    *,
+    camera_id: str,
+    interval_s: float,
+    seconds_per_frame: float | None = None,
+    min_seconds: float = 0.0,
+) -> Iterator[Frame]:
+    """Play a recorded clip as fast as possible and yield the frames due for analysis.
+
+    Deterministic: every frame is decoded (nothing is dropped), frame ``i`` gets
+    ``ts = i * seconds_per_frame`` (real-world seconds since the start of the clip; default
+    ``1 / fps`` of the file) and frames are picked by :class:`IntervalSampler` on that time.
+    A clip shorter than ``min_seconds`` of real time is played again (index and ts continue)
+    until frame positions reach ``ceil(min_seconds / seconds_per_frame)``; the first pass is
+    always played whole.
+
+    Raw ``.h264`` streams carry no frame rate (FFmpeg assumes 25 fps): pass
+    ``seconds_per_frame`` for them.
+
+    Raises:
+        StreamError: naming the file when it cannot be opened, has no known frame rate, or is
+            corrupt. Frames decoded before a corrupt part are yielded first. A truncated MP4
+            whose header declares more frames than could be decoded raises after the last good
+            frame; a truncated raw stream, which declares no length, just ends.
+    """
+    name = str(path)
+    sampler = IntervalSampler(interval_s)
+    job: _ClipJob | None = None
+    first = 0
+    while True:
+        with open_stream(name) as container:
+            if job is None:
+                job = _ClipJob(
+                    name, camera_id, _seconds_per_frame(container, name, seconds_per_frame)
+                )
+            count = 0
+            for item in _clip_pass(container, sampler, job, first):
+                if isinstance(item, Frame):
+                    yield item
+                else:
+                    count = item
+        if count == 0:
+            if first == 0:
+                raise StreamError(name, "no frames could be decoded")
+            return
+        first += count
+        if job.limit is None:
+            job.limit = max(first, math.ceil(min_seconds / job.spf - 1e-9))
+        if first >= job.limit:
+            return
+
+
+def _seconds_per_frame(container: InputContainer, name: str, given: float | None) -> float:
+    if given is not None:
+        if not given > 0:
+            raise ValueError(f"seconds_per_frame must be > 0, got {given}")
+        return given
+    fps = stream_fps(container.streams.video[0])
+    if not fps:
+        raise StreamError(name, "frame rate unknown; pass seconds_per_frame")
+    return 1.0 / fps
