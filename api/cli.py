@@ -10,10 +10,12 @@ from typing import Annotated
 import typer
 
 from api.config import AppConfig, ConfigError, load_config
+from benchmarks.cli import bench_app
 from streams.config import CameraConfig
 from streams.redact import redact_url
 
 app = typer.Typer(help="Emberwatch: wildfire smoke and flame detection on camera streams.")
+app.add_typer(bench_app, name="bench")
 log = logging.getLogger("emberwatch")
 
 ConfigOpt = Annotated[

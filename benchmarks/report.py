@@ -1,0 +1,408 @@
+"""Clip benchmark outputs: results.json, metrics.json, frames.jsonl, summary.md and PNG plots.
+
+Everything but throughput is a function of the clips, the model and the settings: floats are
+rounded (scores 6 decimals, seconds 3), keys sorted, no dates. ``metrics.json`` is
+``results.json`` without the throughput keys (``models[].aggregate.frames_per_s`` and
+``models[].throughput``), so two runs can be compared byte for byte with ``cmp``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from benchmarks.clips import ClipRun, StageSeconds
+from benchmarks.metrics import FrameCounts, aggregate, clip_outcome, frame_counts
+
+SCHEMA_VERSION = 1
+THROUGHPUT_KEYS = ("frames_per_s",)  # keys of "aggregate" that are wall-clock measurements
+
+Json = dict[str, Any]
+
+
+def r6(x: float | None) -> float | None:
+    return None if x is None else round(float(x), 6)
+
+
+def r3(x: float | None) -> float | None:
+    return None if x is None else round(float(x), 3)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """What identifies a model in the results."""
+
+    name: str
+    model_dir: str
+    sha256: str
+    classes: tuple[str, ...]
+    thresholds: Mapping[str, float]
+
+
+def _events(run: ClipRun) -> list[Json]:
+    """Event spans of a clip: class, opened/closed real seconds (closed None: still open)."""
+    spans: list[Json] = []
+    running: dict[str, Json] = {}
+    for f in run.frames:
+        for t in f.transitions:
+            if t.transition == "opened":
+                running[t.cls] = {"cls": t.cls, "opened_s": r3(f.t_s), "closed_s": None}
+                spans.append(running[t.cls])
+            elif t.transition == "closed" and t.cls in running:
+                running.pop(t.cls)["closed_s"] = r3(f.t_s)
+    return spans
+
+
+def clip_result(run: ClipRun) -> Json:
+    """The results.json entry of one clip."""
+    plan = run.plan
+    out = clip_outcome(plan.truth, run.opens(), run.frame_scores(), plan.real_s)
+    peak_smoothed = max(
+        (
+            s
+            for f in run.frames
+            for c, s in f.smoothed.items()
+            if not plan.row.label.positive or c in plan.row.label.matching
+        ),
+        default=0.0,
+    )
+    return {
+        "file": plan.row.file,
+        "label": plan.row.label.value,
+        "detected": out.detected,
+        "ttd_s": r3(out.ttd_s),
+        "false_events": out.false_events,
+        "peak_score": r6(out.peak_score),
+        "peak_smoothed": r6(peak_smoothed),
+        "ignition_real_s": r3(plan.ignition_real_s),
+        "seconds_per_frame_real": plan.spf,
+        "fps": r6(plan.fps),
+        "timelapse": plan.timelapse,
+        "looped": plan.looped,
+        "pass_frames": plan.pass_frames,
+        "real_s": r3(plan.real_s),
+        "negative_s": r3(out.negative_s),
+        "frames": len(run.frames),
+        "events": _events(run),
+    }
+
+
+def _throughput(runs: Sequence[ClipRun], threads: int) -> Json:
+    times = sum((r.times for r in runs), StageSeconds())
+    n = sum(len(r.frames) for r in runs)
+    return {
+        "frames": n,
+        "seconds": r3(times.total),
+        "frames_per_s": r3(n / times.total) if times.total > 0 else None,
+        "ms_per_frame": {k: r3(1000 * v / n) if n else None for k, v in times.as_dict().items()},
+        "threads": threads,
+    }
+
+
+def model_result(info: ModelInfo, runs: Sequence[ClipRun], threads: int) -> Json:
+    """The results.json entry of one model over its clip runs."""
+    outcomes = [
+        clip_outcome(r.plan.truth, r.opens(), r.frame_scores(), r.plan.real_s) for r in runs
+    ]
+    counts = sum(
+        (frame_counts(r.plan.truth, r.frame_scores(), info.thresholds) for r in runs),
+        FrameCounts(),
+    )
+    agg = aggregate(outcomes, counts)
+    throughput = _throughput(runs, threads)
+    return {
+        "model": info.name,
+        "model_dir": info.model_dir,
+        "sha256": info.sha256,
+        "classes": list(info.classes),
+        "thresholds": {k: r6(v) for k, v in info.thresholds.items()},
+        "aggregate": {
+            "recall": r6(agg.recall),
+            "ttd_median_s": r3(agg.ttd_median_s),
+            "ttd_mean_s": r3(agg.ttd_mean_s),
+            "false_events": agg.false_events,
+            "false_events_per_camera_hour": r6(agg.false_events_per_camera_hour),
+            "negative_hours": r6(agg.negative_hours),
+            "frame_precision": r6(agg.frame_precision),
+            "frame_recall": r6(agg.frame_recall),
+            "frame_f1": r6(agg.frame_f1),
+            "frame_counts": {"tp": counts.tp, "fp": counts.fp, "fn": counts.fn, "tn": counts.tn},
+            "positive_clips": agg.positive_clips,
+            "detected_clips": agg.detected_clips,
+            "clips": len(runs),
+            "frames": throughput["frames"],
+            "frames_per_s": throughput["frames_per_s"],
+        },
+        "throughput": throughput,
+        "clips": [clip_result(r) for r in runs],
+    }
+
+
+def metrics_only(results: Json) -> Json:
+    """``results`` without wall-clock measurements: what must be identical between runs."""
+    out: Json = json.loads(json.dumps(results))
+    for model in out.get("models", []):
+        model.pop("throughput", None)
+        for key in THROUGHPUT_KEYS:
+            model.get("aggregate", {}).pop(key, None)
+    return out
+
+
+def dumps(data: Json) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_results(out_dir: Path, results: Json) -> None:
+    """Write ``results.json`` and ``metrics.json`` (the same without throughput)."""
+    (out_dir / "results.json").write_text(dumps(results), encoding="utf-8")
+    (out_dir / "metrics.json").write_text(dumps(metrics_only(results)), encoding="utf-8")
+
+
+def write_frames(fh: TextIO, model: str, run: ClipRun) -> None:
+    """Append one JSON line per analysed frame of ``run`` to ``fh`` (frames.jsonl)."""
+    for f in run.frames:
+        line = {
+            "model": model,
+            "file": run.plan.row.file,
+            "frame": f.index,
+            "t_s": r3(f.t_s),
+            "pass_t_s": r3(f.pass_t_s),
+            "label": f.label,
+            "scores": {c: r6(s) for c, s in f.scores.items()},
+            "smoothed": {c: r6(s) for c, s in f.smoothed.items()},
+            "transitions": [
+                {"cls": t.cls, "transition": t.transition, "score": r6(t.score)}
+                for t in f.transitions
+            ],
+        }
+        fh.write(json.dumps(line, sort_keys=True) + "\n")
+
+
+def read_frames(path: Path) -> Iterable[Json]:
+    """Read frames.jsonl back, one dict per analysed frame."""
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)
+
+
+def plot_name(file: str) -> str:
+    """``timeline_<clip stem>.png`` with characters unsafe in file names replaced."""
+    stem = Path(file).with_suffix("").as_posix()
+    return "timeline_" + re.sub(r"[^A-Za-z0-9._-]+", "_", stem) + ".png"
+
+
+def _fmt(x: Any, unit: str = "", digits: int = 2) -> str:
+    if x is None:
+        return "–"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, float):
+        return f"{x:.{digits}f}{unit}"
+    return f"{x}{unit}"
+
+
+def _minutes(seconds: float | None) -> str:
+    """Seconds as ``"45 s"`` below two minutes, else ``"12.5 min"``."""
+    if seconds is None:
+        return "–"
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def _table(head: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    return lines + ["| " + " | ".join(r) + " |" for r in rows]
+
+
+def summary_markdown(results: Json) -> str:
+    """The human summary: a table per model, throughput, per-clip tables and failures."""
+    models = results["models"]
+    s = results["settings"]
+    lines = [
+        "# Clip benchmark",
+        "",
+        f"Clips: `{results['clips_csv']}`; analysis interval {s['interval_s']} s; short videos "
+        f"looped to {s['min_clip_seconds']} s of real time; batch {s['batch']}.",
+        "",
+        "## Models",
+        "",
+    ]
+    lines += _table(
+        [
+            "model",
+            "recall",
+            "TTD median",
+            "TTD mean",
+            "false events",
+            "per camera-hour",
+            "frame P",
+            "frame R",
+            "frame F1",
+            "frames/s",
+        ],
+        (
+            [
+                f"`{m['model']}`",
+                f"{a['detected_clips']}/{a['positive_clips']} = {_fmt(a['recall'])}",
+                _minutes(a["ttd_median_s"]),
+                _minutes(a["ttd_mean_s"]),
+                str(a["false_events"]),
+                _fmt(a["false_events_per_camera_hour"]),
+                _fmt(a["frame_precision"]),
+                _fmt(a["frame_recall"]),
+                _fmt(a["frame_f1"]),
+                _fmt(a["frames_per_s"], digits=1),
+            ]
+            for m in models
+            for a in [m["aggregate"]]
+        ),
+    )
+    lines += ["", "## Throughput (ms per analysed frame)", ""]
+    stages = ["decode", "preprocess", "inference", "postprocess", "smoothing"]
+    lines += _table(
+        ["model", "frames", "frames/s", *stages],
+        (
+            [
+                f"`{m['model']}`",
+                str(t["frames"]),
+                _fmt(t["frames_per_s"], digits=1),
+                *(_fmt(t["ms_per_frame"][k]) for k in stages),
+            ]
+            for m in models
+            for t in [m["throughput"]]
+        ),
+    )
+    for m in models:
+        lines += ["", f"## Clips: `{m['model']}`", ""]
+        lines += _table(
+            [
+                "clip",
+                "label",
+                "detected",
+                "TTD",
+                "false events",
+                "peak score",
+                "frames",
+                "real time",
+                "plot",
+            ],
+            (
+                [
+                    c["file"],
+                    c["label"],
+                    _fmt(c["detected"]),
+                    _minutes(c["ttd_s"]),
+                    str(c["false_events"]),
+                    _fmt(c["peak_score"]),
+                    str(c["frames"]),
+                    _minutes(c["real_s"]) + (" (looped)" if c["looped"] else ""),
+                    f"[png]({plot_name(c['file'])})",
+                ]
+                for c in m["clips"]
+            ),
+        )
+    problems = [(str(p["line"]), p["file"], p["error"]) for p in results["failures"]]
+    lines += ["", "## Failures", ""]
+    if problems:
+        lines += _table(["line", "clip", "error"], (list(p) for p in problems))
+    else:
+        lines.append("None: every row of the clips table was benchmarked.")
+    return "\n".join(lines) + "\n"
+
+
+CLASS_COLOURS = {"smoke": "#7a6a58", "flame": "#e4572e"}
+PLOT_DPI = 80
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRun:
+    """One model's run of one clip, for plotting."""
+
+    model: str
+    run: ClipRun
+    thresholds: Mapping[str, float]
+
+
+def _timeline_axis(ax: Any, item: ModelRun, minutes: bool) -> None:
+    run, plan = item.run, item.run.plan
+    scale = 60.0 if minutes else 1.0
+    t = [f.t_s / scale for f in run.frames]
+    for i, cls in enumerate(run.frames[0].scores if run.frames else ()):
+        colour = CLASS_COLOURS.get(cls, f"C{i}")
+        ax.plot(
+            t,
+            [f.scores[cls] for f in run.frames],
+            color=colour,
+            lw=0.8,
+            alpha=0.45,
+            label=f"{cls} raw",
+        )
+        ax.plot(
+            t, [f.smoothed[cls] for f in run.frames], color=colour, lw=2.0, label=f"{cls} smoothed"
+        )
+        ax.axhline(item.thresholds.get(cls, 0.5), color=colour, lw=0.8, ls=":")
+    end = plan.real_s / scale
+    for event in _events(run):
+        closed = event["closed_s"] / scale if event["closed_s"] is not None else end
+        ax.axvspan(
+            event["opened_s"] / scale,
+            closed,
+            color=CLASS_COLOURS.get(event["cls"], "C2"),
+            alpha=0.18,
+            lw=0,
+        )
+    if plan.ignition_real_s is not None:
+        ax.axvline(plan.ignition_real_s / scale, color="red", ls="--", lw=1.2, label="ignition")
+    if plan.looped:
+        for k in range(1, plan.played_frames // plan.pass_frames + 1):
+            ax.axvline(k * plan.pass_real_s / scale, color="0.6", lw=0.6, ls="-.")
+    ax.set_xlim(0, end)
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel("score")
+    ax.set_title(f"{plan.row.file} ({plan.row.label.value}) · {item.model}", fontsize=9)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False)
+
+
+def plot_timeline(path: Path, items: Sequence[ModelRun]) -> None:
+    """Raw and smoothed score per class over real time, one panel per model.
+
+    Dashed red: ignition; dotted: class thresholds; shaded: event spans; dash-dot: loop passes.
+    """
+    from matplotlib.figure import Figure
+
+    minutes = max(i.run.plan.real_s for i in items) > 600
+    fig = Figure(figsize=(10, 0.6 + 2.4 * len(items)), layout="constrained")
+    axes = fig.subplots(len(items), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, item in zip(axes, items, strict=True):
+        _timeline_axis(ax, item, minutes)
+    axes[-1].set_xlabel("real time (min)" if minutes else "real time (s)")
+    fig.savefig(path, dpi=PLOT_DPI, metadata={"Software": None})
+
+
+def plot_compare(path: Path, results: Json) -> None:
+    """Side-by-side bars of the main aggregate metrics of every model."""
+    from matplotlib.figure import Figure
+
+    models = results["models"]
+    names = [m["model"] for m in models]
+    panels = [
+        ("event recall", "recall", 1.0),
+        ("TTD median (min)", "ttd_median_s", 1 / 60),
+        ("false events / camera-hour", "false_events_per_camera_hour", 1.0),
+        ("frame F1", "frame_f1", 1.0),
+    ]
+    fig = Figure(figsize=(3 * len(panels), 3.2), layout="constrained")
+    for ax, (title, key, factor) in zip(fig.subplots(1, len(panels)), panels, strict=True):
+        values = [m["aggregate"][key] for m in models]
+        scaled = [None if v is None else v * factor for v in values]
+        bars = ax.bar(names, [v or 0.0 for v in scaled], color=[f"C{i}" for i in range(len(names))])
+        ax.bar_label(bars, ["n/a" if v is None else f"{v:.2f}" for v in scaled], fontsize=7)
+        top = max((v for v in scaled if v is not None), default=0.0)
+        ax.set_ylim(0, top * 1.15 if top > 0 else 1.0)
+        ax.set_title(title, fontsize=9)
+        ax.tick_params(axis="x", labelrotation=30, labelsize=7)
+    fig.savefig(path, dpi=PLOT_DPI, metadata={"Software": None})
