@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -73,23 +74,40 @@ def open_stream(url: str, settings: StreamSettings | None = None) -> InputContai
     """Open a camera URL or a video file for reading.
 
     RTSP is read over TCP (no lost UDP packets, works through NAT); network opens are bounded by
-    ``settings.open_timeout_s`` and every later read by ``settings.read_timeout_s`` (5 s each
-    when ``settings`` is None). Files are opened plainly.
+    ``settings.open_timeout_s`` and later reads by ``settings.read_timeout_s`` (5 s each when
+    ``settings`` is None; FFmpeg's RTSP reader may take up to twice that to give up on a silent
+    server). Files are opened plainly.
 
     Raises:
         StreamError: naming the (redacted) URL and the reason, e.g. "Connection refused",
-            "timed out", "No such file or directory", or "no video stream".
+            "timed out after 5 s", "No such file or directory", or "no video stream".
     """
+    if not is_network_url(url):
+        return _checked(url, _open_file(url))
+    scheme = url.split("://", 1)[0].lower()
+    options = RTSP_OPTIONS if scheme in ("rtsp", "rtsps") else NETWORK_OPTIONS
+    open_s, read_s = (settings.open_timeout_s, settings.read_timeout_s) if settings else (5.0, 5.0)
+    started = time.monotonic()
     try:
-        if is_network_url(url):
-            scheme = url.split("://", 1)[0].lower()
-            options = RTSP_OPTIONS if scheme in ("rtsp", "rtsps") else NETWORK_OPTIONS
-            timeout = (settings.open_timeout_s, settings.read_timeout_s) if settings else (5.0, 5.0)
-            container = av.open(url, options=dict(options), timeout=timeout)
-        else:
-            container = av.open(url)
+        container = av.open(url, options=dict(options), timeout=(open_s, read_s))
     except AV_ERRORS as exc:
-        raise StreamError(url, f"cannot open: {describe_error(exc)}") from None
+        reason = describe_error(exc)
+        # A silent server surfaces as "Invalid data" or "Immediate exit requested"; say what
+        # really happened when the whole open timeout went by.
+        if time.monotonic() - started >= 0.95 * open_s:
+            reason = f"timed out after {open_s:g} s ({reason})"
+        raise StreamError(url, f"cannot open: {reason}") from None
+    return _checked(url, container)
+
+
+def _open_file(path: str) -> InputContainer:
+    try:
+        return av.open(path)
+    except AV_ERRORS as exc:
+        raise StreamError(path, f"cannot open: {describe_error(exc)}") from None
+
+
+def _checked(url: str, container: InputContainer) -> InputContainer:
     if not container.streams.video:
         container.close()
         raise StreamError(url, "no video stream")
@@ -108,12 +126,18 @@ def stream_fps(stream: VideoStream) -> float | None:
 
 
 def iter_decoded(
-    container: InputContainer, policy: KeyframePolicy, *, name: str
+    container: InputContainer,
+    policy: KeyframePolicy,
+    *,
+    name: str,
+    stop: threading.Event | None = None,
 ) -> Iterator[tuple[int, VideoFrame]]:
     """Decode the first video stream, yielding ``(index, frame)`` for every decoded frame.
 
-    Non-key frames are skipped inside the decoder while ``policy`` says so; the frames are not
-    converted here. Ends at the end of the input.
+    While ``policy`` says keyframes only, the decoder skips non-key frames, and packets not
+    flagged as key are not even handed to it (once the stream has shown that it flags them).
+    Frames are not converted here. Ends at the end of the input, or at the next packet after
+    ``stop`` is set (so stopping does not wait for the next keyframe).
 
     Raises:
         StreamError: naming ``name`` (redacted) and the index reached, on a read/decode error.
@@ -123,8 +147,14 @@ def iter_decoded(
     indexer = FrameIndexer(stream_fps(stream))
     counters = policy.counters
     index = -1
+    flags_seen = False  # some demuxers never flag key packets: then let the decoder decide
     try:
         for packet in container.demux(stream):
+            if stop is not None and stop.is_set():
+                return
+            flags_seen = flags_seen or packet.is_keyframe
+            if counters.keyframes_only and flags_seen and not packet.is_keyframe and packet.size:
+                continue
             for frame in packet.decode():
                 counters.decoded += 1
                 t = frame.time
