@@ -218,10 +218,50 @@ def _table(head: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
     return lines + ["| " + " | ".join(r) + " |" for r in rows]
 
 
+MODEL_HEAD = (
+    "model|recall|TTD median|TTD mean|false events|per camera-hour|frame P|frame R|frame F1"
+)
+STAGES = ("decode", "preprocess", "inference", "postprocess", "smoothing")
+CLIP_HEAD = "clip|label|detected|TTD|false events|peak score|frames|real time|plot"
+
+
+def _model_row(m: Json) -> list[str]:
+    a = m["aggregate"]
+    rates = ("false_events_per_camera_hour", "frame_precision", "frame_recall", "frame_f1")
+    return [
+        f"`{m['model']}`",
+        f"{a['detected_clips']}/{a['positive_clips']} = {_fmt(a['recall'])}",
+        _minutes(a["ttd_median_s"]),
+        _minutes(a["ttd_mean_s"]),
+        str(a["false_events"]),
+        *(_fmt(a[k]) for k in rates),
+    ]
+
+
+def _throughput_row(m: Json) -> list[str]:
+    t = m["throughput"]
+    head = [f"`{m['model']}`", str(t["frames"]), _fmt(t["frames_per_s"], digits=1)]
+    return head + [_fmt(t["ms_per_frame"][k]) for k in STAGES]
+
+
+def _clip_row(c: Json) -> list[str]:
+    looped = " (looped)" if c["looped"] else ""
+    return [
+        c["file"],
+        c["label"],
+        _fmt(c["detected"]),
+        _minutes(c["ttd_s"]),
+        str(c["false_events"]),
+        _fmt(c["peak_score"]),
+        str(c["frames"]),
+        _minutes(c["real_s"]) + looped,
+        f"[png]({plot_name(c['file'])})",
+    ]
+
+
 def summary_markdown(results: Json) -> str:
     """The human summary: a table per model, throughput, per-clip tables and failures."""
-    models = results["models"]
-    s = results["settings"]
+    models, s = results["models"], results["settings"]
     lines = [
         "# Clip benchmark",
         "",
@@ -230,85 +270,19 @@ def summary_markdown(results: Json) -> str:
         "",
         "## Models",
         "",
+        *_table(MODEL_HEAD.split("|"), map(_model_row, models)),
+        "",
+        "## Throughput (ms per analysed frame)",
+        "",
+        *_table(["model", "frames", "frames/s", *STAGES], map(_throughput_row, models)),
     ]
-    lines += _table(
-        [
-            "model",
-            "recall",
-            "TTD median",
-            "TTD mean",
-            "false events",
-            "per camera-hour",
-            "frame P",
-            "frame R",
-            "frame F1",
-            "frames/s",
-        ],
-        (
-            [
-                f"`{m['model']}`",
-                f"{a['detected_clips']}/{a['positive_clips']} = {_fmt(a['recall'])}",
-                _minutes(a["ttd_median_s"]),
-                _minutes(a["ttd_mean_s"]),
-                str(a["false_events"]),
-                _fmt(a["false_events_per_camera_hour"]),
-                _fmt(a["frame_precision"]),
-                _fmt(a["frame_recall"]),
-                _fmt(a["frame_f1"]),
-                _fmt(a["frames_per_s"], digits=1),
-            ]
-            for m in models
-            for a in [m["aggregate"]]
-        ),
-    )
-    lines += ["", "## Throughput (ms per analysed frame)", ""]
-    stages = ["decode", "preprocess", "inference", "postprocess", "smoothing"]
-    lines += _table(
-        ["model", "frames", "frames/s", *stages],
-        (
-            [
-                f"`{m['model']}`",
-                str(t["frames"]),
-                _fmt(t["frames_per_s"], digits=1),
-                *(_fmt(t["ms_per_frame"][k]) for k in stages),
-            ]
-            for m in models
-            for t in [m["throughput"]]
-        ),
-    )
     for m in models:
         lines += ["", f"## Clips: `{m['model']}`", ""]
-        lines += _table(
-            [
-                "clip",
-                "label",
-                "detected",
-                "TTD",
-                "false events",
-                "peak score",
-                "frames",
-                "real time",
-                "plot",
-            ],
-            (
-                [
-                    c["file"],
-                    c["label"],
-                    _fmt(c["detected"]),
-                    _minutes(c["ttd_s"]),
-                    str(c["false_events"]),
-                    _fmt(c["peak_score"]),
-                    str(c["frames"]),
-                    _minutes(c["real_s"]) + (" (looped)" if c["looped"] else ""),
-                    f"[png]({plot_name(c['file'])})",
-                ]
-                for c in m["clips"]
-            ),
-        )
-    problems = [(str(p["line"]), p["file"], p["error"]) for p in results["failures"]]
+        lines += _table(CLIP_HEAD.split("|"), map(_clip_row, m["clips"]))
     lines += ["", "## Failures", ""]
-    if problems:
-        lines += _table(["line", "clip", "error"], (list(p) for p in problems))
+    if results["failures"]:
+        rows = ([str(f["line"]), f["file"], f["error"]] for f in results["failures"])
+        lines += _table(["line", "clip", "error"], rows)
     else:
         lines.append("None: every row of the clips table was benchmarked.")
     return "\n".join(lines) + "\n"
