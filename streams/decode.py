@@ -131,8 +131,11 @@ def iter_decoded(
     *,
     name: str,
     stop: threading.Event | None = None,
-) -> Iterator[tuple[int, VideoFrame]]:
-    """Decode the first video stream, yielding ``(index, frame)`` for every decoded frame.
+) -> Iterator[tuple[int, float | None, VideoFrame]]:
+    """Decode the first video stream, yielding ``(index, t, frame)`` for every decoded frame.
+
+    ``t`` is the frame's stream time in seconds; streams without timestamps (raw ``.h264``
+    files) get ``packet position / fps`` instead (one packet per picture).
 
     While ``policy`` says keyframes only, the decoder skips non-key frames, and packets not
     flagged as key are not even handed to it (once the stream has shown that it flags them).
@@ -148,20 +151,26 @@ def iter_decoded(
     counters = policy.counters
     index = -1
     flags_seen = False  # some demuxers never flag key packets: then let the decoder decide
+    timed = False  # has any frame carried a timestamp?
+    position = -1  # packets demuxed so far, skipped ones included
     try:
         for packet in container.demux(stream):
             if stop is not None and stop.is_set():
                 return
             flags_seen = flags_seen or packet.is_keyframe
+            position += 1 if packet.size else 0
             if counters.keyframes_only and flags_seen and not packet.is_keyframe and packet.size:
                 continue
             for frame in packet.decode():
                 counters.decoded += 1
                 t = frame.time
+                timed = timed or t is not None
+                if t is None and not timed and indexer.fps:
+                    t = position / indexer.fps
                 index = indexer.next(t, counters.keyframes_only)
                 if policy.observe(t, frame.key_frame):
                     apply_skip(stream, counters.keyframes_only)
-                yield index, frame
+                yield index, t, frame
     except AV_ERRORS as exc:
         reason = f"decode failed after frame {index}: {describe_error(exc)}"
         raise StreamError(name, reason) from None
@@ -185,7 +194,7 @@ def _clip_pass(
     """Play one pass of a clip: yield the sampled Frames, then the number of frames decoded."""
     policy = KeyframePolicy(DecodeMode.ALL, sampler.interval_s, DecodeCounters())
     count = 0
-    for index, decoded in iter_decoded(container, policy, name=job.name):
+    for index, _, decoded in iter_decoded(container, policy, name=job.name):
         position = first + index
         if job.limit is not None and position >= job.limit:
             break

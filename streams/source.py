@@ -6,12 +6,20 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from av.container import InputContainer
 
 from streams.backoff import Backoff
 from streams.config import CameraConfig, StreamSettings
-from streams.decode import StreamError, is_network_url, iter_decoded, open_stream, to_frame
+from streams.decode import (
+    AV_ERRORS,
+    StreamError,
+    is_network_url,
+    iter_decoded,
+    open_stream,
+    to_frame,
+)
 from streams.decode import stream_fps as declared_fps
 from streams.frame import Frame
 from streams.keyframes import DecodeCounters, KeyframePolicy
@@ -54,6 +62,16 @@ class _Pacer:
 
     def restart(self) -> None:
         self._base = None
+
+
+@dataclass
+class _Session:
+    """Decode state of one connection; survives a looping file's rewinds."""
+
+    policy: KeyframePolicy
+    sampler: IntervalSampler
+    pacer: _Pacer | None
+    first: int = 0  # stream position of the current pass's first frame
 
 
 class CameraSource:
@@ -175,9 +193,15 @@ class CameraSource:
     def _session(self) -> bool:
         """One connection, from open to its end. Returns True when the source is finished."""
         try:
-            with open_stream(self._url, self._settings) as container:
-                self._opened()
-                self._stream(container)
+            container = open_stream(self._url, self._settings)
+            self._opened()
+            session = self._new_session(container)
+            while True:
+                with container:
+                    reopen = self._stream(container, session)
+                if not reopen or self._stop.is_set():
+                    break
+                container = open_stream(self._url, self._settings)  # a raw file cannot seek
         except StreamError as exc:
             return self._failed(str(exc))
         except Exception as exc:  # loop boundary: one camera must never kill its thread
@@ -189,35 +213,51 @@ class CameraSource:
         log.info("camera %s: end of file %s", self.id, self._safe_url)
         return True
 
-    def _stream(self, container: InputContainer) -> None:
-        """Decode until stop, end of input (a looping file starts again) or an error."""
-        camera, counters = self.camera, self._counters
-        policy = KeyframePolicy(camera.decode, camera.interval_s, counters)
-        sampler = IntervalSampler(
-            camera.interval_s, tolerance_s=SAMPLER_TOLERANCE * camera.interval_s
+    def _new_session(self, container: InputContainer) -> _Session:
+        camera = self.camera
+        self._counters.fps = self._counters.fps or declared_fps(container.streams.video[0])
+        return _Session(
+            policy=KeyframePolicy(camera.decode, camera.interval_s, self._counters),
+            sampler=IntervalSampler(
+                camera.interval_s, tolerance_s=SAMPLER_TOLERANCE * camera.interval_s
+            ),
+            pacer=None if self._network or not camera.realtime else _Pacer(self._stop),
         )
-        pacer = None if self._network or not camera.realtime else _Pacer(self._stop)
-        counters.fps = counters.fps or declared_fps(container.streams.video[0])
-        first = 0  # position of the first frame of this pass (files loop)
+
+    def _stream(self, container: InputContainer, session: _Session) -> bool:
+        """Decode until stop, end of input or an error; a looping file starts again.
+
+        Returns True when a looping file reached its end and must be reopened to rewind.
+        """
         while not self._stop.is_set():
-            count = 0
-            for index, decoded in iter_decoded(container, policy, name=self._url, stop=self._stop):
-                if self._stop.is_set() or (pacer is not None and not pacer.wait(decoded.time)):
-                    return
-                count = index + 1
-                ts = time.time()
-                if sampler.due(ts):
-                    self._last_frame_ts = ts
-                    counters.sampled += 1
-                    self._slot.put(to_frame(decoded, self.id, ts, first + index))
-            if self._network or not camera.loop:
-                return
+            count = self._play(container, session)
+            if self._network or not self.camera.loop or self._stop.is_set():
+                return False
             if count == 0:
                 raise StreamError(self._url, "no frames could be decoded")
-            first += count
-            container.seek(0)
-            if pacer is not None:
-                pacer.restart()
+            session.first += count
+            if session.pacer is not None:
+                session.pacer.restart()
+            try:
+                container.seek(0)
+            except AV_ERRORS:  # raw elementary streams cannot seek
+                return True
+        return False
+
+    def _play(self, container: InputContainer, session: _Session) -> int:
+        """Decode one pass; put the due frames in the slot. Returns frames decoded."""
+        count = 0
+        decoded = iter_decoded(container, session.policy, name=self._url, stop=self._stop)
+        for index, t, picture in decoded:
+            if session.pacer is not None and not session.pacer.wait(t):
+                break
+            count = index + 1
+            ts = time.time()
+            if session.sampler.due(ts):
+                self._last_frame_ts = ts
+                self._counters.sampled += 1
+                self._slot.put(to_frame(picture, self.id, ts, session.first + index))
+        return count
 
     # ----------------------------------------------------------------- state
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import av
 import pytest
 
-from benchmarks.rtsp import RtspServer, RtspServerError
+from benchmarks.rtsp import RtspServer, RtspServerError, unavailable_reason
 from streams.config import StreamSettings
 from streams.decode import StreamError, open_stream
 from tests.fixtures.media import MakeRtspServer, SynthClips
@@ -98,3 +98,12 @@ def test_port_before_start_is_an_error() -> None:
     server = RtspServer({"a": Path("a.h264")})
     with pytest.raises(RtspServerError, match="not been started"):
         _ = server.port
+
+
+def test_unavailable_reason_names_the_interpreter(tmp_path: Path) -> None:
+    missing = str(tmp_path / "no-python")
+    assert missing in (unavailable_reason(missing) or "")
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\necho 'ImportError: no gi' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    assert "no gi" in (unavailable_reason(str(fake)) or "")

@@ -70,7 +70,7 @@ def _decode_all(path: Path, mode: DecodeMode, interval: float) -> tuple[list[int
     policy = KeyframePolicy(mode, interval, counters)
     with open_stream(str(path)) as container:
         keys = [
-            i for i, frame in iter_decoded(container, policy, name=str(path)) if frame.key_frame
+            i for i, _, frame in iter_decoded(container, policy, name=str(path)) if frame.key_frame
         ]
     return keys, counters
 
@@ -81,6 +81,19 @@ def test_keyframes_only_decodes_one_frame_per_gop(synth_clips: SynthClips) -> No
     assert counters.decoded == gops  # nothing but keyframes came out of the decoder
     assert keys == list(range(0, synth_clips.frames, synth_clips.gop))  # positions from pts
     assert counters.keyframes_only and counters.gop_s == pytest.approx(2.0)
+
+
+def test_raw_stream_without_timestamps_gets_positions_from_packets(
+    synth_clips: SynthClips,
+) -> None:
+    counters = DecodeCounters()
+    policy = KeyframePolicy(DecodeMode.KEYFRAMES, 1.0, counters)
+    with open_stream(str(synth_clips.smoke_h264)) as container:
+        got = [(i, t) for i, t, _ in iter_decoded(container, policy, name="raw")]
+    expected = list(range(0, synth_clips.frames, synth_clips.gop))
+    assert [i for i, _ in got] == expected
+    # A raw stream declares no rate; FFmpeg assumes 25 fps.
+    assert [t for _, t in got] == pytest.approx([i / 25 for i in expected])
 
 
 def test_auto_switches_to_keyframes_after_measuring_the_gop(synth_clips: SynthClips) -> None:

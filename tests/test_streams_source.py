@@ -189,10 +189,12 @@ def test_file_plays_to_the_end_and_stops(
     assert latest is not None and source.take() is latest
 
 
+@pytest.mark.parametrize("kind", ["smoke_mp4", "smoke_h264"])  # a raw stream cannot seek
 def test_looping_file_keeps_playing(
-    synth_clips: SynthClips, sources: Callable[..., CameraSource]
+    synth_clips: SynthClips, sources: Callable[..., CameraSource], kind: str
 ) -> None:
-    source = sources(synth_clips.smoke_mp4, realtime=False, loop=True, interval_s=0.01)
+    path = getattr(synth_clips, kind)
+    source = sources(path, realtime=False, loop=True, interval_s=0.01)
     assert wait_for(lambda: source.stats().decoded > synth_clips.frames + 50)
     stats = source.stats()
     assert stats.state == StreamState.STREAMING and stats.reconnects == 0

@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 
-from benchmarks.synth import SynthSpec, main, render_frame, write_clip
+from benchmarks.synth import SynthSpec, main, render_frame, write_clip, write_clip_pair
 
 
 def smoke_like(img: np.ndarray) -> np.ndarray:
@@ -95,6 +95,22 @@ def test_write_clip_fixed_gop(tmp_path: Path, suffix: str) -> None:
             assert fh.read(12)[4:8] == b"ftyp"
     else:
         assert path.read_bytes()[:4] == b"\x00\x00\x00\x01"  # Annex-B start code
+
+
+def test_clip_pair_holds_the_same_pictures(tmp_path: Path) -> None:
+    spec = replace(SMALL, fps=5, seconds=2.0, gop=4, plume_start_s=0.0)
+    raw, mp4 = write_clip_pair(spec, tmp_path / "a.h264", tmp_path / "b/a.mp4")
+    n, keys, size, rate = _decode(mp4)
+    assert (n, keys, size) == (10, [0, 4, 8], (320, 180))
+    assert rate == pytest.approx(5.0)
+    with av.open(str(raw)) as a, av.open(str(mp4)) as b:
+        pics_a = [f.to_ndarray(format="rgb24") for f in a.decode(video=0)]
+        decoded_b = list(b.decode(video=0))
+    assert all(
+        np.array_equal(x, y.to_ndarray(format="rgb24"))
+        for x, y in zip(pics_a, decoded_b, strict=True)
+    )
+    assert [f.time for f in decoded_b] == pytest.approx([i / 5 for i in range(10)])
 
 
 def test_write_clip_content_matches_render(tmp_path: Path) -> None:
