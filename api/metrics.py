@@ -38,6 +38,11 @@ _COUNTERS: tuple[tuple[str, str, Callable[[CameraView], int]], ...] = (
     ("frames_dropped", "Sampled frames overwritten before analysis.", lambda v: v.stats.dropped),
     ("frames_analysed", "Frames scored by the model.", lambda v: v.analysed),
     ("reconnects", "Successful stream re-opens after the first.", lambda v: v.stats.reconnects),
+    (
+        "camera_behind_episodes",
+        "Times the camera fell behind: streaming but not analysed for over 2x its interval.",
+        lambda v: v.behind_episodes,
+    ),
 )
 
 
@@ -74,6 +79,32 @@ class _CameraCollector(Collector):
                 age.add_metric([view.config.id], max(0.0, now - view.stats.last_frame_ts))
         yield lag
         yield age
+        yield from self._overrun(views)
+
+    @staticmethod
+    def _overrun(views: list[CameraView]) -> Iterator[Metric]:
+        # Fair degradation must never be silent: alert on emberwatch_cameras_behind > 0.
+        since = GaugeMetricFamily(
+            PREFIX + "camera_analysis_age_seconds",
+            "Seconds since the camera's last analysed frame.",
+            labels=["camera"],
+        )
+        behind = GaugeMetricFamily(
+            PREFIX + "camera_behind",
+            "1 while the camera streams but was not analysed for over 2x its interval.",
+            labels=["camera"],
+        )
+        for view in views:
+            if view.analysis_age_s is not None:
+                since.add_metric([view.config.id], view.analysis_age_s)
+            behind.add_metric([view.config.id], float(view.behind))
+        yield since
+        yield behind
+        yield GaugeMetricFamily(
+            PREFIX + "cameras_behind",
+            "Cameras currently behind their analysis interval.",
+            value=float(sum(view.behind for view in views)),
+        )
 
     @staticmethod
     def _state(views: list[CameraView]) -> GaugeMetricFamily:

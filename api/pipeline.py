@@ -5,26 +5,38 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from api.config import AppConfig
-from detector.masks import MaskSet
+from api.overrun import OverrunWatch
+from detector.masks import MaskSet, Polygon
 from detector.model import CameraRules, OnnxModel
 from detector.scheduler import BatchObserver, Scheduler
 from detector.smoothing import CameraSmoother
 from detector.types import Detection, EventUpdate
 from streams.config import CameraConfig
 from streams.frame import Frame
+from streams.redact import redact_url
 from streams.source import CameraSource
-from streams.state import SourceStats
+from streams.state import SourceStats, StreamState
 
-__all__ = ["BatchObserver", "CameraView", "EventSink", "Pipeline", "PipelineLike"]
+__all__ = [
+    "BatchObserver",
+    "CameraManager",
+    "CameraView",
+    "EventSink",
+    "Pipeline",
+    "PipelineLike",
+    "ScoredHook",
+]
 
 log = logging.getLogger(__name__)
 
 EventSink = Callable[[EventUpdate], None]
+# Called on the scheduler thread with every batch's detections, after smoothing (benchmarks).
+ScoredHook = Callable[[Sequence[Detection]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +44,10 @@ class CameraView:
     """What the API shows about one camera: its config, stream stats and analysis progress.
 
     ``lag_s`` is how old the last analysed frame was when its score came out (seconds, None
-    before the first); ``scores`` the latest raw model score per class.
+    before the first); ``scores`` the latest raw model score per class. ``behind`` is True while
+    the camera streams but was last analysed more than twice its interval ago (overload);
+    ``analysis_age_s`` is the time since its last analysis; ``behind_episodes`` counts the
+    times it fell behind.
     """
 
     config: CameraConfig
@@ -40,6 +55,9 @@ class CameraView:
     analysed: int = 0
     lag_s: float | None = None
     scores: Mapping[str, float] = field(default_factory=dict)
+    behind: bool = False
+    analysis_age_s: float | None = None
+    behind_episodes: int = 0
 
 
 class PipelineLike(Protocol):
@@ -54,18 +72,34 @@ class PipelineLike(Protocol):
     def latest_frame(self, camera_id: str) -> Frame | None: ...
 
 
+class CameraManager(PipelineLike, Protocol):
+    """A pipeline whose cameras can be changed while it runs (``/api/cameras`` writes)."""
+
+    def add_camera(self, cam: CameraConfig) -> None: ...
+
+    def remove_camera(self, camera_id: str) -> bool: ...
+
+    def set_masks(self, camera_id: str, masks: Sequence[Polygon]) -> CameraConfig | None: ...
+
+
 @dataclass
 class _Camera:
+    config: CameraConfig
     source: CameraSource
     smoother: CameraSmoother
     rules: CameraRules
+    watch: OverrunWatch
     analysed: int = 0
     lag_s: float | None = None
     scores: Mapping[str, float] = field(default_factory=dict)
 
 
 class Pipeline:
-    """Owns the camera sources, the shared model and scheduler, and a smoother per camera."""
+    """Owns the camera sources, the shared model and scheduler, and a smoother per camera.
+
+    Cameras can be added, replaced, removed and re-masked while it runs; the other cameras
+    keep streaming. Disabled cameras are listed (state ``stopped``) but never opened.
+    """
 
     def __init__(
         self,
@@ -74,9 +108,11 @@ class Pipeline:
         *,
         observer: BatchObserver | None = None,
         model: OnnxModel | None = None,
+        on_scored: ScoredHook | None = None,
     ) -> None:
         self.config = config
         self._sink = sink
+        self._on_scored = on_scored
         self.model = model or OnnxModel(
             config.model_dir,
             providers=config.detector.providers,
@@ -84,6 +120,7 @@ class Pipeline:
         )
         self._lock = threading.Lock()
         self._cams: dict[str, _Camera] = {}
+        self._disabled: dict[str, CameraConfig] = {}
         self._running = False
         self.scheduler = Scheduler(
             self.model,
@@ -92,17 +129,20 @@ class Pipeline:
             config.detector,
             rules=self._rules,
             observer=observer,
-            on_tick=self._expire,
+            on_tick=self._tick,
         )
         for cam in config.cameras:
             if cam.enabled:
                 self._cams[cam.id] = self._build(cam)
+            else:
+                self._disabled[cam.id] = cam
 
     def _build(self, cam: CameraConfig) -> _Camera:
         source = CameraSource(cam, self.config.streams, notify=self.scheduler.wake)
         thresholds = self.model.thresholds(cam.thresholds)
         smoother = CameraSmoother(cam.id, self.model.classes, thresholds, self.config.smoothing)
-        return _Camera(source, smoother, CameraRules(MaskSet.of(cam.masks), thresholds))
+        rules = CameraRules(MaskSet.of(cam.masks), thresholds)
+        return _Camera(cam, source, smoother, rules, OverrunWatch(cam.id, cam.interval_s))
 
     def start(self) -> None:
         with self._lock:
@@ -122,33 +162,85 @@ class Pipeline:
         log.info("pipeline stopped")
 
     def add_camera(self, cam: CameraConfig) -> None:
-        """Start watching ``cam`` (replacing a camera with the same id) without a restart."""
-        built = self._build(cam)
+        """Start watching ``cam`` without a restart, replacing a camera with the same id.
+
+        A replaced camera's stream is closed and its active events end; a disabled ``cam`` is
+        only listed. The other cameras are not touched.
+        """
+        built = self._build(cam) if cam.enabled else None
         with self._lock:
             old = self._cams.pop(cam.id, None)
-            self._cams[cam.id] = built
-            if self._running:
-                built.source.start()
+            self._disabled.pop(cam.id, None)
+            if built is None:
+                self._disabled[cam.id] = cam
+            else:
+                self._cams[cam.id] = built
+                if self._running:
+                    built.source.start()
         if old is not None:
-            old.source.stop()
+            self._retire(old)
+        log.info("camera %s: %s %s", cam.id, "replaced" if old else "added", redact_url(cam.url))
 
     def remove_camera(self, camera_id: str) -> bool:
+        """Stop watching ``camera_id``; its active events end. False when it is unknown."""
         with self._lock:
             old = self._cams.pop(camera_id, None)
-        if old is None:
+            disabled = self._disabled.pop(camera_id, None)
+        if old is not None:
+            self._retire(old)
+        if old is None and disabled is None:
             return False
-        old.source.stop()
-        for update in old.smoother.expire(time.time() + self.config.smoothing.quiet_s):
-            self._sink(update)
+        log.info("camera %s: removed", camera_id)
         return True
 
-    def cameras(self) -> list[CameraView]:
+    def set_masks(self, camera_id: str, masks: Sequence[Polygon]) -> CameraConfig | None:
+        """Replace the camera's ignore polygons (normalised) from its next frame on.
+
+        Only the detector's rules change; the stream is not reopened. Returns the updated
+        config, None when the camera is unknown.
+        """
         with self._lock:
-            cams = list(self._cams.values())
-        return [
-            CameraView(c.source.camera, c.source.stats(), c.analysed, c.lag_s, dict(c.scores))
-            for c in cams
-        ]
+            cam = self._cams.get(camera_id)
+            if cam is not None:
+                cam.config = cam.config.model_copy(update={"masks": [list(p) for p in masks]})
+                cam.rules = CameraRules(MaskSet.of(masks), cam.rules.thresholds)
+                return cam.config
+            disabled = self._disabled.get(camera_id)
+            if disabled is None:
+                return None
+            updated = disabled.model_copy(update={"masks": [list(p) for p in masks]})
+            self._disabled[camera_id] = updated
+            return updated
+
+    def _retire(self, cam: _Camera) -> None:
+        cam.source.stop()
+        for update in cam.smoother.expire(time.time() + self.config.smoothing.quiet_s):
+            self._emit(update)
+
+    def cameras(self) -> list[CameraView]:
+        now = time.monotonic()
+        views = []
+        with self._lock:
+            for c in self._cams.values():
+                stats = c.source.stats()
+                behind = c.watch.check(now, streaming=stats.state == StreamState.STREAMING)
+                views.append(
+                    CameraView(
+                        c.config,
+                        stats,
+                        c.analysed,
+                        c.lag_s,
+                        dict(c.scores),
+                        behind,
+                        c.watch.age(now),
+                        c.watch.episodes,
+                    )
+                )
+            for cfg in self._disabled.values():
+                views.append(
+                    CameraView(cfg, SourceStats(cfg.id, StreamState.STOPPED, redact_url(cfg.url)))
+                )
+        return views
 
     def latest_frame(self, camera_id: str) -> Frame | None:
         with self._lock:
@@ -164,24 +256,30 @@ class Pipeline:
             return {cid: c.rules for cid, c in self._cams.items()}
 
     def _on_detections(self, detections: list[Detection]) -> None:
-        now = time.time()
+        now, mono = time.time(), time.monotonic()
         for det in detections:
             with self._lock:
                 cam = self._cams.get(det.camera_id)
-            if cam is None:  # removed while its frame was being scored
-                continue
-            cam.analysed += 1
-            cam.lag_s = max(now - det.ts, 0.0)
-            cam.scores = det.scores
+                if cam is None:
+                    continue  # removed while its frame was being scored
+                cam.analysed += 1
+                cam.lag_s = max(now - det.ts, 0.0)
+                cam.scores = det.scores
+                cam.watch.analysed(mono)
             for update in cam.smoother.update(det):
                 self._emit(update)
+        if self._on_scored is not None:
+            self._on_scored(detections)
 
-    def _expire(self) -> None:
-        now = time.time()
+    def _tick(self) -> None:
+        """Once a second on the scheduler thread: close quiet events, check for overruns."""
+        now, mono = time.time(), time.monotonic()
         with self._lock:
-            smoothers = [c.smoother for c in self._cams.values()]
-        for smoother in smoothers:
-            for update in smoother.expire(now):
+            cams = list(self._cams.values())
+            for c in cams:
+                c.watch.check(mono, streaming=c.source.state == StreamState.STREAMING)
+        for cam in cams:
+            for update in cam.smoother.expire(now):
                 self._emit(update)
 
     def _emit(self, update: EventUpdate) -> None:

@@ -45,6 +45,14 @@ class DetectorConfig(_Strict):
     batch_timeout_s: float = Field(
         0.05, ge=0, le=5, description="How long to collect frames for a batch before running."
     )
+    batch_timeout_max_s: float = Field(
+        0.5,
+        ge=0,
+        le=5,
+        description="Upper bound of the adaptive collection timeout: it grows from "
+        "batch_timeout_s while batches are small and the model idles, and shrinks when batches "
+        "fill. Set it to batch_timeout_s (or lower) to keep the timeout fixed.",
+    )
     providers: list[str] = Field(
         default_factory=lambda: ["CPUExecutionProvider"],
         description="onnxruntime execution providers in order of preference.",

@@ -1,9 +1,13 @@
 """Cross-camera batching: one model run scores the latest frames of many cameras.
 
 The scheduler never waits for every camera (one slow or dead camera must not delay the others):
-it collects whatever frames are ready, waits at most ``batch_timeout_s`` after the first one for
+it collects whatever frames are ready, waits a short collection timeout after the first one for
 more, stops early when the batch is full, and visits cameras in a rotating order so that under
 overload every camera keeps being analysed, each less often, always on its latest frame.
+
+The collection timeout adapts (:class:`AdaptiveTimeout`) between ``batch_timeout_s`` and
+``batch_timeout_max_s``: longer while waiting brings more frames and the model has spare time
+(fewer, larger batches cost less per frame), shorter when batches fill anyway or nothing comes.
 """
 
 from __future__ import annotations
@@ -40,6 +44,55 @@ class BatchObserver(Protocol):
 
 Handler = Callable[[list[Detection]], None]
 
+# Smoothing of the model's busy fraction (share of wall time spent in model runs).
+_BUSY_ALPHA = 0.2
+# Grow the timeout only while the model is busy less than this share of the time.
+_IDLE_BELOW = 0.5
+_GROW, _SHRINK_FULL, _SHRINK_LONE = 1.5, 0.5, 0.75
+# Smallest non-zero timeout when growing from a configured 0.
+_MIN_GROWN_S = 0.005
+
+
+class AdaptiveTimeout:
+    """How long to wait for more frames once a batch has its first one (seconds).
+
+    After each batch :meth:`update` moves the timeout within ``[base_s, max_s]``:
+
+    * the batch was full: frames queue up anyway, waiting only adds latency -> halve it;
+    * frames arrived while waiting and the model was idle more than half the time -> x1.5
+      (larger batches are cheaper per frame and there is time to spare);
+    * nothing arrived while waiting -> x0.75 (waiting did not pay off).
+
+    A timeout below 5 ms cannot show whether waiting pays off, so an idle model probes with
+    5 ms.
+
+    ``max_s <= base_s`` keeps the timeout fixed at ``base_s``.
+
+    >>> t = AdaptiveTimeout(0.05, 0.5)
+    >>> round(t.update(full=False, extra_frames=3, busy=0.1), 3)
+    0.075
+    >>> round(t.update(full=True, extra_frames=7, busy=0.9), 3)
+    0.05
+    """
+
+    def __init__(self, base_s: float, max_s: float) -> None:
+        self.base_s = base_s
+        self.max_s = max(base_s, max_s)
+        self.value = base_s
+
+    def update(self, *, full: bool, extra_frames: int, busy: float) -> float:
+        if self.max_s <= self.base_s:
+            return self.value
+        if full:
+            value = self.value * _SHRINK_FULL
+        elif busy < _IDLE_BELOW and (extra_frames > 0 or self.value < _MIN_GROWN_S):
+            # A timeout near 0 cannot show whether waiting pays off: probe with a short one.
+            value = max(self.value * _GROW, _MIN_GROWN_S)
+        else:
+            value = self.value * _SHRINK_LONE
+        self.value = min(self.max_s, max(self.base_s, value))
+        return self.value
+
 
 class Scheduler:
     """Runs the model over frames taken from ``sources()`` on one background thread."""
@@ -66,6 +119,11 @@ class Scheduler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._offset = 0
+        self.timeout = AdaptiveTimeout(config.batch_timeout_s, config.batch_timeout_max_s)
+        self.busy = 0.0  # smoothed share of wall time spent in model runs
+        self._extra = 0  # frames that arrived while the last batch was being collected
+        self._last_start: float | None = None
+        self._last_run_s = 0.0
         self.batches = 0
         self.frames = 0
 
@@ -90,7 +148,7 @@ class Scheduler:
         while not self._stop.is_set():
             frames = self.collect()
             if frames:
-                self.run_batch(frames)
+                self._timed_batch(frames)
             if self._on_tick is not None and time.monotonic() - last_tick >= TICK_S:
                 last_tick = time.monotonic()
                 self._on_tick()
@@ -101,6 +159,7 @@ class Scheduler:
         taken: set[str] = set()
         inputs = 0
         deadline: float | None = None
+        first = 0
         while not self._stop.is_set():
             self._wake.clear()
             inputs = self._take_ready(frames, taken, inputs)
@@ -108,13 +167,27 @@ class Scheduler:
             if inputs >= self._config.max_batch:
                 break
             if frames and deadline is None:
-                deadline = now + self._config.batch_timeout_s
+                deadline, first = now + self.timeout.value, len(frames)
             if deadline is not None and now >= deadline:
                 break
             wait = TICK_S if deadline is None else deadline - now
             if not self._wake.wait(wait) and deadline is None:
                 break  # idle tick: let the loop run on_tick
+        self._extra = len(frames) - first if deadline is not None else 0
         return frames
+
+    def _timed_batch(self, frames: list[Frame]) -> None:
+        """Run a batch and adapt the collection timeout to how busy the model is."""
+        start = time.monotonic()
+        if self._last_start is not None and start > self._last_start:
+            # The previous run's share of the time from its start to this batch's start.
+            share = min(1.0, self._last_run_s / (start - self._last_start))
+            self.busy += _BUSY_ALPHA * (share - self.busy)
+        self.run_batch(frames)
+        self._last_start, self._last_run_s = start, time.monotonic() - start
+        inputs = sum(self.model.inputs_per_frame(f.width, f.height) for f in frames)
+        full = inputs >= self._config.max_batch
+        self.timeout.update(full=full, extra_frames=self._extra, busy=self.busy)
 
     def _take_ready(self, frames: list[Frame], taken: set[str], inputs: int) -> int:
         sources = list(self._sources())
