@@ -18,10 +18,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
+from api.auth_store import AuthStore
 from api.config import AppConfig
 from api.db import init_db, make_engine
 from api.metrics import Metrics
-from api.routers import cameras, events, system
+from api.routers import auth, cameras, events, system, users
 from api.store import EventStore
 from detector.types import EventUpdate
 
@@ -86,6 +87,8 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
             names = {cam.id: cam.display_name for cam in config.cameras}
             store = EventStore(engine, config.snapshot_dir, camera_names=names)
             store.close_stale()
+            app.state.auth = AuthStore(engine)
+            await run_in_threadpool(app.state.auth.ensure_initial_admin, config.data_dir)
             pipe = pipeline or _build_pipeline(config, store, metrics)
             metrics.attach(pipe)
             app.state.config, app.state.store = config, store
@@ -101,6 +104,6 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
     app = FastAPI(title="Emberwatch", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(SQLAlchemyError, _database_error)
-    for module in (events, cameras, system):
+    for module in (auth, users, events, cameras, system):
         app.include_router(module.router)
     return app

@@ -10,12 +10,14 @@ from typing import Annotated
 import typer
 
 from api.config import AppConfig, ConfigError, load_config
+from api.users_cli import users_app
 from benchmarks.cli import bench_app
 from streams.config import CameraConfig
 from streams.redact import redact_url
 
 app = typer.Typer(help="Emberwatch: wildfire smoke and flame detection on camera streams.")
 app.add_typer(bench_app, name="bench")
+app.add_typer(users_app, name="users")
 log = logging.getLogger("emberwatch")
 
 ConfigOpt = Annotated[

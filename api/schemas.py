@@ -199,7 +199,12 @@ class DecisionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    operator: Operator = Field(description="Who decides (until accounts exist).")
+    operator: Operator | None = Field(
+        None,
+        deprecated=True,
+        description="Ignored: the operator recorded is the authenticated user. Accepted so "
+        "that clients written before accounts existed keep working.",
+    )
     note: str = Field("", max_length=2000, description="Free text kept with the decision.")
 
 

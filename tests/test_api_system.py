@@ -10,12 +10,20 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
 from api.app import create_app
+from api.auth import Role
 from api.config import AppConfig
 from api.db import EventRow
 from api.store import EventStore
 from detector.types import Transition
 from streams.state import StreamState
-from tests.fixtures.app import T0, FakePipeline, camera_configs, make_update, push_update
+from tests.fixtures.app import (
+    T0,
+    FakePipeline,
+    authorize,
+    camera_configs,
+    make_update,
+    push_update,
+)
 
 
 def _sample(text: str, name: str, **labels: str) -> float | None:
@@ -116,6 +124,8 @@ def test_two_apps_in_one_process_do_not_clash(tmp_path: Path) -> None:
     fakes = [FakePipeline(c.cameras) for c in configs]
     apps = [create_app(c, pipeline=f) for c, f in zip(configs, fakes, strict=True)]
     with TestClient(apps[0]) as a, TestClient(apps[1]) as b:
+        authorize(a, "ana", Role.VIEWER)
+        authorize(b, "bo", Role.VIEWER)
         fakes[0].set_stats("ridge", decoded=11)
         fakes[1].set_stats("ridge", decoded=22)
         push_update(a, make_update("ridge", Transition.OPENED, T0))
@@ -131,15 +141,17 @@ def test_two_apps_in_one_process_do_not_clash(tmp_path: Path) -> None:
 
 def test_restart_keeps_events_and_closes_stale_ones(app_config: AppConfig) -> None:
     with TestClient(create_app(app_config, pipeline=FakePipeline(app_config.cameras))) as first:
+        authorize(first, "ana", Role.OPERATOR)
         event_id = push_update(first, make_update("ridge", Transition.OPENED, T0))
         push_update(first, make_update("ridge", Transition.UPDATED, T0 + 40, is_peak=True))
         assert first.get(f"/api/events/{event_id}").json()["active"] is True
     with TestClient(create_app(app_config, pipeline=FakePipeline(app_config.cameras))) as second:
+        authorize(second, "ana", Role.OPERATOR)
         event = second.get(f"/api/events/{event_id}").json()
         assert event["active"] is False and event["ended_at"] == "2026-06-01T12:00:40Z"
         assert second.get(event["snapshot_url"]).status_code == 200
-        confirmed = second.post(f"/api/events/{event_id}/confirm", json={"operator": "ana"})
-        assert confirmed.status_code == 200
+        confirmed = second.post(f"/api/events/{event_id}/confirm", json={})
+        assert confirmed.status_code == 200 and confirmed.json()["operator"] == "ana"
 
 
 def test_openapi_documents_every_route(client: TestClient) -> None:
@@ -157,11 +169,11 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
         ("get", "/metrics"),
     }
     found = {(m, p) for p, ops in spec["paths"].items() for m in ops}
-    assert found == expected
-    for path, method in ((p, m) for m, p in expected):
+    assert expected <= found, expected - found
+    for method, path in found:
         op = spec["paths"][path][method]
         assert op.get("summary"), (method, path)
-        assert "200" in op["responses"], (method, path)
+        assert any(code.startswith("2") for code in op["responses"]), (method, path)
     confirm = spec["paths"]["/api/events/{event_id}/confirm"]["post"]["responses"]
     assert {"404", "409", "422"} <= set(confirm)
     assert "HTTPValidationError" not in spec["components"]["schemas"]

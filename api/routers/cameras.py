@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Response, status
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import AUTH_RESPONSES, Role, require
 from api.deps import PipelineDep
 from api.schemas import CameraCounters, CameraOut, responses, to_datetime
 from api.snapshots import SnapshotError, render_snapshot
@@ -17,7 +18,13 @@ if TYPE_CHECKING:
     from api.pipeline import CameraView, PipelineLike
 
 CAMERAS_PATH = "/api/cameras"
-router = APIRouter(prefix=CAMERAS_PATH, tags=["cameras"])
+# Reading needs the viewer role; changing cameras or masks needs RequireAdmin on the route.
+router = APIRouter(
+    prefix=CAMERAS_PATH,
+    tags=["cameras"],
+    dependencies=[Depends(require(Role.VIEWER))],
+    responses=AUTH_RESPONSES,
+)
 
 _NO_CAMERA = {404: "No camera with this id is configured."}
 

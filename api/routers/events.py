@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 
+from api.auth import AUTH_RESPONSES, RequireOperator, Role, User, require
 from api.db import SnapshotKind
 from api.deps import StoreDep
 from api.schemas import (
@@ -27,10 +28,22 @@ from api.store import (
     SnapshotNotFound,
 )
 
-router = APIRouter(prefix=EVENTS_PATH, tags=["events"])
+# Reading needs the viewer role; deciding the operator role (checked per route).
+router = APIRouter(
+    prefix=EVENTS_PATH,
+    tags=["events"],
+    dependencies=[Depends(require(Role.VIEWER))],
+    responses=AUTH_RESPONSES,
+)
 
 _NO_EVENT = {404: "No such event."}
-_DECIDE = responses({404: "No such event.", 409: "Already confirmed or dismissed."})
+_DECIDE = responses(
+    {
+        403: "The caller is not an operator, or a console request lacks its CSRF token.",
+        404: "No such event.",
+        409: "Already confirmed or dismissed.",
+    }
+)
 
 
 @router.get("", summary="List events, newest first", responses=responses({}))
@@ -92,9 +105,11 @@ def get_snapshot(
     return Response(content=data, media_type="image/jpeg", headers=headers)
 
 
-def _decide(store: StoreDep, event_id: int, action: Decision, body: DecisionIn) -> EventDetail:
+def _decide(
+    store: StoreDep, event_id: int, action: Decision, body: DecisionIn, user: User
+) -> EventDetail:
     try:
-        return EventDetail.of(store.decide(event_id, action, body.operator, body.note))
+        return EventDetail.of(store.decide(event_id, action, user.name, body.note))
     except EventNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     except EventAlreadyDecided as exc:
@@ -104,12 +119,14 @@ def _decide(store: StoreDep, event_id: int, action: Decision, body: DecisionIn) 
 
 
 @router.post("/{event_id}/confirm", summary="Confirm an event as a real fire", responses=_DECIDE)
-def confirm(event_id: int, body: DecisionIn, store: StoreDep) -> EventDetail:
-    """Allowed once, while the event is open (also after its detection ended)."""
-    return _decide(store, event_id, Decision.CONFIRM, body)
+def confirm(event_id: int, body: DecisionIn, store: StoreDep, user: RequireOperator) -> EventDetail:
+    """Allowed once, while the event is open (also after its detection ended). The operator
+    recorded is the logged-in user."""
+    return _decide(store, event_id, Decision.CONFIRM, body, user)
 
 
 @router.post("/{event_id}/dismiss", summary="Dismiss an event as a false alarm", responses=_DECIDE)
-def dismiss(event_id: int, body: DecisionIn, store: StoreDep) -> EventDetail:
-    """Allowed once, while the event is open (also after its detection ended)."""
-    return _decide(store, event_id, Decision.DISMISS, body)
+def dismiss(event_id: int, body: DecisionIn, store: StoreDep, user: RequireOperator) -> EventDetail:
+    """Allowed once, while the event is open (also after its detection ended). The operator
+    recorded is the logged-in user."""
+    return _decide(store, event_id, Decision.DISMISS, body, user)

@@ -1,0 +1,333 @@
+"""Accounts, API tokens and console sessions in the event database.
+
+Passwords are argon2id hashes (``argon2-cffi``); an account without a password (made for a
+script) can only use API tokens. Tokens and session ids are 256-bit random strings shown once
+and stored as SHA-256 digests: they are too long to guess, so a fast hash is enough and a
+lookup needs no scan. Sessions expire after :data:`SESSION_IDLE_S` without use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Double, Engine, ForeignKey, Integer, String, delete, func, select, update
+from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
+
+from api.auth import Role, User
+from api.db import Base, _enum_column
+
+log = logging.getLogger(__name__)
+
+# A console left open on a control-room wall stays logged in while it is used; 12 h without a
+# request (a shift) logs it out. Renewed at most every 10 min so reads rarely write.
+SESSION_IDLE_S = 12 * 3600.0
+_RENEW_AFTER_S = 600.0
+INITIAL_ADMIN = "admin"
+INITIAL_PASSWORD_FILE = "initial-admin-password.txt"
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+MIN_PASSWORD = 8
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[Role] = mapped_column(_enum_column(Role))
+    # None: token-only account (no console login).
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[float] = mapped_column(Double)
+
+
+class TokenRow(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[float] = mapped_column(Double)
+
+
+class SessionRow(Base):
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[float] = mapped_column(Double)
+    expires_at: Mapped[float] = mapped_column(Double)
+
+
+class AuthError(Exception):
+    """Base of the account store's typed errors; the message is fit for an HTTP answer."""
+
+
+class UserNotFound(AuthError, LookupError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"user {name!r} does not exist")
+
+
+class UserExists(AuthError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"user {name!r} already exists")
+
+
+class InvalidAccount(AuthError, ValueError):
+    """A user name or password that does not meet the rules."""
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    """A user as listed to admins (never the hash)."""
+
+    id: int
+    name: str
+    role: Role
+    has_password: bool
+    tokens: int
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    """What a login hands out: the cookie value, its CSRF token and expiry (epoch s)."""
+
+    token: str
+    csrf: str
+    expires_at: float
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def check_name(name: str) -> str:
+    if not NAME_RE.fullmatch(name):
+        raise InvalidAccount(
+            "a user name is 1-64 letters, digits or . _ @ - and starts with a letter or digit"
+        )
+    return name
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidAccount(f"a password needs at least {MIN_PASSWORD} characters")
+    return password
+
+
+def _user(row: UserRow) -> User:
+    return User(row.id, row.name, Role(row.role))
+
+
+class AuthStore:
+    """Users, tokens and sessions. Thread-safe (one short transaction per call)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        hasher: PasswordHasher | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._hasher = hasher or PasswordHasher()
+        self._clock = clock
+        # Verified against when the name is unknown, so a miss takes as long as a wrong password.
+        self._dummy = self._hasher.hash(secrets.token_urlsafe(16))
+
+    # --- users --------------------------------------------------------------------------
+
+    def add_user(self, name: str, role: Role, password: str | None = None) -> User:
+        """Create an account; ``password`` None makes a token-only account.
+
+        Raises:
+            InvalidAccount: bad name or too short a password.
+            UserExists: the name is taken.
+        """
+        check_name(name)
+        hashed = self._hasher.hash(check_password(password)) if password is not None else None
+        with self._sessions() as session:
+            if session.scalar(select(UserRow.id).where(UserRow.name == name)) is not None:
+                raise UserExists(name)
+            row = UserRow(name=name, role=role, password_hash=hashed, created_at=self._clock())
+            session.add(row)
+            session.commit()
+            log.info("user %s created with role %s", name, role.value)
+            return _user(row)
+
+    def get_user(self, name: str) -> User:
+        with self._sessions() as session:
+            row = session.scalar(select(UserRow).where(UserRow.name == name))
+            if row is None:
+                raise UserNotFound(name)
+            return _user(row)
+
+    def count_users(self) -> int:
+        with self._sessions() as session:
+            return int(session.scalar(select(func.count()).select_from(UserRow)) or 0)
+
+    def list_users(self) -> list[UserInfo]:
+        counts = (
+            select(TokenRow.user_id, func.count().label("n")).group_by(TokenRow.user_id).subquery()
+        )
+        query = (
+            select(UserRow, counts.c.n)
+            .outerjoin(counts, counts.c.user_id == UserRow.id)
+            .order_by(UserRow.name)
+        )
+        with self._sessions() as session:
+            return [
+                UserInfo(
+                    u.id, u.name, Role(u.role), u.password_hash is not None, n or 0, u.created_at
+                )
+                for u, n in session.execute(query).all()
+            ]
+
+    def update_user(
+        self, name: str, *, role: Role | None = None, password: str | None = None
+    ) -> User:
+        """Change the role and/or password; a new password ends the user's sessions."""
+        values: dict[str, object] = {}
+        if role is not None:
+            values["role"] = role
+        if password is not None:
+            values["password_hash"] = self._hasher.hash(check_password(password))
+        with self._sessions() as session:
+            row = session.scalar(select(UserRow).where(UserRow.name == name))
+            if row is None:
+                raise UserNotFound(name)
+            if values:
+                session.execute(update(UserRow).where(UserRow.id == row.id).values(**values))
+            if password is not None:
+                session.execute(delete(SessionRow).where(SessionRow.user_id == row.id))
+            session.commit()
+            session.refresh(row)
+            return _user(row)
+
+    def delete_user(self, name: str) -> None:
+        with self._sessions() as session:
+            row = session.scalar(select(UserRow).where(UserRow.name == name))
+            if row is None:
+                raise UserNotFound(name)
+            # Explicit deletes: SQLite enforces ON DELETE CASCADE only with foreign_keys=ON.
+            session.execute(delete(TokenRow).where(TokenRow.user_id == row.id))
+            session.execute(delete(SessionRow).where(SessionRow.user_id == row.id))
+            session.delete(row)
+            session.commit()
+        log.info("user %s deleted", name)
+
+    def verify_password(self, name: str, password: str) -> User | None:
+        """The user when ``password`` is theirs; None otherwise (same cost either way)."""
+        with self._sessions() as session:
+            row = session.scalar(select(UserRow).where(UserRow.name == name))
+        hashed = row.password_hash if row is not None else None
+        try:
+            self._hasher.verify(hashed or self._dummy, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        if row is None or hashed is None:
+            return None
+        if self._hasher.check_needs_rehash(hashed):
+            self.update_user(name, password=password)
+        return _user(row)
+
+    # --- API tokens ---------------------------------------------------------------------
+
+    def issue_token(self, name: str, label: str = "") -> str:
+        """A new API token for ``name``; only its digest is kept, so show it now."""
+        token = "ew_" + secrets.token_urlsafe(32)
+        user = self.get_user(name)
+        with self._sessions() as session:
+            session.add(
+                TokenRow(
+                    user_id=user.id, digest=digest(token), label=label, created_at=self._clock()
+                )
+            )
+            session.commit()
+        return token
+
+    def revoke_tokens(self, name: str) -> int:
+        user = self.get_user(name)
+        with self._sessions() as session:
+            count = session.execute(delete(TokenRow).where(TokenRow.user_id == user.id)).rowcount  # type: ignore[attr-defined]
+            session.commit()
+        return int(count)
+
+    def user_for_token(self, token: str) -> User | None:
+        query = select(UserRow).join(TokenRow).where(TokenRow.digest == digest(token))
+        with self._sessions() as session:
+            row = session.scalar(query)
+            return _user(row) if row is not None else None
+
+    # --- console sessions ---------------------------------------------------------------
+
+    def open_session(self, user: User) -> NewSession:
+        now = self._clock()
+        new = NewSession(secrets.token_urlsafe(32), secrets.token_urlsafe(24), now + SESSION_IDLE_S)
+        with self._sessions() as session:
+            session.execute(delete(SessionRow).where(SessionRow.expires_at < now))
+            session.add(
+                SessionRow(
+                    user_id=user.id,
+                    digest=digest(new.token),
+                    csrf=new.csrf,
+                    created_at=now,
+                    expires_at=new.expires_at,
+                )
+            )
+            session.commit()
+        return new
+
+    def session_user(self, token: str) -> tuple[User, str] | None:
+        """(user, CSRF token) of a live session, renewing its expiry; None when unknown/expired."""
+        now = self._clock()
+        query = select(SessionRow, UserRow).join(UserRow).where(SessionRow.digest == digest(token))
+        with self._sessions() as session:
+            found = session.execute(query).first()
+            if found is None or found[0].expires_at <= now:
+                return None
+            sess, user = found
+            if sess.expires_at - now < SESSION_IDLE_S - _RENEW_AFTER_S:
+                sess.expires_at = now + SESSION_IDLE_S
+                session.commit()
+            return _user(user), sess.csrf
+
+    def close_session(self, token: str) -> None:
+        with self._sessions() as session:
+            session.execute(delete(SessionRow).where(SessionRow.digest == digest(token)))
+            session.commit()
+
+    # --- first start --------------------------------------------------------------------
+
+    def ensure_initial_admin(self, data_dir: Path) -> Path | None:
+        """With no account at all, create ``admin`` with a random password written to
+        ``data_dir/initial-admin-password.txt`` (mode 0600); return that path, else None."""
+        if self.count_users():
+            return None
+        password = secrets.token_urlsafe(12)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path = data_dir / INITIAL_PASSWORD_FILE
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(password + "\n")
+        os.chmod(path, 0o600)  # O_CREAT's mode does not apply to a file that already existed
+        self.add_user(INITIAL_ADMIN, Role.ADMIN, password)
+        log.warning(
+            "first start: log in as user %r with the password in %s "
+            "(change it in the console, then delete the file)",
+            INITIAL_ADMIN,
+            path,
+        )
+        return path

@@ -1,0 +1,149 @@
+"""User accounts (admin only): list, create, change role or password, delete, API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from api.auth import AUTH_RESPONSES, AuthDep, RequireAdmin, Role
+from api.auth_store import InvalidAccount, UserExists, UserInfo, UserNotFound
+from api.schemas import responses, to_datetime
+
+router = APIRouter(prefix="/api/users", tags=["users"], responses=AUTH_RESPONSES)
+
+_NO_USER = {404: "No such user."}
+
+
+class UserOut(BaseModel):
+    name: str
+    role: Role
+    has_password: bool = Field(description="False: a token-only account (no console login).")
+    tokens: int = Field(description="Number of API tokens issued and not revoked.")
+    created_at: datetime
+
+    @classmethod
+    def of(cls, info: UserInfo) -> UserOut:
+        return cls(
+            name=info.name,
+            role=info.role,
+            has_password=info.has_password,
+            tokens=info.tokens,
+            created_at=to_datetime(info.created_at),
+        )
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="1-64 letters, digits or . _ @ -")
+    role: Role = Role.VIEWER
+    password: str | None = Field(None, description="None: token-only account (a script).")
+
+
+class UserPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role | None = None
+    password: str | None = None
+
+
+class TokenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field("", max_length=100, description="What the token is for.")
+
+
+class TokenOut(BaseModel):
+    token: str = Field(description="Shown once: send as 'Authorization: Bearer <token>'.")
+
+
+def _find(auth: AuthDep, name: str) -> UserOut:
+    for info in auth.list_users():
+        if info.name == name:
+            return UserOut.of(info)
+    raise HTTPException(status.HTTP_404_NOT_FOUND, f"user {name!r} does not exist")
+
+
+@router.get("", summary="All users")
+def list_users(_admin: RequireAdmin, auth: AuthDep) -> list[UserOut]:
+    return [UserOut.of(info) for info in auth.list_users()]
+
+
+@router.post(
+    "",
+    summary="Create a user",
+    status_code=201,
+    responses=responses({400: "Invalid name or password.", 409: "The name is taken."}),
+)
+async def create_user(body: UserIn, _admin: RequireAdmin, auth: AuthDep) -> UserOut:
+    try:
+        await run_in_threadpool(auth.add_user, body.name, body.role, body.password)
+    except InvalidAccount as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    except UserExists as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    return _find(auth, body.name)
+
+
+@router.patch(
+    "/{name}",
+    summary="Change a user's role or password",
+    responses=responses(_NO_USER | {400: "Invalid password, or an admin demoting themself."}),
+)
+async def update_user(name: str, body: UserPatch, admin: RequireAdmin, auth: AuthDep) -> UserOut:
+    if name == admin.name and body.role is not None and body.role != Role.ADMIN:
+        # Otherwise the last admin can lock everybody out of user management.
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "an admin cannot demote themself")
+    try:
+        await run_in_threadpool(auth.update_user, name, role=body.role, password=body.password)
+    except InvalidAccount as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    except UserNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    return _find(auth, name)
+
+
+@router.delete(
+    "/{name}",
+    summary="Delete a user (their tokens and sessions end)",
+    status_code=204,
+    responses=responses(_NO_USER | {400: "An admin deleting themself."}),
+)
+def delete_user(name: str, admin: RequireAdmin, auth: AuthDep) -> None:
+    if name == admin.name:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "an admin cannot delete themself")
+    try:
+        auth.delete_user(name)
+    except UserNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+
+
+@router.post(
+    "/{name}/tokens",
+    summary="Issue an API token for a user",
+    status_code=201,
+    responses=responses(_NO_USER),
+)
+def issue_token(
+    name: str, _admin: RequireAdmin, auth: AuthDep, body: TokenIn | None = None
+) -> TokenOut:
+    try:
+        return TokenOut(token=auth.issue_token(name, body.label if body else ""))
+    except UserNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+
+
+@router.delete(
+    "/{name}/tokens",
+    summary="Revoke all API tokens of a user",
+    status_code=204,
+    responses=responses(_NO_USER),
+)
+def revoke_tokens(name: str, _admin: RequireAdmin, auth: AuthDep) -> None:
+    try:
+        auth.revoke_tokens(name)
+    except UserNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
