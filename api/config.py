@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from api.publish.settings import PublishConfig
 from detector.config import DetectorConfig, SmoothingConfig
 from streams.config import CameraConfig, StreamSettings
 
@@ -42,6 +43,9 @@ class AppConfig(_Strict):
     smoothing: SmoothingConfig = SmoothingConfig()
     storage: StorageConfig = StorageConfig()
     server: ServerConfig = ServerConfig()
+    publish: PublishConfig = Field(
+        PublishConfig(), description="Alert delivery to departments (docs/alerts.md)."
+    )
 
     @field_validator("cameras")
     @classmethod

@@ -12,6 +12,7 @@ from api.store import EventStore
 
 if TYPE_CHECKING:
     from api.pipeline import PipelineLike
+    from api.publish.runtime import PublishRuntime
 
 
 def get_config(request: Request) -> AppConfig:
@@ -34,7 +35,13 @@ def get_metrics(request: Request) -> Metrics:
     return metrics
 
 
+def get_publish(request: Request) -> PublishRuntime:
+    publish: PublishRuntime = request.app.state.publish
+    return publish
+
+
 ConfigDep = Annotated[AppConfig, Depends(get_config)]
 StoreDep = Annotated[EventStore, Depends(get_store)]
 PipelineDep = Annotated["PipelineLike", Depends(get_pipeline)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+PublishDep = Annotated["PublishRuntime", Depends(get_publish)]

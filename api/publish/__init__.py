@@ -1,0 +1,2 @@
+"""Alert publishing to departments: departments, durable outbox, sender, signatures, payload,
+automatic policy, and bearings/locations of events (see docs/alerts.md)."""

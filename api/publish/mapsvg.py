@@ -1,0 +1,113 @@
+"""A self-contained SVG map: cameras, their view wedges, event bearing rays and fixes.
+
+Drawn from coordinates alone (no map tiles, nothing fetched): north is up, one local flat
+frame (see :mod:`api.geo`) centred on what is drawn, equal scale on both axes, a scale bar.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from html import escape
+
+from api.geo import LatLon, from_local_km, to_local_km
+from api.publish.locate import EventLocation
+from streams.config import CameraConfig
+
+WIDTH, HEIGHT, MARGIN = 800, 600, 40
+_DEFAULT_RAY_KM = 10.0
+
+
+def _ray_km(cams: dict[str, LatLon], fixes: Sequence[EventLocation], cap: float) -> float:
+    """Ray length: long enough to pass the cameras' spread and every fix, at most ``cap``."""
+    points = list(cams.values())
+    spread = max(
+        (to_local_km(a, b) for a in points for b in points),
+        key=lambda v: math.hypot(*v),
+        default=(0.0, 0.0),
+    )
+    longest = max((f.distance_km or 0.0 for f in fixes), default=0.0)
+    return min(cap, max(_DEFAULT_RAY_KM, 1.5 * math.hypot(*spread), 1.2 * longest))
+
+
+def _end(origin: LatLon, bearing: float, km: float) -> LatLon:
+    rad = math.radians(bearing)
+    return from_local_km(km * math.sin(rad), km * math.cos(rad), origin)
+
+
+class _Frame:
+    """Maps lat/lon to SVG pixels for a set of points (equal scale, north up)."""
+
+    def __init__(self, points: Iterable[LatLon]) -> None:
+        pts = list(points) or [LatLon(0.0, 0.0)]
+        self.origin = LatLon(
+            sum(p.latitude for p in pts) / len(pts), sum(p.longitude for p in pts) / len(pts)
+        )
+        local = [to_local_km(p, self.origin) for p in pts]
+        xs, ys = [x for x, _ in local], [y for _, y in local]
+        self.x0, self.y1 = min(xs), max(ys)
+        span = max(max(xs) - self.x0, self.y1 - min(ys), 1.0)
+        self.scale = (min(WIDTH, HEIGHT) - 2 * MARGIN) / span  # pixels per km
+
+    def xy(self, point: LatLon) -> tuple[float, float]:
+        x, y = to_local_km(point, self.origin)
+        return MARGIN + (x - self.x0) * self.scale, MARGIN + (self.y1 - y) * self.scale
+
+
+def _scale_bar(frame: _Frame) -> str:
+    km = 10 ** math.floor(math.log10(max(150 / frame.scale, 1e-3)))  # ~100-150 px
+    px = km * frame.scale
+    y = HEIGHT - 15
+    return (
+        f'<line x1="{MARGIN}" y1="{y}" x2="{MARGIN + px:.1f}" y2="{y}" stroke="#333" '
+        f'stroke-width="3"/><text x="{MARGIN}" y="{y - 6}" font-size="12">{km:g} km</text>'
+        f'<text x="{WIDTH - 30}" y="30" font-size="16" font-weight="bold">N ↑</text>'
+    )
+
+
+def render_map(
+    cameras: Sequence[CameraConfig], events: Sequence[EventLocation], *, max_ray_km: float = 40.0
+) -> str:
+    """The SVG document (UTF-8 text). Cameras without a position are left out."""
+    cams = {
+        c.id: LatLon(c.latitude, c.longitude)
+        for c in cameras
+        if c.latitude is not None and c.longitude is not None
+    }
+    fixes = [e for e in events if e.located]
+    ray_km = _ray_km(cams, fixes, max_ray_km)
+    rays = [(cams[e.camera_id], _end(cams[e.camera_id], e.bearing_deg, ray_km), e)
+            for e in events if e.camera_id in cams]  # fmt: skip
+    points = list(cams.values()) + [end for _, end, _ in rays]
+    points += [LatLon(f.latitude or 0.0, f.longitude or 0.0) for f in fixes]
+    frame = _Frame(points)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif">',
+        '<rect width="100%" height="100%" fill="#f4f1ea"/>',
+    ]
+    for start, end, ev in rays:
+        (x1, y1), (x2, y2) = frame.xy(start), frame.xy(end)
+        parts.append(
+            f'<line class="ray" x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
+            f'stroke="#d9480f" stroke-width="1.5" stroke-dasharray="6 4">'
+            f"<title>event {ev.event_id}: {ev.bearing_deg:.1f}°</title></line>"
+        )
+    for cam_id, pos in cams.items():
+        x, y = frame.xy(pos)
+        parts.append(
+            f'<circle class="camera" cx="{x:.1f}" cy="{y:.1f}" r="6" fill="#1c7ed6"/>'
+            f'<text x="{x + 9:.1f}" y="{y - 9:.1f}" font-size="13">{escape(cam_id)}</text>'
+        )
+    for fix in fixes:
+        x, y = frame.xy(LatLon(fix.latitude or 0.0, fix.longitude or 0.0))
+        parts.append(
+            f'<circle class="fix" cx="{x:.1f}" cy="{y:.1f}" r="9" fill="none" stroke="#c92a2a" '
+            f'stroke-width="3"><title>event {fix.event_id}: {fix.latitude:.5f}, '
+            f"{fix.longitude:.5f}</title></circle>"
+        )
+    if not cams:
+        parts.append('<text x="40" y="60" font-size="16">No camera has a position.</text>')
+    parts.append(_scale_bar(frame))
+    parts.append("</svg>")
+    return "\n".join(parts)

@@ -1,0 +1,266 @@
+"""Request and response bodies of the department, publish, delivery and ack endpoints."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from api.publish.departments import AutoPolicy, Department, DepartmentSpec
+from api.publish.locate import EventLocation
+from api.publish.records import DeliveryRecord, PublicationRecord
+from api.publish.tables import DeliveryStatus
+from api.schemas import to_datetime
+from streams.redact import redact_url
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Secret = Annotated[str, StringConstraints(min_length=16, max_length=200)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+def _at(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=UTC)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AutoPolicyIO(_In):
+    """Automatic publishing to this department; off while ``classes`` is empty."""
+
+    classes: list[Label] = Field(
+        default_factory=list, description="Classes that publish automatically, e.g. [flame]."
+    )
+    cameras: list[Label] = Field(
+        default_factory=list, description="Only events of these camera ids; empty: any camera."
+    )
+    min_score: float = Field(0.0, ge=0, le=1, description="Lowest peak score that publishes.")
+    unconfirmed: bool = Field(
+        False,
+        description="true: publish as soon as a matching event opens, before any operator "
+        "confirmed it; false: publish automatically when an operator confirms it.",
+    )
+
+    def policy(self) -> AutoPolicy:
+        return AutoPolicy(
+            tuple(self.classes), tuple(self.cameras), self.min_score, self.unconfirmed
+        )
+
+    @classmethod
+    def of(cls, policy: AutoPolicy) -> AutoPolicyIO:
+        return cls(
+            classes=list(policy.classes),
+            cameras=list(policy.cameras),
+            min_score=policy.min_score,
+            unconfirmed=policy.unconfirmed,
+        )
+
+
+def _check_url(value: str | None) -> str | None:
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+class DepartmentIn(_In):
+    """Body of ``POST /api/departments``."""
+
+    name: Name
+    webhook_url: str = Field(max_length=2000, description="Where alerts are POSTed.")
+    secret: Secret = Field(
+        description="HMAC key for X-Emberwatch-Signature. Write-only: never returned."
+    )
+    enabled: bool = Field(True, description="A disabled department's pending alerts wait.")
+    escalation_minutes: float | None = Field(
+        None, gt=0, le=7 * 24 * 60, description="Re-send when not acknowledged in this time."
+    )
+    auto_publish: AutoPolicyIO = AutoPolicyIO()
+
+    _url = field_validator("webhook_url")(_check_url)
+
+    def spec(self) -> DepartmentSpec:
+        return DepartmentSpec(
+            name=self.name,
+            webhook_url=self.webhook_url,
+            secret=self.secret,
+            enabled=self.enabled,
+            escalation_minutes=self.escalation_minutes,
+            auto=self.auto_publish.policy(),
+        )
+
+
+class DepartmentUpdate(_In):
+    """Body of ``PUT /api/departments/{id}``: omitted fields keep their stored value (the
+    stored webhook URL is shown masked, so it is only replaced when sent)."""
+
+    name: Name | None = None
+    webhook_url: str | None = Field(None, max_length=2000)
+    secret: Secret | None = Field(None, description="Write-only; omit to keep the current one.")
+    enabled: bool | None = None
+    escalation_minutes: float | None = Field(
+        None, gt=0, le=7 * 24 * 60, description="null: no escalation (sent explicitly)."
+    )
+    auto_publish: AutoPolicyIO | None = None
+
+    _url = field_validator("webhook_url")(_check_url)
+
+    def merged(self, current: Department) -> DepartmentSpec:
+        sent = self.model_fields_set
+        return DepartmentSpec(
+            name=self.name or current.name,
+            webhook_url=self.webhook_url or current.webhook_url,
+            secret=self.secret,
+            enabled=current.enabled if self.enabled is None else self.enabled,
+            escalation_minutes=(
+                self.escalation_minutes
+                if "escalation_minutes" in sent
+                else current.escalation_minutes
+            ),
+            auto=self.auto_publish.policy() if self.auto_publish else current.auto,
+        )
+
+
+class DepartmentOut(BaseModel):
+    id: int
+    name: str
+    webhook_url: str = Field(description="With any password or token query value masked.")
+    secret_set: bool = Field(description="The secret itself is never returned.")
+    enabled: bool
+    escalation_minutes: float | None
+    auto_publish: AutoPolicyIO
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+    @classmethod
+    def of(cls, dep: Department) -> DepartmentOut:
+        return cls(
+            id=dep.id,
+            name=dep.name,
+            webhook_url=redact_url(dep.webhook_url),
+            secret_set=bool(dep.secret),
+            enabled=dep.enabled,
+            escalation_minutes=dep.escalation_minutes,
+            auto_publish=AutoPolicyIO.of(dep.auto),
+            created_at=_at(dep.created_at),
+            updated_at=_at(dep.updated_at),
+        )
+
+
+class PublishIn(_In):
+    """Body of ``POST /api/events/{id}/publish``."""
+
+    departments: list[int] | Literal["all"] = Field(
+        description='Department ids, or "all" for every enabled department.'
+    )
+    message: str = Field("", max_length=2000, description="The operator's words to departments.")
+
+
+class DeliveryOut(BaseModel):
+    id: str = Field(description="Delivery id: X-Emberwatch-Delivery and Idempotency-Key.")
+    alert_id: str = Field(description="The publication (alert_id in the payload).")
+    department_id: int | None = Field(description="null once the department was deleted.")
+    department: str
+    status: DeliveryStatus
+    automatic: bool = Field(description="Sent by an automatic publishing policy.")
+    publisher: str | None = Field(description="Who published; null for automatic alerts.")
+    attempts: int
+    last_error: str | None = Field(description="Why the last attempt failed.")
+    last_status_code: int | None
+    next_attempt_at: AwareDatetime | None = Field(description="Next try while pending.")
+    last_attempt_at: AwareDatetime | None
+    delivered_at: AwareDatetime | None
+    acknowledged_at: AwareDatetime | None
+    escalations: int = Field(description="Re-sends because no ack came in time.")
+    escalated: bool
+    created_at: AwareDatetime
+
+    @classmethod
+    def of(cls, rec: DeliveryRecord) -> DeliveryOut:
+        return cls.model_validate(
+            {
+                "id": rec.uid,
+                "alert_id": rec.publication_uid,
+                "department_id": rec.department_id,
+                "department": rec.department_name,
+                "status": rec.status,
+                "automatic": rec.automatic,
+                "publisher": rec.publisher,
+                "attempts": rec.attempts,
+                "last_error": rec.last_error,
+                "last_status_code": rec.last_status_code,
+                "next_attempt_at": to_datetime(rec.next_attempt_at),
+                "last_attempt_at": to_datetime(rec.last_attempt_at),
+                "delivered_at": to_datetime(rec.delivered_at),
+                "acknowledged_at": to_datetime(rec.acknowledged_at),
+                "escalations": rec.escalations,
+                "escalated": rec.escalations > 0,
+                "created_at": to_datetime(rec.created_at),
+            }
+        )
+
+
+class PublicationOut(BaseModel):
+    alert_id: str
+    event_id: int
+    publisher: str | None
+    automatic: bool
+    message: str
+    created_at: AwareDatetime
+    deliveries: list[DeliveryOut]
+
+    @classmethod
+    def of(cls, pub: PublicationRecord) -> PublicationOut:
+        return cls(
+            alert_id=pub.uid,
+            event_id=pub.event_id,
+            publisher=pub.publisher,
+            automatic=pub.automatic,
+            message=pub.message,
+            created_at=_at(pub.created_at),
+            deliveries=[DeliveryOut.of(d) for d in pub.deliveries],
+        )
+
+
+class EventDeliveries(BaseModel):
+    event_id: int
+    escalated: bool = Field(description="Some department did not acknowledge in time.")
+    acknowledged: bool = Field(description="At least one department acknowledged.")
+    deliveries: list[DeliveryOut] = Field(description="Oldest first.")
+
+
+class AckOut(BaseModel):
+    delivery_id: str
+    event_id: int
+    department: str
+    acknowledged_at: AwareDatetime
+
+
+class LocationOut(BaseModel):
+    event_id: int
+    bearing_deg: float | None = Field(description="Degrees clockwise from north; null: unknown.")
+    latitude: float | None = Field(description="Estimated position (two-camera fix).")
+    longitude: float | None
+    paired_event_id: int | None = Field(description="The other camera's event of the fix.")
+    distance_km: float | None = Field(description="From this event's camera to the position.")
+
+    @classmethod
+    def of(cls, event_id: int, loc: EventLocation | None) -> LocationOut:
+        if loc is None:
+            return cls(
+                event_id=event_id,
+                bearing_deg=None,
+                latitude=None,
+                longitude=None,
+                paired_event_id=None,
+                distance_km=None,
+            )
+        return cls(
+            event_id=event_id,
+            bearing_deg=loc.bearing_deg,
+            latitude=loc.latitude,
+            longitude=loc.longitude,
+            paired_event_id=loc.paired_event_id,
+            distance_km=loc.distance_km,
+        )

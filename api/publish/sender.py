@@ -1,0 +1,196 @@
+"""The sender: a thread that delivers due outbox rows to department webhooks.
+
+Each attempt POSTs the rendered body with::
+
+    Content-Type: application/json
+    X-Emberwatch-Signature: sha256=<hex HMAC-SHA256 of the body, department secret>
+    X-Emberwatch-Delivery: <delivery id>
+    X-Emberwatch-Event: <event id>
+    Idempotency-Key: <delivery id>   (<delivery id>.<n> for the n-th escalation re-send)
+
+A 2xx answer marks the delivery delivered. Anything else (a refused connection, a timeout,
+any other status) marks it failing with the error text and a retry time: the delay doubles
+from ``retry_initial_s`` up to ``retry_max_s`` and the sender never gives up. All state is in
+the database, so a restarted process continues with whatever is due; a kill between a
+receiver's 2xx and our commit re-sends with the same Idempotency-Key.
+
+One sender per database: two processes would both send the due rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+from sqlalchemy.exc import SQLAlchemyError
+
+from api.publish.outbox import Outbox
+from api.publish.payload import DeliveryInfo, Links, render_body
+from api.publish.records import DueDelivery
+from api.publish.settings import PublishConfig
+from api.publish.signing import SIGNATURE_HEADER, sign_body
+from streams.redact import redact_text
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "emberwatch-alerts/1"
+
+
+def retry_delay(attempts: int, initial_s: float, max_s: float) -> float:
+    """Seconds before the next try after ``attempts`` failed tries (1, 2, …): doubling, capped."""
+    exponent = min(max(attempts - 1, 0), 60)  # 2**60 already exceeds any sane cap
+    return float(min(initial_s * 2.0**exponent, max_s))
+
+
+def request_headers(due: DueDelivery, body: bytes) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        SIGNATURE_HEADER: sign_body(due.secret, body),
+        "X-Emberwatch-Delivery": due.uid,
+        "X-Emberwatch-Event": str(due.event_id),
+        "Idempotency-Key": due.idempotency_key,
+    }
+
+
+class Sender:
+    """Delivers outbox rows on a background thread with a pool of request workers.
+
+    Args:
+        outbox: where deliveries live.
+        settings: retry, timeout, poll and worker settings.
+        links: builds each body's ack link.
+        clock: epoch seconds (retry times are stored as epoch seconds).
+    """
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        settings: PublishConfig,
+        links: Links,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.outbox, self.settings, self.links = outbox, settings, links
+        self._clock = clock
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._inflight: set[int] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._client: httpx.Client | None = None
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._client = httpx.Client(
+            timeout=self.settings.request_timeout_s, follow_redirects=False, trust_env=False
+        )
+        self._pool = ThreadPoolExecutor(self.settings.workers, thread_name_prefix="alert-send")
+        self._thread = threading.Thread(target=self._run, name="alert-sender", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop dispatching, wait for requests in flight (each bounded by the timeout)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def wake(self) -> None:
+        """Look for due deliveries now (after a publish or an ack)."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                self._tick()
+            except SQLAlchemyError:  # outlive a database hiccup: the rows stay pending
+                log.exception("alert sender: dispatch failed; retrying")
+            self._wake.wait(self._sleep_s())
+
+    def _sleep_s(self) -> float:
+        poll = self.settings.poll_interval_s
+        try:
+            due = self.outbox.next_due_at()
+        except SQLAlchemyError:  # logged by the next tick; wait a poll interval
+            return poll
+        return poll if due is None else min(poll, max(0.0, due - self._clock()))
+
+    def _tick(self) -> None:
+        for record in self.outbox.escalate_due(self.settings.max_escalations):
+            log.warning(
+                "event %d: %s did not acknowledge the alert; re-sending (escalation %d)",
+                record.event_id,
+                record.department_name,
+                record.escalations,
+            )
+        with self._lock:
+            skip = frozenset(self._inflight)
+        for due in self.outbox.due(self._clock(), skip=skip, limit=self.settings.workers * 4):
+            with self._lock:
+                self._inflight.add(due.id)
+            if self._pool is None:
+                return
+            self._pool.submit(self._attempt, due)
+
+    def _attempt(self, due: DueDelivery) -> None:
+        try:
+            self.deliver(due)
+        except Exception:  # never lose the worker; the row stays pending and is retried
+            log.exception("event %d: sending to %s failed", due.event_id, due.department_name)
+        finally:
+            with self._lock:
+                self._inflight.discard(due.id)
+            self._wake.set()
+
+    def deliver(self, due: DueDelivery) -> bool:
+        """One attempt; records the outcome. True when the department answered 2xx."""
+        info = DeliveryInfo(
+            due.uid, due.department_name, self.links.ack_url(due.ack_token), due.escalations
+        )
+        body = render_body(due.payload, info)
+        client = self._client
+        if client is None:
+            return False
+        try:
+            response = client.post(due.url, content=body, headers=request_headers(due, body))
+        except httpx.HTTPError as exc:
+            self._failed(due, f"{type(exc).__name__}: {exc}", None)
+            return False
+        if 200 <= response.status_code < 300:
+            self.outbox.mark_delivered(due.id, response.status_code)
+            log.info("event %d: alert delivered to %s", due.event_id, due.department_name)
+            return True
+        text = " ".join(response.text.split())[:200]
+        self._failed(due, f"HTTP {response.status_code}: {text}".rstrip(": "), response.status_code)
+        return False
+
+    def _failed(self, due: DueDelivery, error: str, status_code: int | None) -> None:
+        error = redact_text(error or "unknown error", [due.url, due.secret])
+        delay = retry_delay(
+            due.attempts + 1, self.settings.retry_initial_s, self.settings.retry_max_s
+        )
+        self.outbox.mark_failed(due.id, error, status_code, self._clock() + delay)
+        log.warning(
+            "event %d: alert to %s failed (attempt %d): %s; retry in %.0f s",
+            due.event_id,
+            due.department_name,
+            due.attempts + 1,
+            error,
+            delay,
+        )

@@ -1,0 +1,74 @@
+"""The ``publish`` section of the service configuration (alert delivery and locations)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from streams.config import expand_env
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LocationConfig(_Strict):
+    """Pairing of events from two cameras into an estimated fire location."""
+
+    pair_window_s: float = Field(
+        300.0, gt=0, description="Events of two cameras pair when they start this close in time."
+    )
+    max_distance_km: float = Field(
+        40.0, gt=0, description="A crossing farther than this from either camera is ignored."
+    )
+    min_angle_deg: float = Field(
+        10.0,
+        ge=1,
+        lt=90,
+        description="Rays closer to parallel than this (or to opposite) give no location.",
+    )
+
+
+class PublishConfig(_Strict):
+    """Alert delivery to departments: links in payloads, retries, snapshot URL signing."""
+
+    public_url: str | None = Field(
+        None,
+        description="Base URL departments use to reach this server (ack and snapshot links), "
+        "e.g. https://emberwatch.example.org. Default: http://<server.host>:<server.port>.",
+    )
+    signing_key: str | None = Field(
+        None,
+        min_length=32,
+        description="Server key for signed snapshot URLs (${VAR} expands from the environment). "
+        "Default: a random key kept in <data_dir>/publish-signing.key.",
+    )
+    snapshot_url_ttl_s: float = Field(
+        7 * 24 * 3600.0, gt=0, description="Lifetime of signed snapshot URLs in payloads."
+    )
+    inline_snapshot: bool = Field(True, description="Embed the snapshot JPEG (base64).")
+    retry_initial_s: float = Field(2.0, gt=0, description="First retry delay after a failure.")
+    retry_max_s: float = Field(300.0, gt=0, description="Cap of the doubling retry delay.")
+    request_timeout_s: float = Field(10.0, gt=0, description="Timeout of one webhook request.")
+    poll_interval_s: float = Field(
+        1.0, gt=0, description="How often the sender looks for due retries and escalations."
+    )
+    workers: int = Field(8, ge=1, le=64, description="Webhook requests sent in parallel.")
+    max_escalations: int = Field(
+        3, ge=0, description="Re-sends of an unacknowledged alert per department, at most."
+    )
+    location: LocationConfig = LocationConfig()
+
+    @field_validator("signing_key", mode="before")
+    @classmethod
+    def _expand(cls, value: object) -> object:
+        # Before the length check, so that a short ${VAR} reference is measured expanded.
+        return expand_env(value) if isinstance(value, str) else value
+
+    @field_validator("public_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
