@@ -110,15 +110,16 @@ class CameraSource:
         self._opens = 0
         self._last_frame_ts: float | None = None
         self._last_error: str | None = None
-        self._backoff = Backoff(settings.backoff_initial_s, settings.backoff_max_s)
+        initial = settings.backoff_initial_s
+        self._backoff = Backoff(initial, max(initial, settings.backoff_max_s))
         self._thread: threading.Thread | None = None
 
     # ----------------------------------------------------------------- public API
 
     def start(self) -> None:
         """Start the decode thread. A source is started once; create a new one to restart."""
-        if self._thread is not None:
-            raise RuntimeError(f"camera {self.id} was already started")
+        if self._thread is not None or self._stop.is_set():
+            raise RuntimeError(f"camera {self.id} was already started or stopped")
         self._thread = threading.Thread(target=self._run, name=f"cam-{self.id}", daemon=True)
         self._thread.start()
 

@@ -248,10 +248,12 @@ def test_lifecycle_guards(synth_clips: SynthClips) -> None:
     idle = CameraSource(camera, FAST)
     idle.stop()
     assert idle.state == StreamState.STOPPED and not idle.running
+    with pytest.raises(RuntimeError, match="already started or stopped"):
+        idle.start()
     source = CameraSource(camera, FAST)
     source.start()
     try:
-        with pytest.raises(RuntimeError, match="already started"):
+        with pytest.raises(RuntimeError, match="already started or stopped"):
             source.start()
         assert source.camera is camera and source.id == "x"
     finally:
