@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from api.auth_store import AuthStore
+from api.camera_registry import CameraRegistry
 from api.config import AppConfig
 from api.db import init_db, make_engine
 from api.metrics import Metrics
@@ -84,14 +85,17 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
         engine = make_engine(config.database_url)
         try:
             init_db(engine)
-            names = {cam.id: cam.display_name for cam in config.cameras}
+            # Cameras added, changed or deleted through the API since the YAML was written.
+            registry = CameraRegistry(engine)
+            run = config.model_copy(update={"cameras": registry.load(config.cameras)})
+            names = {cam.id: cam.display_name for cam in run.cameras}
             store = EventStore(engine, config.snapshot_dir, camera_names=names)
             store.close_stale()
             app.state.auth = AuthStore(engine)
             await run_in_threadpool(app.state.auth.ensure_initial_admin, config.data_dir)
-            pipe = pipeline or _build_pipeline(config, store, metrics)
+            pipe = pipeline or _build_pipeline(run, store, metrics)
             metrics.attach(pipe)
-            app.state.config, app.state.store = config, store
+            app.state.config, app.state.store, app.state.cameras = run, store, registry
             app.state.pipeline, app.state.metrics = pipe, metrics
             await run_in_threadpool(pipe.start)
             try:

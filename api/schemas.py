@@ -230,6 +230,14 @@ class CameraOut(BaseModel):
     last_frame_at: AwareDatetime | None
     last_frame_age_s: float | None
     lag_s: float | None = Field(description="Age of the last analysed frame when scored.")
+    analysis_age_s: float | None = Field(
+        None, description="Seconds since the camera's last analysed frame."
+    )
+    behind: bool = Field(
+        False,
+        description="True while the camera streams but was not analysed for more than twice "
+        "its interval: the detector cannot keep up (overload).",
+    )
     last_error: str | None
     scores: dict[str, float] = Field(description="Latest raw model score per class.")
     latitude: float | None

@@ -1,21 +1,30 @@
-"""Cameras: configuration, stream state and counters, latest frame."""
+"""Cameras: configuration, stream state and counters, latest frame; runtime changes (admin).
+
+``POST``, ``PUT`` and ``DELETE`` change the running pipeline without a restart (the other
+cameras keep streaming) and persist the change (:mod:`api.camera_registry`).
+"""
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
-from fastapi import APIRouter, Depends, HTTPException, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import AUTH_RESPONSES, Role, require
-from api.deps import PipelineDep
+from api.auth import AUTH_RESPONSES, RequireAdmin, Role, require
+from api.camera_registry import CameraExists, CameraIn, CameraNotFound, CameraRegistry, Masks
+from api.deps import PipelineDep, StoreDep
 from api.schemas import CameraCounters, CameraOut, responses, to_datetime
 from api.snapshots import SnapshotError, render_snapshot
+from streams.decode import is_network_url
 from streams.redact import redact_text, redact_url
 
 if TYPE_CHECKING:
-    from api.pipeline import CameraView, PipelineLike
+    from api.pipeline import CameraManager, CameraView, PipelineLike
 
 CAMERAS_PATH = "/api/cameras"
 # Reading needs the viewer role; changing cameras or masks needs RequireAdmin on the route.
@@ -53,6 +62,8 @@ def camera_out(view: CameraView, now: float) -> CameraOut:
         last_frame_at=to_datetime(last),
         last_frame_age_s=None if last is None else max(0.0, now - last),
         lag_s=view.lag_s,
+        analysis_age_s=view.analysis_age_s,
+        behind=view.behind,
         last_error=redact_text(stats.last_error, [cfg.url]) if stats.last_error else None,
         scores=dict(view.scores),
         latitude=cfg.latitude,
@@ -104,3 +115,148 @@ async def latest_frame(camera_id: str, pipeline: PipelineDep) -> Response:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail) from exc
     headers = {"Cache-Control": "no-store", "X-Frame-Timestamp": f"{frame.ts:.3f}"}
     return Response(content=data, media_type="image/jpeg", headers=headers)
+
+
+# ---------------------------------------------------------------- runtime changes (admin)
+
+_EXISTS = {409: "A camera with this id already exists."}
+_MANAGER_METHODS = ("add_camera", "remove_camera", "set_masks")
+
+
+def get_registry(request: Request) -> CameraRegistry:
+    registry: CameraRegistry = request.app.state.cameras
+    return registry
+
+
+RegistryDep = Annotated[CameraRegistry, Depends(get_registry)]
+
+
+class MasksIn(BaseModel):
+    """Body of ``PUT /api/cameras/{id}/masks``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    masks: Masks = Field(
+        description="Polygons to ignore, each a list of at least 3 [x, y] points in 0..1 of "
+        "the frame; [] removes every mask."
+    )
+
+    @field_validator("masks")
+    @classmethod
+    def _polygons(cls, value: Masks) -> Masks:
+        # The same rules as a camera's masks in the YAML file (and the same messages).
+        for i, poly in enumerate(value):
+            if len(poly) < 3:
+                raise ValueError(f"mask {i} has {len(poly)} points; a polygon needs at least 3")
+            for x, y in poly:
+                if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+                    raise ValueError(f"mask {i} point ({x}, {y}) is outside 0..1")
+        return value
+
+
+def _manager(pipeline: PipelineLike) -> CameraManager:
+    if not all(hasattr(pipeline, name) for name in _MANAGER_METHODS):
+        raise HTTPException(
+            status.HTTP_501_NOT_IMPLEMENTED, "this pipeline cannot change cameras at runtime"
+        )
+    return cast("CameraManager", pipeline)
+
+
+def _invalid(exc: ValidationError, prefix: tuple[str, ...] = ("body",)) -> RequestValidationError:
+    """A validation error found after FastAPI parsed the body, as a 422 naming the field."""
+    errors: list[dict[str, Any]] = [
+        {"loc": [*prefix, *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()
+    ]
+    return RequestValidationError(errors)
+
+
+def _field_error(field: str, msg: str) -> RequestValidationError:
+    return RequestValidationError([{"loc": ["body", field], "msg": msg, "type": "value_error"}])
+
+
+def _check_source(camera: CameraIn) -> None:
+    """422 for a local video file that does not exist (network URLs are tried by the stream)."""
+    if not is_network_url(camera.url) and not Path(camera.url).is_file():
+        raise _field_error("url", "no such video file")
+
+
+def _view(pipeline: PipelineLike, camera_id: str) -> CameraOut:
+    return camera_out(_find(pipeline, camera_id), time.time())
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a camera (admin); it starts streaming at once and survives restarts",
+    responses=responses(_EXISTS),
+)
+def add_camera(
+    body: CameraIn, pipeline: PipelineDep, registry: RegistryDep, store: StoreDep, _: RequireAdmin
+) -> CameraOut:
+    _check_source(body)
+    try:
+        config = registry.create(_manager(pipeline), body)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    except CameraExists as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    store.set_camera_name(config.id, config.display_name)
+    return _view(pipeline, config.id)
+
+
+@router.put(
+    "/{camera_id}",
+    summary="Replace a camera's definition (admin); only this camera's stream restarts",
+    responses=responses(_NO_CAMERA),
+)
+def replace_camera(
+    camera_id: str,
+    body: CameraIn,
+    pipeline: PipelineDep,
+    registry: RegistryDep,
+    store: StoreDep,
+    _: RequireAdmin,
+) -> CameraOut:
+    if body.id != camera_id:
+        raise _field_error("id", f"must be {camera_id!r}, the id in the path")
+    _check_source(body)
+    try:
+        config = registry.replace(_manager(pipeline), body)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    except CameraNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    store.set_camera_name(config.id, config.display_name)
+    return _view(pipeline, config.id)
+
+
+@router.delete(
+    "/{camera_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Remove a camera (admin); its stored events stay",
+    responses=responses(_NO_CAMERA),
+)
+def delete_camera(
+    camera_id: str, pipeline: PipelineDep, registry: RegistryDep, _: RequireAdmin
+) -> Response:
+    try:
+        registry.delete(_manager(pipeline), camera_id)
+    except CameraNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.put(
+    "/{camera_id}/masks",
+    summary="Replace a camera's ignore masks (admin); applied from its next frame",
+    responses=responses(_NO_CAMERA),
+)
+def set_masks(
+    camera_id: str, body: MasksIn, pipeline: PipelineDep, registry: RegistryDep, _: RequireAdmin
+) -> CameraOut:
+    try:
+        registry.set_masks(_manager(pipeline), camera_id, body.masks)
+    except CameraNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    return _view(pipeline, camera_id)

@@ -1,0 +1,197 @@
+"""Cameras added, replaced, re-masked and removed through the API while the others stream.
+
+The real app and pipeline run: looping synthetic files and a real RTSP server, PyAV decoding,
+the colour-rule ONNX model, SQLite in tmp_path. Changes must survive a restart.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth import Role
+from api.config import AppConfig
+from detector.config import DetectorConfig
+from streams.config import CameraConfig
+from tests.fixtures.app import authorize
+from tests.fixtures.media import MakeRtspServer, SynthClips
+
+MASK = [[[0.0, 0.0], [0.5, 0.0], [0.5, 0.5]]]
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def cameras(client: TestClient) -> dict[str, dict[str, Any]]:
+    response = client.get("/api/cameras")
+    assert response.status_code == 200
+    return {c["id"]: c for c in response.json()}
+
+
+def analysed(client: TestClient, cam_id: str) -> int:
+    return int(cameras(client).get(cam_id, {}).get("counters", {}).get("analysed", 0))
+
+
+def file_body(cam_id: str, clip: Path, **kw: Any) -> dict[str, Any]:
+    return {"id": cam_id, "url": str(clip), "loop": True, "interval_s": 0.5, **kw}
+
+
+@pytest.fixture
+def config(tmp_path: Path, plume_model_dir: Path, synth_clips: SynthClips) -> AppConfig:
+    """Two YAML cameras (looping files) and the colour-rule model."""
+    yaml_cams = [
+        CameraConfig.model_validate(file_body(cid, synth_clips.negative_mp4)) for cid in ("a", "b")
+    ]
+    return AppConfig(
+        data_dir=tmp_path / "data",
+        cameras=yaml_cams,
+        detector=DetectorConfig(model_dir=plume_model_dir, batch_timeout_s=0.01),
+    )
+
+
+@pytest.fixture
+def run_app(config: AppConfig) -> Iterator[Callable[[], TestClient]]:
+    """Start the real app on ``config`` (again after a restart); every client is an admin."""
+    opened: list[TestClient] = []
+
+    def start() -> TestClient:
+        client = TestClient(create_app(config))
+        client.__enter__()
+        opened.append(client)
+        return authorize(client, "root", Role.ADMIN)
+
+    yield start
+    for client in opened:
+        client.__exit__(None, None, None)
+
+
+def test_add_replace_delete_while_others_stream_and_restart_keeps_it(
+    run_app: Callable[[], TestClient], synth_clips: SynthClips
+) -> None:
+    client = run_app()
+    wait_until(lambda: analysed(client, "a") > 0 and analysed(client, "b") > 0, 60, "a, b")
+
+    added = client.post("/api/cameras", json=file_body("c", synth_clips.smoke_mp4, name="Cee"))
+    assert added.status_code == 201, added.text
+    assert added.json()["name"] == "Cee"
+    wait_until(lambda: analysed(client, "c") > 0, 60, "the added camera analysed")
+
+    before = {cid: analysed(client, cid) for cid in "ab"}
+    replaced = client.put("/api/cameras/a", json=file_body("a", synth_clips.smoke_mp4, name="A2"))
+    assert replaced.status_code == 200 and replaced.json()["name"] == "A2"
+    masked = client.put("/api/cameras/b/masks", json={"masks": MASK})
+    assert masked.status_code == 200, masked.text
+    assert masked.json()["masks"] == MASK
+    assert client.delete("/api/cameras/c").status_code == 204
+    assert "c" not in cameras(client)
+    wait_until(lambda: analysed(client, "b") > before["b"] + 1, 60, "b keeps being analysed")
+    wait_until(lambda: analysed(client, "a") > 0, 60, "the replaced camera analysed")
+
+    # A deleted YAML camera stays deleted; a camera added at runtime comes back.
+    assert client.delete("/api/cameras/b").status_code == 204
+    assert client.post("/api/cameras", json=file_body("d", synth_clips.smoke_mp4)).is_success
+    assert client.put("/api/cameras/d/masks", json={"masks": MASK}).is_success
+    client.__exit__(None, None, None)
+
+    again = run_app()
+    cams = cameras(again)
+    assert sorted(cams) == ["a", "d"]
+    assert cams["a"]["name"] == "A2" and cams["d"]["masks"] == MASK
+    wait_until(lambda: analysed(again, "a") > 0 and analysed(again, "d") > 0, 60, "after restart")
+    # Re-creating a deleted YAML camera is allowed and survives too.
+    assert again.post("/api/cameras", json=file_body("b", synth_clips.negative_mp4)).is_success
+
+
+def test_yaml_camera_masks_survive_a_restart(run_app: Callable[[], TestClient]) -> None:
+    client = run_app()
+    assert client.put("/api/cameras/a/masks", json={"masks": MASK}).status_code == 200
+    client.__exit__(None, None, None)
+    assert cameras(run_app())["a"]["masks"] == MASK
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"interval_s": -1}, "body.interval_s"),
+        ({"id": "no spaces"}, "body.id"),
+        ({"colour": "red"}, "body.colour"),
+        ({"url": "rtsp://u:${EMBERWATCH_TEST_UNSET}@127.0.0.1/x"}, "body.url"),
+        ({"url": "/nonexistent/clip.mp4"}, "body.url"),
+        ({"masks": [[[0.1, 0.1], [0.2, 0.2]]]}, "body.masks"),
+    ],
+)
+def test_invalid_camera_is_422_naming_the_field(
+    run_app: Callable[[], TestClient],
+    synth_clips: SynthClips,
+    change: dict[str, Any],
+    field: str,
+) -> None:
+    client = run_app()
+    response = client.post("/api/cameras", json=file_body("new", synth_clips.smoke_mp4) | change)
+    assert response.status_code == 422, response.text
+    assert field in response.json()["detail"]
+    assert "new" not in cameras(client)
+
+
+def test_conflicts_unknown_ids_and_roles(
+    run_app: Callable[[], TestClient], synth_clips: SynthClips
+) -> None:
+    client = run_app()
+    body = file_body("a", synth_clips.smoke_mp4)
+    assert client.post("/api/cameras", json=body).status_code == 409
+    assert (
+        client.put("/api/cameras/zz", json=file_body("zz", synth_clips.smoke_mp4)).status_code
+        == 404
+    )
+    assert client.delete("/api/cameras/zz").status_code == 404
+    assert client.put("/api/cameras/zz/masks", json={"masks": []}).status_code == 404
+    mismatch = client.put("/api/cameras/a", json=file_body("b", synth_clips.smoke_mp4))
+    assert mismatch.status_code == 422 and "body.id" in mismatch.json()["detail"]
+    bad_mask = client.put("/api/cameras/a/masks", json={"masks": [[[0, 0], [2, 0], [0, 1]]]})
+    assert bad_mask.status_code == 422 and "outside 0..1" in bad_mask.json()["detail"]
+
+    operator = authorize(TestClient(client.app), "otto", Role.OPERATOR)
+    new = file_body("x", synth_clips.smoke_mp4)
+    assert operator.post("/api/cameras", json=new).status_code == 403
+    assert operator.delete("/api/cameras/a").status_code == 403
+    assert operator.put("/api/cameras/a/masks", json={"masks": []}).status_code == 403
+    assert TestClient(client.app).post("/api/cameras", json=new).status_code == 401
+    assert sorted(cameras(client)) == ["a", "b"]
+
+
+def test_rtsp_camera_added_with_a_password_never_shows_it(
+    run_app: Callable[[], TestClient],
+    make_rtsp_server: MakeRtspServer,
+    config: AppConfig,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    password = "Sup3r-s3cret"
+    monkeypatch.setenv("EMBERWATCH_TEST_CAM_PW", password)
+    server = make_rtsp_server(credentials=("admin", password))
+    url = server.url("smoke").replace(password, "${EMBERWATCH_TEST_CAM_PW}")
+    client = run_app()
+    response = client.post("/api/cameras", json={"id": "ridge", "url": url, "interval_s": 1.0})
+    assert response.status_code == 201, response.text
+    wait_until(lambda: analysed(client, "ridge") > 0, 60, "the RTSP camera analysed")
+    listing = client.get("/api/cameras")
+    assert password not in response.text and password not in listing.text
+    assert "${EMBERWATCH_TEST_CAM_PW}" not in listing.text
+    assert cameras(client)["ridge"]["state"] == "streaming"
+    # The database keeps the reference, never the password itself.
+    db = sqlite3.connect(config.data_dir / "emberwatch.db")
+    stored = db.execute("SELECT definition FROM runtime_cameras").fetchall()
+    db.close()
+    assert "${EMBERWATCH_TEST_CAM_PW}" in str(stored) and password not in str(stored)
