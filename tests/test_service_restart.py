@@ -43,6 +43,17 @@ def start_service(config: Path, data_dir: Path, port: int, log: Path) -> subproc
         return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
 
 
+def admin_token(config: Path, data_dir: Path) -> dict[str, str]:
+    """Create a token-only admin with the real CLI; return the Authorization header."""
+    cli = [sys.executable, "-m", "api", "users"]
+    where = ["--config", str(config), "--data-dir", str(data_dir)]
+    subprocess.run([*cli, "add", "tester", "--role", "admin", "--no-password", *where], check=True)
+    token = subprocess.run(
+        [*cli, "token", "tester", *where], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    return {"Authorization": f"Bearer {token}"}
+
+
 def wait_for(predicate: object, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -85,26 +96,27 @@ def test_sigkill_while_writing_events_loses_nothing(
     busy_config: Path, tmp_path: Path, service_log: Path
 ) -> None:
     data_dir, port = tmp_path / "data", free_port()
-    base = f"http://127.0.0.1:{port}"
+    auth = admin_token(busy_config, data_dir)
+    api = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=auth)
     proc = start_service(busy_config, data_dir, port, service_log)
     try:
-        wait_for(lambda: httpx.get(f"{base}/api/events").json()["total"] >= 8, 120, "8 events")
-        reported = httpx.get(f"{base}/api/events", params={"limit": 500}).json()["items"]
+        wait_for(lambda: api.get("/api/events").json()["total"] >= 8, 120, "8 events")
+        reported = api.get("/api/events", params={"limit": 500}).json()["items"]
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
     assert len(reported) >= 8
 
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    api = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=auth)
     proc = start_service(busy_config, data_dir, port, service_log)
     try:
-        wait_for(lambda: httpx.get(f"{base}/healthz").status_code == 200, 60, "restart")
-        after = {e["id"]: e for e in httpx.get(f"{base}/api/events?limit=500").json()["items"]}
+        wait_for(lambda: api.get("/healthz").status_code == 200, 60, "restart")
+        after = {e["id"]: e for e in api.get("/api/events?limit=500").json()["items"]}
         for event in reported:
             assert event["id"] in after, f"event {event['id']} lost"
             assert after[event["id"]]["camera_id"] == event["camera_id"]
-            snap = httpx.get(f"{base}/api/events/{event['id']}/snapshot.jpg")
+            snap = api.get(f"/api/events/{event['id']}/snapshot.jpg")
             assert snap.status_code == 200 and snap.content[:2] == b"\xff\xd8"
     finally:
         proc.terminate()

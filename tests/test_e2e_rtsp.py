@@ -1,0 +1,126 @@
+"""The whole service over real RTSP: gst-rtsp-server -> PyAV -> ONNX -> smoothing -> SQLite -> API."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from api.app import create_app
+from api.auth import Role
+from api.config import AppConfig
+from benchmarks.rtsp import RtspServer
+from tests.fixtures.app import authorize
+from tests.fixtures.media import SynthClips
+
+pytestmark = pytest.mark.slow
+
+FAST_SMOOTHING = {"tau_s": 1.0, "min_persistence_s": 2.0, "quiet_s": 5.0}
+
+
+def service(tmp_path: Path, model_dir: Path, cameras: list[dict[str, Any]]) -> Iterator[TestClient]:
+    config = AppConfig.model_validate(
+        {
+            "data_dir": tmp_path / "data",
+            "cameras": cameras,
+            "detector": {"model_dir": str(model_dir), "batch_timeout_s": 0.02},
+            "smoothing": FAST_SMOOTHING,
+            "streams": {"open_timeout_s": 2, "read_timeout_s": 2, "backoff_max_s": 2},
+        }
+    )
+    with TestClient(create_app(config)) as client:
+        yield authorize(client, "tester", Role.ADMIN)
+
+
+def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def camera(client: TestClient, camera_id: str) -> dict[str, Any]:
+    response = client.get(f"/api/cameras/{camera_id}")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+@pytest.fixture
+def smoke_and_negative(
+    tmp_path: Path, plume_model_dir: Path, rtsp_server: RtspServer
+) -> Iterator[TestClient]:
+    cams = [
+        {"id": "smoke", "url": rtsp_server.url("smoke"), "interval_s": 0.5},
+        {"id": "negative", "url": rtsp_server.url("negative"), "interval_s": 0.5},
+    ]
+    yield from service(tmp_path, plume_model_dir, cams)
+
+
+def test_smoke_camera_opens_an_event_with_snapshot_negative_none(
+    smoke_and_negative: TestClient,
+) -> None:
+    client = smoke_and_negative
+    events = wait_until(
+        lambda: client.get("/api/events", params={"camera": "smoke"}).json()["items"],
+        90,
+        "an event on the smoke camera",
+    )
+    event = events[0]
+    assert event["cls"] == "smoke" and event["status"] == "open"
+    snap = client.get(f"/api/events/{event['id']}/snapshot.jpg")
+    assert snap.status_code == 200 and snap.headers["content-type"] == "image/jpeg"
+    clean = client.get(f"/api/events/{event['id']}/snapshot.jpg", params={"clean": 1})
+    from io import BytesIO
+
+    annotated_px = np.asarray(Image.open(BytesIO(snap.content)))
+    clean_px = np.asarray(Image.open(BytesIO(clean.content)))
+    assert annotated_px.shape == clean_px.shape == (360, 640, 3)
+    assert np.abs(annotated_px.astype(int) - clean_px).max() > 100  # the region is drawn
+    # the negative camera was analysed all along and never raised an event
+    assert camera(client, "negative")["counters"]["analysed"] >= 10
+    assert client.get("/api/events", params={"camera": "negative"}).json()["total"] == 0
+
+
+def test_rtsp_outage_backs_off_and_recovers_while_other_cameras_run(
+    tmp_path: Path,
+    plume_model_dir: Path,
+    make_rtsp_server: Callable[..., RtspServer],
+    synth_clips: SynthClips,
+) -> None:
+    server = make_rtsp_server({"cam": synth_clips.negative_h264})
+    cams = [
+        {"id": "flaky", "url": server.url("cam"), "interval_s": 0.5},
+        {"id": "steady", "url": str(synth_clips.negative_mp4), "loop": True, "interval_s": 0.5},
+    ]
+    for client in service(tmp_path, plume_model_dir, cams):
+        wait_until(lambda: camera(client, "flaky")["state"] == "streaming", 30, "streaming")
+        server.stop()
+        down = wait_until(
+            lambda: (c := camera(client, "flaky"))["state"] == "backoff" and c, 30, "backoff"
+        )
+        assert down["last_error"]
+        steady_before = camera(client, "steady")["counters"]["analysed"]
+        server.restart()
+        up = wait_until(
+            lambda: (
+                (c := camera(client, "flaky"))["state"] == "streaming"
+                and c["counters"]["reconnects"] >= 1
+                and c
+            ),
+            60,
+            "streaming again",
+        )
+        assert up["counters"]["analysed"] > 0
+        steady = camera(client, "steady")
+        assert steady["state"] == "streaming"
+        assert steady["counters"]["analysed"] > steady_before  # never stopped meanwhile
