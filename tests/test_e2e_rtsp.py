@@ -1,9 +1,10 @@
-"""The whole service over real RTSP: gst-rtsp-server -> PyAV -> ONNX -> smoothing -> SQLite -> API."""
+"""The whole service over real RTSP: gst-rtsp-server, PyAV, ONNX, smoothing, SQLite, API."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ pytestmark = pytest.mark.slow
 FAST_SMOOTHING = {"tau_s": 1.0, "min_persistence_s": 2.0, "quiet_s": 5.0}
 
 
+@contextmanager
 def service(tmp_path: Path, model_dir: Path, cameras: list[dict[str, Any]]) -> Iterator[TestClient]:
     config = AppConfig.model_validate(
         {
@@ -55,6 +57,19 @@ def camera(client: TestClient, camera_id: str) -> dict[str, Any]:
     return body
 
 
+def wait_camera(
+    client: TestClient, camera_id: str, check: Callable[[dict[str, Any]], bool], what: str
+) -> dict[str, Any]:
+    """Poll the camera until ``check(camera)`` holds; return that camera."""
+
+    def matching() -> dict[str, Any] | None:
+        cam = camera(client, camera_id)
+        return cam if check(cam) else None
+
+    found: dict[str, Any] = wait_until(matching, 60, what)
+    return found
+
+
 @pytest.fixture
 def smoke_and_negative(
     tmp_path: Path, plume_model_dir: Path, rtsp_server: RtspServer
@@ -63,7 +78,8 @@ def smoke_and_negative(
         {"id": "smoke", "url": rtsp_server.url("smoke"), "interval_s": 0.5},
         {"id": "negative", "url": rtsp_server.url("negative"), "interval_s": 0.5},
     ]
-    yield from service(tmp_path, plume_model_dir, cams)
+    with service(tmp_path, plume_model_dir, cams) as client:
+        yield client
 
 
 def test_smoke_camera_opens_an_event_with_snapshot_negative_none(
@@ -102,22 +118,17 @@ def test_rtsp_outage_backs_off_and_recovers_while_other_cameras_run(
         {"id": "flaky", "url": server.url("cam"), "interval_s": 0.5},
         {"id": "steady", "url": str(synth_clips.negative_mp4), "loop": True, "interval_s": 0.5},
     ]
-    for client in service(tmp_path, plume_model_dir, cams):
-        wait_until(lambda: camera(client, "flaky")["state"] == "streaming", 30, "streaming")
+    with service(tmp_path, plume_model_dir, cams) as client:
+        wait_camera(client, "flaky", lambda c: c["state"] == "streaming", "streaming")
         server.stop()
-        down = wait_until(
-            lambda: (c := camera(client, "flaky"))["state"] == "backoff" and c, 30, "backoff"
-        )
+        down = wait_camera(client, "flaky", lambda c: c["state"] == "backoff", "backoff")
         assert down["last_error"]
         steady_before = camera(client, "steady")["counters"]["analysed"]
         server.restart()
-        up = wait_until(
-            lambda: (
-                (c := camera(client, "flaky"))["state"] == "streaming"
-                and c["counters"]["reconnects"] >= 1
-                and c
-            ),
-            60,
+        up = wait_camera(
+            client,
+            "flaky",
+            lambda c: c["state"] == "streaming" and c["counters"]["reconnects"] >= 1,
             "streaming again",
         )
         assert up["counters"]["analysed"] > 0
