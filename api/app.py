@@ -23,7 +23,8 @@ from api.camera_registry import CameraRegistry
 from api.config import AppConfig
 from api.db import init_db, make_engine
 from api.metrics import Metrics
-from api.routers import auth, cameras, events, system, users
+from api.publish.runtime import PublishRuntime, pipeline_cameras
+from api.routers import auth, cameras, departments, events, publish, system, users
 from api.store import EventStore
 from detector.types import EventUpdate
 
@@ -97,17 +98,23 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
             metrics.attach(pipe)
             app.state.config, app.state.store, app.state.cameras = run, store, registry
             app.state.pipeline, app.state.metrics = pipe, metrics
-            await run_in_threadpool(pipe.start)
+            publisher = PublishRuntime.create(run, engine, store, pipeline_cameras(pipe))
+            app.state.publish = publisher
+            publisher.start()  # before the pipeline: its listener must see the first events
             try:
-                yield
+                await run_in_threadpool(pipe.start)
+                try:
+                    yield
+                finally:
+                    await run_in_threadpool(pipe.stop)
             finally:
-                await run_in_threadpool(pipe.stop)
+                await run_in_threadpool(publisher.stop)
         finally:
             engine.dispose()
 
     app = FastAPI(title="Emberwatch", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(SQLAlchemyError, _database_error)
-    for module in (auth, users, events, cameras, system):
+    for module in (auth, users, events, publish, departments, cameras, system):
         app.include_router(module.router)
     return app

@@ -130,7 +130,7 @@ class Outbox:
             .where(cond)
             .order_by(DeliveryRow.id)
         )
-        return [delivery_record(d, p) for d, p in session.execute(query).tuples()]
+        return [delivery_record(d, p) for d, p in session.execute(query)]
 
     def has_automatic(self, event_id: int, department_id: int) -> bool:
         """Whether an automatic alert about this event went to this department already."""
@@ -165,7 +165,7 @@ class Outbox:
         if skip:
             query = query.where(DeliveryRow.id.not_in(skip))
         with self._sessions() as session:
-            rows = session.execute(query.limit(limit)).tuples()
+            rows = session.execute(query.limit(limit))
             return [DueDelivery.of(d, dep, pub) for d, dep, pub in rows]
 
     def next_due_at(self) -> float | None:
@@ -238,8 +238,8 @@ class Outbox:
                     .execution_options(synchronize_session=False)
                 )
                 session.commit()
-            delivery_id = row.id
-            return self._deliveries(session, DeliveryRow.id == delivery_id)[0]
+                session.expire_all()  # the UPDATE bypassed the loaded row
+            return self._deliveries(session, DeliveryRow.id == row.id)[0]
 
     def escalate_due(self, max_escalations: int) -> list[DeliveryRecord]:
         """Re-queue delivered, unacknowledged alerts whose department's escalation time passed
@@ -258,7 +258,7 @@ class Outbox:
         with self._sessions() as session:
             ids = [
                 row_id
-                for row_id, delivered_at, minutes in session.execute(query).tuples()
+                for row_id, delivered_at, minutes in session.execute(query)
                 if delivered_at is not None and minutes is not None
                 and delivered_at + minutes * 60.0 <= now
             ]  # fmt: skip

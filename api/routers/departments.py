@@ -1,0 +1,85 @@
+"""Departments that receive alerts (admins only). Secrets are write-only."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Response, status
+
+from api.auth import AUTH_RESPONSES, Role, require
+from api.deps import PublishDep
+from api.publish.departments import DepartmentNameTaken, DepartmentNotFound
+from api.publish.schemas import DepartmentIn, DepartmentOut, DepartmentUpdate
+from api.schemas import responses
+
+router = APIRouter(
+    prefix="/api/departments",
+    tags=["departments"],
+    dependencies=[Depends(require(Role.ADMIN))],
+    responses=AUTH_RESPONSES,
+)
+
+_NOT_FOUND = {404: "No such department."}
+
+
+def _missing(exc: DepartmentNotFound) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
+
+
+@router.get("", summary="List departments by name", responses=responses({}))
+def list_departments(publish: PublishDep) -> list[DepartmentOut]:
+    return [DepartmentOut.of(d) for d in publish.departments.list_all()]
+
+
+@router.post(
+    "",
+    summary="Add a department",
+    status_code=status.HTTP_201_CREATED,
+    responses=responses({409: "The name is taken."}),
+)
+def create_department(body: DepartmentIn, publish: PublishDep) -> DepartmentOut:
+    try:
+        return DepartmentOut.of(publish.departments.create(body.spec()))
+    except DepartmentNameTaken as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+
+
+@router.get("/{department_id}", summary="One department", responses=responses(_NOT_FOUND))
+def get_department(department_id: int, publish: PublishDep) -> DepartmentOut:
+    try:
+        return DepartmentOut.of(publish.departments.get(department_id))
+    except DepartmentNotFound as exc:
+        raise _missing(exc) from exc
+
+
+@router.put(
+    "/{department_id}",
+    summary="Change a department (omitted fields are kept)",
+    responses=responses({404: "No such department.", 409: "The name is taken."}),
+)
+def update_department(
+    department_id: int, body: DepartmentUpdate, publish: PublishDep
+) -> DepartmentOut:
+    """A changed webhook URL or secret applies to pending alerts too (their next retry)."""
+    store = publish.departments
+    try:
+        updated = store.update(department_id, body.merged(store.get(department_id)))
+    except DepartmentNotFound as exc:
+        raise _missing(exc) from exc
+    except DepartmentNameTaken as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    publish.sender.wake()
+    return DepartmentOut.of(updated)
+
+
+@router.delete(
+    "/{department_id}",
+    summary="Delete a department; its undelivered alerts are cancelled",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=responses(_NOT_FOUND),
+)
+def delete_department(department_id: int, publish: PublishDep) -> Response:
+    try:
+        publish.departments.delete(department_id)
+    except DepartmentNotFound as exc:
+        raise _missing(exc) from exc
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

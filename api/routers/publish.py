@@ -1,0 +1,203 @@
+"""Publishing events to departments, delivery status, acknowledgements, signed snapshots,
+event locations and the map.
+
+Acks and signed snapshot links need no account: departments hold unguessable links instead.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi.responses import HTMLResponse
+
+from api.auth import AUTH_RESPONSES, RequireOperator, RequireViewer
+from api.deps import PublishDep, StoreDep
+from api.publish.departments import DepartmentNotFound
+from api.publish.mapsvg import render_map
+from api.publish.outbox import DeliveryNotFound
+from api.publish.payload import SIGNED_SNAPSHOT_PATH
+from api.publish.records import DeliveryRecord
+from api.publish.schemas import (
+    AckOut,
+    DeliveryOut,
+    EventDeliveries,
+    LocationOut,
+    PublicationOut,
+    PublishIn,
+)
+from api.publish.service import (
+    DepartmentDisabled,
+    EventNotConfirmed,
+    NoDepartments,
+    PublishRequest,
+)
+from api.schemas import EVENTS_PATH, responses, to_datetime
+from api.store import EventNotFound, SnapshotNotFound
+
+router = APIRouter(tags=["publishing"])
+
+_NO_EVENT = {404: "No such event."}
+
+
+@router.post(
+    EVENTS_PATH + "/{event_id}/publish",
+    summary="Publish a confirmed event to departments",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=AUTH_RESPONSES
+    | responses(
+        {
+            404: "No such event, or no such department.",
+            409: "The event is not confirmed, a department is disabled, or none is enabled.",
+        }
+    ),
+)
+def publish_event(
+    event_id: int, body: PublishIn, publish: PublishDep, user: RequireOperator
+) -> PublicationOut:
+    """Stores one delivery per department before anything is sent (202: accepted for
+    delivery); follow them with ``GET /api/events/{id}/deliveries``."""
+    request = PublishRequest(
+        event_id=event_id,
+        departments=None if body.departments == "all" else body.departments,
+        message=body.message,
+        publisher=user.name,
+    )
+    try:
+        return PublicationOut.of(publish.service.publish(request))
+    except (EventNotFound, DepartmentNotFound) as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except (EventNotConfirmed, DepartmentDisabled, NoDepartments) as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+
+
+@router.get(
+    EVENTS_PATH + "/{event_id}/deliveries",
+    summary="Per-department delivery status of an event's alerts",
+    responses=AUTH_RESPONSES | responses(_NO_EVENT),
+)
+def event_deliveries(
+    event_id: int, store: StoreDep, publish: PublishDep, _user: RequireViewer
+) -> EventDeliveries:
+    try:
+        store.get_event(event_id)
+    except EventNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    records = publish.outbox.for_event(event_id)
+    return EventDeliveries(
+        event_id=event_id,
+        escalated=any(r.escalations > 0 for r in records),
+        acknowledged=any(r.acknowledged_at is not None for r in records),
+        deliveries=[DeliveryOut.of(r) for r in records],
+    )
+
+
+@router.get(
+    EVENTS_PATH + "/{event_id}/location",
+    summary="Bearing and estimated position of an event",
+    responses=AUTH_RESPONSES | responses(_NO_EVENT),
+)
+def event_location(
+    event_id: int, store: StoreDep, publish: PublishDep, _user: RequireViewer
+) -> LocationOut:
+    """Fields are null while unknown: no camera heading/FOV, or no second camera's fix."""
+    try:
+        store.get_event(event_id)
+    except EventNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    return LocationOut.of(event_id, publish.locations.get(event_id))
+
+
+def _ack(publish: PublishDep, token: str) -> DeliveryRecord:
+    try:
+        record = publish.outbox.acknowledge(token)
+    except DeliveryNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    publish.sender.wake()
+    return record
+
+
+@router.post(
+    "/api/acks/{token}",
+    summary="Acknowledge an alert (the department's token from the payload)",
+    responses=responses({404: "No alert has this token."}),
+)
+def acknowledge(token: str, publish: PublishDep) -> AckOut:
+    """No account needed. Repeating it is harmless: the first time is kept."""
+    record = _ack(publish, token)
+    return AckOut(
+        delivery_id=record.uid,
+        event_id=record.event_id,
+        department=record.department_name,
+        acknowledged_at=to_datetime(record.acknowledged_at) or to_datetime(time.time()),
+    )
+
+
+_ACK_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Alert acknowledged</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: sans-serif; margin: 3em">
+<h1>Acknowledged</h1>
+<p>{department} acknowledged Emberwatch alert for event {event_id} at {when}.</p>
+</body></html>
+"""
+
+
+@router.get(
+    "/api/acks/{token}",
+    summary="Acknowledge an alert by opening the link (an HTML page)",
+    response_class=HTMLResponse,
+    responses=responses({404: "No alert has this token."}),
+)
+def acknowledge_page(token: str, publish: PublishDep) -> HTMLResponse:
+    record = _ack(publish, token)
+    when = to_datetime(record.acknowledged_at)
+    page = _ACK_PAGE.format(
+        department=html.escape(record.department_name),
+        event_id=record.event_id,
+        when=f"{when:%Y-%m-%d %H:%M:%S} UTC" if when else "now",
+    )
+    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+
+@router.get(
+    SIGNED_SNAPSHOT_PATH,
+    summary="An event's snapshot through a signed, expiring link (from a payload)",
+    response_class=Response,
+    responses=responses({403: "Bad or expired signature.", 404: "No snapshot."}, jpeg=True),
+)
+def signed_snapshot(
+    event_id: int,
+    store: StoreDep,
+    publish: PublishDep,
+    expires: Annotated[int, Query(description="Epoch seconds.")],
+    sig: Annotated[str, Query(max_length=128)],
+) -> Response:
+    if not publish.signer.valid(event_id, expires, sig, time.time()):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "the link is invalid or has expired")
+    try:
+        data = store.snapshot_path(event_id).read_bytes()
+    except (EventNotFound, SnapshotNotFound, FileNotFoundError) as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "the snapshot is gone") from exc
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private"})
+
+
+@router.get(
+    "/api/map.svg",
+    summary="Map of cameras, bearing rays and estimated positions (SVG, drawn locally)",
+    response_class=Response,
+    responses=AUTH_RESPONSES
+    | responses({})
+    | {200: {"content": {"image/svg+xml": {}}, "description": "The map."}},
+)
+def map_svg(
+    publish: PublishDep,
+    _user: RequireViewer,
+    hours: Annotated[float, Query(gt=0, le=24 * 30, description="Events of the last N hours.")] = 6,
+) -> Response:
+    cameras = list(publish.cameras().values())
+    located = publish.locations.recent(time.time() - hours * 3600.0)
+    svg = render_map(cameras, located, max_ray_km=publish.locations.settings.max_distance_km)
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-cache"})
