@@ -117,6 +117,7 @@ class Pipeline:
             config.model_dir,
             providers=config.detector.providers,
             intra_op_threads=config.detector.intra_op_threads,
+            spin_wait=config.detector.spin_wait,
         )
         self._lock = threading.Lock()
         self._cams: dict[str, _Camera] = {}

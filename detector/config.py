@@ -58,3 +58,8 @@ class DetectorConfig(_Strict):
         description="onnxruntime execution providers in order of preference.",
     )
     intra_op_threads: int = Field(0, ge=0, description="onnxruntime threads; 0 = its default.")
+    spin_wait: bool = Field(
+        False,
+        description="Let onnxruntime threads spin between runs: lower latency per batch, but "
+        "they burn CPU that decoding needs. Off by default.",
+    )
