@@ -36,7 +36,7 @@ def _end(origin: LatLon, bearing: float, km: float) -> LatLon:
 
 
 class _Frame:
-    """Maps lat/lon to SVG pixels for a set of points (equal scale, north up)."""
+    """Maps lat/lon to SVG pixels for a set of points (equal scale, north up, centred)."""
 
     def __init__(self, points: Iterable[LatLon]) -> None:
         pts = list(points) or [LatLon(0.0, 0.0)]
@@ -45,23 +45,29 @@ class _Frame:
         )
         local = [to_local_km(p, self.origin) for p in pts]
         xs, ys = [x for x, _ in local], [y for _, y in local]
-        self.x0, self.y1 = min(xs), max(ys)
-        span = max(max(xs) - self.x0, self.y1 - min(ys), 1.0)
-        self.scale = (min(WIDTH, HEIGHT) - 2 * MARGIN) / span  # pixels per km
+        width_km, height_km = max(xs) - min(xs), max(ys) - min(ys)
+        self.scale = min(  # pixels per km
+            (WIDTH - 2 * MARGIN) / max(width_km, 1e-3),
+            (HEIGHT - 2 * MARGIN) / max(height_km, 1e-3),
+            (HEIGHT - 2 * MARGIN) / 1.0,  # a single point: show about 1 km around it
+        )
+        self.cx, self.cy = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
 
     def xy(self, point: LatLon) -> tuple[float, float]:
         x, y = to_local_km(point, self.origin)
-        return MARGIN + (x - self.x0) * self.scale, MARGIN + (self.y1 - y) * self.scale
+        return WIDTH / 2 + (x - self.cx) * self.scale, HEIGHT / 2 - (y - self.cy) * self.scale
 
 
 def _scale_bar(frame: _Frame) -> str:
-    km = 10 ** math.floor(math.log10(max(150 / frame.scale, 1e-3)))  # ~100-150 px
+    target = 150 / frame.scale  # km that 150 px cover; round down to 1, 2 or 5 x 10^n
+    power = 10 ** math.floor(math.log10(target))
+    km = max(m * power for m in (1, 2, 5) if m * power <= target)
     px = km * frame.scale
     y = HEIGHT - 15
     return (
         f'<line x1="{MARGIN}" y1="{y}" x2="{MARGIN + px:.1f}" y2="{y}" stroke="#333" '
         f'stroke-width="3"/><text x="{MARGIN}" y="{y - 6}" font-size="12">{km:g} km</text>'
-        f'<text x="{WIDTH - 30}" y="30" font-size="16" font-weight="bold">N ↑</text>'
+        f'<text x="{WIDTH - 40}" y="30" font-size="16" font-weight="bold">N ↑</text>'
     )
 
 
@@ -105,6 +111,8 @@ def render_map(
             f'<circle class="fix" cx="{x:.1f}" cy="{y:.1f}" r="9" fill="none" stroke="#c92a2a" '
             f'stroke-width="3"><title>event {fix.event_id}: {fix.latitude:.5f}, '
             f"{fix.longitude:.5f}</title></circle>"
+            f'<text x="{x + 12:.1f}" y="{y + 4:.1f}" font-size="12" fill="#c92a2a">'
+            f"{fix.latitude:.4f}, {fix.longitude:.4f}</text>"
         )
     if not cams:
         parts.append('<text x="40" y="60" font-size="16">No camera has a position.</text>')
