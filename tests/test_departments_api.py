@@ -132,6 +132,18 @@ def test_only_admins_manage_departments(
     assert operator_client.post("/api/departments", json=BODY | {"name": "x"}).status_code == 403
     assert operator_client.delete(f"/api/departments/{dep['id']}").status_code == 403
     assert anon_client.get("/api/departments").status_code == 401
+    # Operators choose recipients from names only: no URL, no secret.
+    choices = operator_client.get("/api/publish/departments")
+    assert choices.status_code == 200
+    assert choices.json() == [
+        {
+            "id": dep["id"],
+            "name": "Fire brigade",
+            "enabled": True,
+            "escalation_minutes": None,
+            "automatic": False,
+        }
+    ]
 
 
 def test_delete_cancels_undelivered_alerts(client: TestClient) -> None:

@@ -172,6 +172,10 @@ def test_unreachable_and_500_are_reported_per_department(
     assert rows["nowhere"]["last_error"].startswith("ConnectError")
     assert len(ok.bodies()) == 1 and len(broken.bodies()) >= 2
     assert client.get("/healthz").status_code == 200
+    summary = client.get(f"/api/publish/summary?event_id={event_id}&event_id=999").json()
+    assert summary == [
+        {"event_id": event_id, "counts": {"delivered": 1, "failing": 2}, "escalated": False}
+    ]
 
     # The broken receiver recovers: the next retry delivers.
     broken.status = 204

@@ -26,7 +26,13 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import sessionmaker
 
 from api.publish.departments import Department
-from api.publish.records import DeliveryRecord, DueDelivery, PublicationRecord, delivery_record
+from api.publish.records import (
+    DeliveryRecord,
+    DeliverySummary,
+    DueDelivery,
+    PublicationRecord,
+    delivery_record,
+)
 from api.publish.signing import new_token
 from api.publish.tables import (
     PENDING,
@@ -131,6 +137,30 @@ class Outbox:
             .order_by(DeliveryRow.id)
         )
         return [delivery_record(d, p) for d, p in session.execute(query)]
+
+    def summary(self, event_ids: Sequence[int]) -> dict[int, DeliverySummary]:
+        """Per event: how many deliveries are in each state, and whether any escalated."""
+        query = (
+            select(
+                DeliveryRow.event_id,
+                DeliveryRow.status,
+                func.count(),
+                func.max(DeliveryRow.escalations),
+            )
+            .where(DeliveryRow.event_id.in_(list(event_ids)))
+            .group_by(DeliveryRow.event_id, DeliveryRow.status)
+        )
+        counts: dict[int, dict[str, int]] = {}
+        escalated: set[int] = set()
+        with self._sessions() as session:
+            for event_id, state, count, most in session.execute(query):
+                counts.setdefault(event_id, {})[DeliveryStatus(state).value] = int(count)
+                if most:
+                    escalated.add(event_id)
+        return {
+            event_id: DeliverySummary(event_id, by_status, event_id in escalated)
+            for event_id, by_status in counts.items()
+        }
 
     def has_automatic(self, event_id: int, department_id: int) -> bool:
         """Whether an automatic alert about this event went to this department already."""

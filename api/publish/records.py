@@ -104,3 +104,12 @@ class DueDelivery:
     def idempotency_key(self) -> str:
         """The delivery id; an escalation's re-send is a new message, so it gets its own."""
         return self.uid if self.escalations == 0 else f"{self.uid}.{self.escalations}"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySummary:
+    """An event's deliveries counted by status (only statuses that occur are present)."""
+
+    event_id: int
+    by_status: Mapping[str, int]
+    escalated: bool

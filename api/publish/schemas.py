@@ -148,6 +148,32 @@ class DepartmentOut(BaseModel):
         )
 
 
+class DepartmentChoice(BaseModel):
+    """What operators see of a department when choosing recipients."""
+
+    id: int
+    name: str
+    enabled: bool
+    escalation_minutes: float | None
+    automatic: bool = Field(description="An automatic publishing policy is set.")
+
+    @classmethod
+    def of(cls, dep: Department) -> DepartmentChoice:
+        return cls(
+            id=dep.id,
+            name=dep.name,
+            enabled=dep.enabled,
+            escalation_minutes=dep.escalation_minutes,
+            automatic=dep.auto.enabled,
+        )
+
+
+class DeliverySummaryOut(BaseModel):
+    event_id: int
+    counts: dict[DeliveryStatus, int] = Field(description="Deliveries per status (only >0).")
+    escalated: bool
+
+
 class PublishIn(_In):
     """Body of ``POST /api/events/{id}/publish``."""
 

@@ -23,6 +23,8 @@ from api.publish.records import DeliveryRecord
 from api.publish.schemas import (
     AckOut,
     DeliveryOut,
+    DeliverySummaryOut,
+    DepartmentChoice,
     EventDeliveries,
     LocationOut,
     PublicationOut,
@@ -34,6 +36,7 @@ from api.publish.service import (
     NoDepartments,
     PublishRequest,
 )
+from api.publish.tables import DeliveryStatus
 from api.schemas import EVENTS_PATH, responses, to_datetime
 from api.store import EventNotFound, SnapshotNotFound
 
@@ -108,6 +111,37 @@ def event_location(
     except EventNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     return LocationOut.of(event_id, publish.locations.get(event_id))
+
+
+@router.get(
+    "/api/publish/departments",
+    summary="Departments to choose from when publishing (names only, no URLs or secrets)",
+    responses=AUTH_RESPONSES,
+)
+def department_choices(publish: PublishDep, _user: RequireViewer) -> list[DepartmentChoice]:
+    return [DepartmentChoice.of(d) for d in publish.departments.list_all()]
+
+
+@router.get(
+    "/api/publish/summary",
+    summary="Delivery counts per status for several events (event lists)",
+    responses=AUTH_RESPONSES | responses({}),
+)
+def delivery_summary(
+    publish: PublishDep,
+    _user: RequireViewer,
+    event_id: Annotated[list[int], Query(max_length=500, description="Repeat for each event.")],
+) -> list[DeliverySummaryOut]:
+    """Events without any delivery are left out."""
+    found = publish.outbox.summary(event_id)
+    return [
+        DeliverySummaryOut(
+            event_id=s.event_id,
+            counts={DeliveryStatus(k): v for k, v in s.by_status.items()},
+            escalated=s.escalated,
+        )
+        for s in found.values()
+    ]
 
 
 def _ack(publish: PublishDep, token: str) -> DeliveryRecord:
