@@ -187,7 +187,7 @@ class Sender:
         )
         self.outbox.mark_failed(due.id, error, status_code, self._clock() + delay)
         log.warning(
-            "event %d: alert to %s failed (attempt %d): %s; retry in %.0f s",
+            "event %d: alert to %s failed (attempt %d): %s; retry in %.1f s",
             due.event_id,
             due.department_name,
             due.attempts + 1,

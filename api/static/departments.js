@@ -1,0 +1,124 @@
+// Departments page (admins): add, enable/disable and delete alert recipients. Renders into
+// <section id="view-departments">; Views' loaders call Departments.load(). Strings and
+// styles are added here.
+"use strict";
+
+Object.assign(MESSAGES.en, {
+  "nav.departments": "Departments",
+  "dep.title": "Departments that receive alerts",
+  "dep.name": "Name",
+  "dep.url": "Webhook URL",
+  "dep.secret": "Secret (16+ characters, shared with the department)",
+  "dep.escalation": "Re-send after (min)",
+  "dep.auto_classes": "Automatic for classes",
+  "dep.auto_min": "from score",
+  "dep.auto_unconfirmed": "before confirmation",
+  "dep.add": "Add department",
+  "dep.enabled": "Enabled",
+  "dep.delete": "Delete",
+  "dep.confirm_delete": "Delete {name}? Its undelivered alerts are cancelled.",
+  "dep.none": "No department yet.",
+  "dep.auto_off": "off",
+});
+Object.assign(MESSAGES["zh-CN"], {
+  "nav.departments": "部门",
+  "dep.title": "接收警报的部门",
+  "dep.name": "名称",
+  "dep.url": "Webhook 地址",
+  "dep.secret": "密钥（至少 16 个字符，与该部门共享）",
+  "dep.escalation": "未确认时重发（分钟）",
+  "dep.auto_classes": "自动发布的类别",
+  "dep.auto_min": "最低分数",
+  "dep.auto_unconfirmed": "无需人工确认",
+  "dep.add": "添加部门",
+  "dep.enabled": "启用",
+  "dep.delete": "删除",
+  "dep.confirm_delete": "删除 {name}？其未送达的警报将被取消。",
+  "dep.none": "尚无部门。",
+  "dep.auto_off": "关闭",
+});
+
+const Departments = {
+  async load() {
+    const view = document.getElementById("view-departments");
+    if (!view) return;
+    const rows = await api("/api/departments");
+    view.replaceChildren(
+      el("div", { class: "panel-head" }, el("h2", {}, t("dep.title"))),
+      this.form(),
+      rows.length ? this.table(rows) : el("p", { class: "muted" }, t("dep.none")));
+  },
+
+  field(label, input) {
+    return el("label", {}, el("span", {}, label), input);
+  },
+
+  form() {
+    const input = (name, attrs = {}) => el("input", { name, ...attrs });
+    const form = el("form", { class: "filters", id: "department-form" },
+      this.field(t("dep.name"), input("name", { required: true, maxlength: "100" })),
+      this.field(t("dep.url"), input("webhook_url", { required: true, type: "url", size: "40" })),
+      this.field(t("dep.secret"), input("secret", { required: true, minlength: "16",
+        type: "password", autocomplete: "new-password" })),
+      this.field(t("dep.escalation"), input("escalation_minutes", { type: "number", min: "1",
+        step: "any" })),
+      this.field(t("dep.auto_classes"), input("classes", { placeholder: "flame, smoke" })),
+      this.field(t("dep.auto_min"), input("min_score", { type: "number", min: "0", max: "1",
+        step: "0.05", value: "0.8" })),
+      el("label", {}, input("unconfirmed", { type: "checkbox" }), " ", t("dep.auto_unconfirmed")),
+      el("button", { class: "primary", type: "submit" }, t("dep.add")));
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      this.create(form).catch((err) => toast(err.message, "error"));
+    });
+    return form;
+  },
+
+  async create(form) {
+    const f = new FormData(form);
+    const classes = String(f.get("classes") || "").split(",").map((c) => c.trim()).filter(Boolean);
+    const escalation = f.get("escalation_minutes");
+    await api("/api/departments", { method: "POST", body: {
+      name: f.get("name"), webhook_url: f.get("webhook_url"), secret: f.get("secret"),
+      escalation_minutes: escalation ? Number(escalation) : null,
+      auto_publish: { classes, min_score: Number(f.get("min_score") || 0),
+        unconfirmed: f.get("unconfirmed") === "on" },
+    } });
+    form.reset();
+    await this.load();
+  },
+
+  table(rows) {
+    const auto = (a) => (a.classes.length
+      ? `${a.classes.join("/")} ≥ ${a.min_score.toFixed(2)}` +
+        (a.cameras.length ? ` · ${a.cameras.join(", ")}` : "") +
+        (a.unconfirmed ? ` · ${t("dep.auto_unconfirmed")}` : "")
+      : t("dep.auto_off"));
+    const body = rows.map((d) => el("tr", { dataset: { id: d.id } },
+      el("td", {}, d.name),
+      el("td", { class: "muted" }, d.webhook_url),
+      el("td", {}, d.escalation_minutes === null ? "–" : String(d.escalation_minutes)),
+      el("td", {}, auto(d.auto_publish)),
+      el("td", {}, el("input", { type: "checkbox", checked: d.enabled, title: t("dep.enabled"),
+        onchange: (ev) => this.update(d.id, { enabled: ev.target.checked }) })),
+      el("td", {}, el("button", { type: "button", class: "link",
+        onclick: () => this.remove(d) }, t("dep.delete")))));
+    return el("table", { class: "grid" },
+      el("thead", {}, el("tr", {}, [t("dep.name"), t("dep.url"), t("dep.escalation"),
+        t("dep.auto_classes"), t("dep.enabled"), ""].map((h) => el("th", {}, h)))),
+      el("tbody", {}, body));
+  },
+
+  async update(id, changes) {
+    await api(`/api/departments/${id}`, { method: "PUT", body: changes })
+      .catch((err) => toast(err.message, "error"));
+    await this.load();
+  },
+
+  async remove(dep) {
+    if (!window.confirm(t("dep.confirm_delete", { name: dep.name }))) return;
+    await api(`/api/departments/${dep.id}`, { method: "DELETE" })
+      .catch((err) => toast(err.message, "error"));
+    await this.load();
+  },
+};
