@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
@@ -153,19 +153,7 @@ class LocationStore:
                 EventLocationRow.started_at <= row.started_at + window,
             )
         )
-        best: tuple[EventLocationRow, Crossing] | None = None
-        for other in candidates:
-            other_ray = _ray(cameras.get(other.camera_id), other.bearing_deg)
-            if other_ray is None:
-                continue
-            fix = triangulate(
-                ray,
-                other_ray,
-                max_distance_km=self.settings.max_distance_km,
-                min_angle_deg=self.settings.min_angle_deg,
-            )
-            if fix is not None and (best is None or fix.angle_quality > best[1].angle_quality):
-                best = (other, fix)
+        best = self._best_crossing(ray, candidates, cameras)
         if best is None:
             return
         other, fix = best
@@ -181,6 +169,28 @@ class LocationStore:
             other.event_id,
             other.camera_id,
         )
+
+    def _best_crossing(
+        self,
+        ray: Ray,
+        candidates: Iterable[EventLocationRow],
+        cameras: Mapping[str, CameraConfig],
+    ) -> tuple[EventLocationRow, Crossing] | None:
+        """The candidate whose ray crosses ``ray`` plausibly at the widest angle."""
+        best: tuple[EventLocationRow, Crossing] | None = None
+        for other in candidates:
+            other_ray = _ray(cameras.get(other.camera_id), other.bearing_deg)
+            if other_ray is None:
+                continue
+            fix = triangulate(
+                ray,
+                other_ray,
+                max_distance_km=self.settings.max_distance_km,
+                min_angle_deg=self.settings.min_angle_deg,
+            )
+            if fix is not None and (best is None or fix.angle_quality > best[1].angle_quality):
+                best = (other, fix)
+        return best
 
     def _takes_fix(
         self,

@@ -71,6 +71,34 @@ def _scale_bar(frame: _Frame) -> str:
     )
 
 
+def _ray_svg(frame: _Frame, start: LatLon, end: LatLon, ev: EventLocation) -> str:
+    (x1, y1), (x2, y2) = frame.xy(start), frame.xy(end)
+    return (
+        f'<line class="ray" x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
+        f'stroke="#d9480f" stroke-width="1.5" stroke-dasharray="6 4">'
+        f"<title>event {ev.event_id}: {ev.bearing_deg:.1f}°</title></line>"
+    )
+
+
+def _camera_svg(frame: _Frame, cam_id: str, pos: LatLon) -> str:
+    x, y = frame.xy(pos)
+    return (
+        f'<circle class="camera" cx="{x:.1f}" cy="{y:.1f}" r="6" fill="#1c7ed6"/>'
+        f'<text x="{x + 9:.1f}" y="{y - 9:.1f}" font-size="13">{escape(cam_id)}</text>'
+    )
+
+
+def _fix_svg(frame: _Frame, fix: EventLocation) -> str:
+    lat, lon = fix.latitude or 0.0, fix.longitude or 0.0
+    x, y = frame.xy(LatLon(lat, lon))
+    return (
+        f'<circle class="fix" cx="{x:.1f}" cy="{y:.1f}" r="9" fill="none" stroke="#c92a2a" '
+        f'stroke-width="3"><title>event {fix.event_id}: {lat:.5f}, {lon:.5f}</title></circle>'
+        f'<text x="{x + 12:.1f}" y="{y + 4:.1f}" font-size="12" fill="#c92a2a">'
+        f"{lat:.4f}, {lon:.4f}</text>"
+    )
+
+
 def render_map(
     cameras: Sequence[CameraConfig], events: Sequence[EventLocation], *, max_ray_km: float = 40.0
 ) -> str:
@@ -92,30 +120,10 @@ def render_map(
         f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif">',
         '<rect width="100%" height="100%" fill="#f4f1ea"/>',
     ]
-    for start, end, ev in rays:
-        (x1, y1), (x2, y2) = frame.xy(start), frame.xy(end)
-        parts.append(
-            f'<line class="ray" x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
-            f'stroke="#d9480f" stroke-width="1.5" stroke-dasharray="6 4">'
-            f"<title>event {ev.event_id}: {ev.bearing_deg:.1f}°</title></line>"
-        )
-    for cam_id, pos in cams.items():
-        x, y = frame.xy(pos)
-        parts.append(
-            f'<circle class="camera" cx="{x:.1f}" cy="{y:.1f}" r="6" fill="#1c7ed6"/>'
-            f'<text x="{x + 9:.1f}" y="{y - 9:.1f}" font-size="13">{escape(cam_id)}</text>'
-        )
-    for fix in fixes:
-        x, y = frame.xy(LatLon(fix.latitude or 0.0, fix.longitude or 0.0))
-        parts.append(
-            f'<circle class="fix" cx="{x:.1f}" cy="{y:.1f}" r="9" fill="none" stroke="#c92a2a" '
-            f'stroke-width="3"><title>event {fix.event_id}: {fix.latitude:.5f}, '
-            f"{fix.longitude:.5f}</title></circle>"
-            f'<text x="{x + 12:.1f}" y="{y + 4:.1f}" font-size="12" fill="#c92a2a">'
-            f"{fix.latitude:.4f}, {fix.longitude:.4f}</text>"
-        )
+    parts += [_ray_svg(frame, start, end, ev) for start, end, ev in rays]
+    parts += [_camera_svg(frame, cam_id, pos) for cam_id, pos in cams.items()]
+    parts += [_fix_svg(frame, fix) for fix in fixes]
     if not cams:
         parts.append('<text x="40" y="60" font-size="16">No camera has a position.</text>')
-    parts.append(_scale_bar(frame))
-    parts.append("</svg>")
+    parts += [_scale_bar(frame), "</svg>"]
     return "\n".join(parts)
