@@ -90,7 +90,9 @@ class Sender:
             return
         self._stop.clear()
         self._client = httpx.Client(
-            timeout=self.settings.request_timeout_s, follow_redirects=False, trust_env=False
+            timeout=self.settings.request_timeout_s,
+            follow_redirects=False,
+            trust_env=self.settings.proxy_from_environment,
         )
         self._pool = ThreadPoolExecutor(self.settings.workers, thread_name_prefix="alert-send")
         self._thread = threading.Thread(target=self._run, name="alert-sender", daemon=True)

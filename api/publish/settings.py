@@ -53,6 +53,9 @@ class PublishConfig(_Strict):
         1.0, gt=0, description="How often the sender looks for due retries and escalations."
     )
     workers: int = Field(8, ge=1, le=64, description="Webhook requests sent in parallel.")
+    proxy_from_environment: bool = Field(
+        True, description="Send through HTTP(S)_PROXY when set (NO_PROXY is honoured)."
+    )
     max_escalations: int = Field(
         3, ge=0, description="Re-sends of an unacknowledged alert per department, at most."
     )
