@@ -316,3 +316,9 @@ def clips(
     if not quiet:
         typer.echo((out / "summary.md").read_text(encoding="utf-8"))
     raise typer.Exit(1 if results["failures"] else 0)
+
+
+# Registered here so `emberwatch bench --help` lists it; the module imports only typer at load.
+from benchmarks.throughput import throughput  # noqa: E402
+
+bench_app.command("throughput")(throughput)
