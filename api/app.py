@@ -24,7 +24,20 @@ from api.config import AppConfig
 from api.db import init_db, make_engine
 from api.metrics import Metrics
 from api.publish.runtime import PublishRuntime, pipeline_cameras
-from api.routers import auth, cameras, departments, events, publish, system, users
+from api.routers import (
+    auth,
+    cameras,
+    console,
+    departments,
+    events,
+    export,
+    publish,
+    stats,
+    stream,
+    system,
+    users,
+)
+from api.routers.stats import OperatorStatsCollector
 from api.store import EventStore
 from detector.types import EventUpdate
 
@@ -80,6 +93,8 @@ async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
 def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> FastAPI:
     """Build the app. ``pipeline``: use this instead of building the real one (tests)."""
     metrics = Metrics()
+    operator_stats = OperatorStatsCollector()
+    metrics.registry.register(operator_stats)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -93,6 +108,7 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
             store = EventStore(engine, config.snapshot_dir, camera_names=names)
             store.close_stale()
             app.state.auth = AuthStore(engine)
+            operator_stats.attach(engine)
             await run_in_threadpool(app.state.auth.ensure_initial_admin, config.data_dir)
             pipe = pipeline or _build_pipeline(run, store, metrics)
             metrics.attach(pipe)
@@ -115,6 +131,19 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
     app = FastAPI(title="Emberwatch", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(SQLAlchemyError, _database_error)
-    for module in (auth, users, events, publish, departments, cameras, system):
+    for module in (
+        auth,
+        users,
+        stream,
+        stats,
+        export,
+        events,
+        publish,
+        departments,
+        cameras,
+        system,
+    ):
         app.include_router(module.router)
+    app.include_router(console.router)
+    app.mount("/static", console.static_files(), name="static")
     return app

@@ -1,0 +1,152 @@
+"""Live event feed for the console: Server-Sent Events fed by :meth:`EventStore.add_listener`.
+
+Each message is ``event: event`` with ``data: {"change": ..., "event": EventOut}``; a
+``: heartbeat`` comment every :data:`HEARTBEAT_S` keeps proxies from closing an idle
+connection; ``event: resync`` tells a client that fell behind to reload its list. A stream ends
+after :data:`MAX_STREAM_S` and the browser's EventSource reconnects (``retry``), which also
+re-checks the session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.auth import AUTH_RESPONSES, RequireViewer
+from api.deps import StoreDep
+from api.schemas import EVENTS_PATH, EventOut
+from api.store import EventChange, EventNotFound, EventStore
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix=EVENTS_PATH, tags=["events"], responses=AUTH_RESPONSES)
+
+HEARTBEAT_S = 15.0
+MAX_STREAM_S = 300.0
+RETRY_MS = 2000
+# Changes a slow client may have pending before it is told to resync instead.
+QUEUE_SIZE = 256
+
+
+@dataclass(eq=False)
+class Subscriber:
+    loop: asyncio.AbstractEventLoop
+    queue: asyncio.Queue[EventChange] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+    overflowed: bool = False
+
+    def put(self, change: EventChange) -> None:
+        """On the subscriber's loop: queue the change, or remember that one was lost."""
+        try:
+            self.queue.put_nowait(change)
+        except asyncio.QueueFull:
+            self.overflowed = True
+
+
+class Broadcaster:
+    """Fans committed event changes out to the open streams (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subscribers: set[Subscriber] = set()
+
+    def publish(self, change: EventChange) -> None:
+        """The store's listener: runs on the writing thread, hands over to each stream's loop."""
+        with self._lock:
+            subs = list(self._subscribers)
+        for sub in subs:
+            try:
+                sub.loop.call_soon_threadsafe(sub.put, change)
+            except RuntimeError:  # that loop has closed; the stream's finally will unsubscribe
+                continue
+
+    def subscribe(self) -> Subscriber:
+        sub = Subscriber(asyncio.get_running_loop())
+        with self._lock:
+            self._subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        with self._lock:
+            self._subscribers.discard(sub)
+
+    @property
+    def count(self) -> int:
+        with self._lock:
+            return len(self._subscribers)
+
+
+def broadcaster_of(request: Request, store: EventStore) -> Broadcaster:
+    """The app's broadcaster, registered with the store on first use."""
+    state = request.app.state
+    existing: Broadcaster | None = getattr(state, "broadcaster", None)
+    if existing is None:
+        existing = Broadcaster()
+        store.add_listener(existing.publish)
+        state.broadcaster = existing
+    return existing
+
+
+def _message(kind: str, data: object, event_id: int | None = None) -> str:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+def _drain(sub: Subscriber, first: EventChange) -> dict[int, str]:
+    """``first`` and every change already queued, one per event (the last change wins)."""
+    latest = {first.event_id: str(first.change)}
+    while not sub.queue.empty():
+        change = sub.queue.get_nowait()
+        latest.pop(change.event_id, None)
+        latest[change.event_id] = str(change.change)
+    return latest
+
+
+async def _messages(store: EventStore, sub: Subscriber, request: Request) -> AsyncIterator[str]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + MAX_STREAM_S
+    yield f"retry: {RETRY_MS}\n: connected\n\n"
+    while loop.time() < deadline and not await request.is_disconnected():
+        try:
+            first = await asyncio.wait_for(sub.queue.get(), HEARTBEAT_S)
+        except TimeoutError:
+            yield ": heartbeat\n\n"
+            continue
+        if sub.overflowed:
+            sub.overflowed = False
+            yield _message("resync", {})
+        for event_id, change in _drain(sub, first).items():
+            try:
+                record = await run_in_threadpool(store.get_event, event_id)
+            except EventNotFound:
+                continue
+            data = {"change": change, "event": EventOut.of(record).model_dump(mode="json")}
+            yield _message("event", data, event_id)
+
+
+@router.get(
+    "/stream",
+    summary="Live event changes (Server-Sent Events)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "An SSE stream."}},
+)
+async def stream(request: Request, store: StoreDep, _user: RequireViewer) -> StreamingResponse:
+    """``event: event`` per change (``change`` is opened, updated, closed, confirm or dismiss,
+    ``event`` the event as in ``GET /api/events``); heartbeats as SSE comments."""
+    sub = broadcaster_of(request, store).subscribe()
+
+    async def body() -> AsyncIterator[str]:
+        try:
+            async for chunk in _messages(store, sub, request):
+                yield chunk
+        finally:
+            broadcaster_of(request, store).unsubscribe(sub)
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(body(), media_type="text/event-stream", headers=headers)
