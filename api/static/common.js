@@ -53,7 +53,9 @@ function el(tag, attrs = {}, ...children) {
 function fmtDuration(seconds) {
   const s = Math.max(0, Math.round(seconds));
   if (s < 60) return t("time.s", { n: s });
-  if (s < 3600) return t("time.m", { m: Math.floor(s / 60), s: s % 60 });
+  if (s < 3600) {
+    return s % 60 ? t("time.m", { m: Math.floor(s / 60), s: s % 60 }) : t("time.min", { m: s / 60 });
+  }
   if (s < 86400) return t("time.h", { h: Math.floor(s / 3600), m: Math.floor((s % 3600) / 60) });
   return t("time.d", { d: Math.floor(s / 86400), h: Math.floor((s % 86400) / 3600) });
 }

@@ -9,6 +9,12 @@ function withParam(url, key, value) {
   return url + (url.includes("?") ? "&" : "?") + key + "=" + encodeURIComponent(value);
 }
 
+// Speaker icons (inline: emoji fonts are missing on many control-room machines).
+const ICON_SOUND = '<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2">'
+  + '<path d="M4 9v6h4l5 4V5L8 9z" fill="currentColor"/><path d="M16 8.5a5 5 0 0 1 0 7M19 5.5a9 9 0 0 1 0 13"/></svg>';
+const ICON_MUTED = '<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2">'
+  + '<path d="M4 9v6h4l5 4V5L8 9z" fill="currentColor"/><path d="M16 9l6 6M22 9l-6 6"/></svg>';
+
 // ---- alerts: a WebAudio beep and a flashing top bar per new event; mute kept in localStorage
 const Alerts = {
   muted: localStorage.getItem("emberwatch.muted") === "1",
@@ -17,7 +23,7 @@ const Alerts = {
     this.muted = muted;
     localStorage.setItem("emberwatch.muted", muted ? "1" : "0");
     const button = document.getElementById("mute");
-    button.textContent = muted ? "🔕" : "🔔";
+    button.innerHTML = muted ? ICON_MUTED : ICON_SOUND;
     button.title = t(muted ? "sound.off" : "sound.on");
     button.setAttribute("aria-pressed", String(muted));
     button.classList.toggle("muted-on", muted);
