@@ -129,8 +129,22 @@ def system_summary(steps: Sequence[StepResult]) -> dict[str, Any]:
         "rss_mb": None if best is None else best.rss_mb,
         "analysed_per_s": None if best is None else best.analysed_per_s,
         "measured_at_streams": None if best is None else best.streams,
+        "rss_mb_marginal_per_stream": _marginal_rss(steps),
         "steps": [asdict(s) | {"cores_per_stream": s.cores_per_stream} for s in steps],
     }
+
+
+def _marginal_rss(steps: Sequence[StepResult]) -> float | None:
+    """Memory one more stream costs: RSS slope between the smallest and largest N measured.
+
+    RSS per stream at small N is dominated by fixed costs (model, onnxruntime's arena); this
+    says what each stream adds.
+    """
+    measured = sorted((s for s in steps if s.window_s > 0), key=lambda s: s.streams)
+    if len(measured) < 2 or measured[-1].streams == measured[0].streams:
+        return None
+    lo, hi = measured[0], measured[-1]
+    return (hi.rss_mb - lo.rss_mb) / (hi.streams - lo.streams)
 
 
 def ratio_cores_per_stream(steps: Sequence[StepResult]) -> tuple[float | None, int | None]:

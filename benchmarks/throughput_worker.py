@@ -27,6 +27,9 @@ from typing import Protocol
 
 from detector.types import Detection
 
+# After warm-up, let the last decode-mode switch and its batch pass before measuring.
+SETTLE_S = 1.0
+
 
 @dataclass(frozen=True)
 class StepSpec:
@@ -96,6 +99,8 @@ class System(Protocol):
 
     def keyframes_only(self) -> dict[str, bool]: ...
 
+    def settled(self) -> bool: ...
+
 
 def cpu_seconds() -> float:
     """CPU time of this process, every thread, user + system."""
@@ -146,6 +151,10 @@ class _Emberwatch:
     def keyframes_only(self) -> dict[str, bool]:
         return {v.config.id: v.stats.keyframes_only for v in self.pipeline.cameras()}
 
+    def settled(self) -> bool:
+        # AUTO decodes every frame until two keyframes give the GOP length: not steady state.
+        return all(v.stats.gop_s is not None for v in self.pipeline.cameras())
+
 
 class _Naive:
     def __init__(self, spec: StepSpec, rec: Recorder) -> None:
@@ -171,6 +180,9 @@ class _Naive:
     def keyframes_only(self) -> dict[str, bool]:
         return {cam.id: False for cam in self.loop.cameras}
 
+    def settled(self) -> bool:
+        return True
+
 
 def _wait(predicate: Callable[[], bool], timeout: float) -> None:
     deadline = time.monotonic() + timeout
@@ -183,7 +195,8 @@ def measure(spec: StepSpec, system: System, rec: Recorder) -> StepMeasure:
     started = time.monotonic()
     system.start()
     try:
-        _wait(lambda: len(rec.seen) >= len(spec.urls), spec.warmup_max_s)
+        _wait(lambda: len(rec.seen) >= len(spec.urls) and system.settled(), spec.warmup_max_s)
+        time.sleep(SETTLE_S)
         warmup = time.monotonic() - started
         decoded0 = system.decoded()
         rec.start()
