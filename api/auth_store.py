@@ -20,11 +20,12 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Double, Engine, ForeignKey, Integer, String, delete, func, select, update
-from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
+from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy.orm import sessionmaker
 
 from api.auth import Role, User
-from api.db import Base, _enum_column
+from api.auth_tables import SessionRow, TokenRow, UserRow
+from api.recorder import rowcount
 
 log = logging.getLogger(__name__)
 
@@ -36,38 +37,6 @@ INITIAL_ADMIN = "admin"
 INITIAL_PASSWORD_FILE = "initial-admin-password.txt"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 MIN_PASSWORD = 8
-
-
-class UserRow(Base):
-    __tablename__ = "users"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[Role] = mapped_column(_enum_column(Role))
-    # None: token-only account (no console login).
-    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    created_at: Mapped[float] = mapped_column(Double)
-
-
-class TokenRow(Base):
-    __tablename__ = "api_tokens"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    digest: Mapped[str] = mapped_column(String(64), unique=True)
-    label: Mapped[str] = mapped_column(String(100), default="")
-    created_at: Mapped[float] = mapped_column(Double)
-
-
-class SessionRow(Base):
-    __tablename__ = "sessions"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    digest: Mapped[str] = mapped_column(String(64), unique=True)
-    csrf: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[float] = mapped_column(Double)
-    expires_at: Mapped[float] = mapped_column(Double)
 
 
 class AuthError(Exception):
@@ -261,9 +230,9 @@ class AuthStore:
     def revoke_tokens(self, name: str) -> int:
         user = self.get_user(name)
         with self._sessions() as session:
-            count = session.execute(delete(TokenRow).where(TokenRow.user_id == user.id)).rowcount  # type: ignore[attr-defined]
+            count = rowcount(session.execute(delete(TokenRow).where(TokenRow.user_id == user.id)))
             session.commit()
-        return int(count)
+        return count
 
     def user_for_token(self, token: str) -> User | None:
         query = select(UserRow).join(TokenRow).where(TokenRow.digest == digest(token))

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from api.config import AppConfig, ConfigError, load_config
+from api.export_cli import export_dataset
 from api.users_cli import users_app
 from benchmarks.cli import bench_app
 from streams.config import CameraConfig
@@ -18,6 +19,7 @@ from streams.redact import redact_url
 app = typer.Typer(help="Emberwatch: wildfire smoke and flame detection on camera streams.")
 app.add_typer(bench_app, name="bench")
 app.add_typer(users_app, name="users")
+app.command("export-dataset")(export_dataset)
 log = logging.getLogger("emberwatch")
 
 ConfigOpt = Annotated[

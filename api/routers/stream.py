@@ -111,7 +111,7 @@ def _drain(sub: Subscriber, first: EventChange) -> dict[int, str]:
 async def _messages(store: EventStore, sub: Subscriber, request: Request) -> AsyncIterator[str]:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + MAX_STREAM_S
-    yield f"retry: {RETRY_MS}\n: connected\n\n"
+    yield f"retry: {RETRY_MS}\n\n: connected\n\n"
     while loop.time() < deadline and not await request.is_disconnected():
         try:
             first = await asyncio.wait_for(sub.queue.get(), HEARTBEAT_S)
