@@ -177,7 +177,7 @@ def test_session_cookie_is_http_only(client: TestClient) -> None:
     cookies = response.headers.get_list("set-cookie")
     session = next(c for c in cookies if c.startswith(SESSION_COOKIE + "="))
     csrf = next(c for c in cookies if c.startswith(CSRF_COOKIE + "="))
-    assert "HttpOnly" in session and "SameSite=strict" in session
+    assert "HttpOnly" in session and "SameSite=lax" in session
     assert "HttpOnly" not in csrf
 
 

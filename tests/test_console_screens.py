@@ -174,6 +174,12 @@ def test_screens(browser: Browser, demo: LiveServer, shots: Path) -> None:
     expect(page.locator("#queue-list .ev.s-dismissed").first).to_be_visible()
     page.wait_for_function("document.querySelector('#snapshot').naturalWidth > 0")
     _shot(page, shots, "queue")
+    page.keyboard.press("j")
+    expect(page.locator("#detail h1")).to_have_text("Fire tower East")
+    page.keyboard.press("k")
+    expect(page.locator("#detail h1")).to_have_text("Ridge North")
+    page.keyboard.press("m")
+    assert page.evaluate("localStorage.getItem('emberwatch.muted')") == "1"
 
     page.click("#nav button[data-view=cameras]")
     expect(page.locator(".tile")).to_have_count(4)

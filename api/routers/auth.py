@@ -74,14 +74,17 @@ _throttle = _Throttle()
 
 
 def _set_cookies(request: Request, response: Response, token: str, csrf: str) -> None:
+    # Lax, not Strict: a link to the console from a message or another tool opens it logged in.
+    # Cross-site POSTs carry no cookie under Lax, and every state change also needs the CSRF
+    # header. Secure when served over HTTPS (behind a proxy: run uvicorn with proxy headers).
     secure = request.url.scheme == "https"
     max_age = int(SESSION_IDLE_S)
     response.set_cookie(
-        SESSION_COOKIE, token, max_age=max_age, httponly=True, samesite="strict", secure=secure
+        SESSION_COOKIE, token, max_age=max_age, httponly=True, samesite="lax", secure=secure
     )
     # Readable by the console's script (double-submit CSRF token), useless to other sites.
     response.set_cookie(
-        CSRF_COOKIE, csrf, max_age=max_age, httponly=False, samesite="strict", secure=secure
+        CSRF_COOKIE, csrf, max_age=max_age, httponly=False, samesite="lax", secure=secure
     )
 
 
