@@ -134,9 +134,7 @@ def test_live_event_confirmed_with_the_keyboard(
     expect(first).to_be_visible(timeout=EVENT_TIMEOUT_MS)
     assert page.evaluate("window.__notReloaded") is True, "the event arrived without a reload"
     expect(first).to_contain_text("Hillside (synthetic)")
-    expect(page.locator(".toast.alert").first).to_have_text(
-        "New Smoke event: Hillside (synthetic)"
-    )
+    expect(page.locator(".toast.alert").first).to_have_text("New Smoke event: Hillside (synthetic)")
     expect(first).to_have_class(re.compile(r"\bs-open\b.*\bselected\b"), timeout=10_000)
 
     # The first event opens by itself; the detail shows its picture and timeline.
