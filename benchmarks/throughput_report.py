@@ -4,7 +4,8 @@ A step *sustains* its N streams when every camera was analysed at least once and
 longer than ``interval_s + gop_s`` without an analysis (analysis happens on keyframes, so one
 GOP of slack), p95 latency from frame decode to score is at most ``MAX_P95_S``, and decoding kept
 pace with the streams (at least ``MIN_PACE`` of the frames it should have decoded: a decoder
-that falls behind lets the socket buffer grow, and its frames get older and older).
+that falls behind lets the socket buffer grow, and its frames get older and older; checked for
+cameras that decode every frame).
 """
 
 from __future__ import annotations
@@ -54,13 +55,18 @@ def _max_gap(times: Sequence[float], window_s: float) -> float:
     return max(b - a for a, b in pairwise(points))
 
 
-def _pace(m: StepMeasure, fps: float, gop_s: float) -> float:
-    """Lowest share, over cameras, of the frames decoded to those the stream delivered."""
-    shares = []
-    for cam, decoded in m.decoded.items():
-        expected = m.window_s / gop_s if m.keyframes_only.get(cam) else m.window_s * fps
-        shares.append(decoded / expected if expected > 0 else 1.0)
-    return min(shares, default=0.0)
+def _pace(m: StepMeasure, fps: float) -> float:
+    """Lowest share, over cameras decoding every frame, of the frames decoded to those sent.
+
+    Cameras in keyframes-only mode decode only the keyframes they analyse, so their lag shows
+    in the gaps and latencies instead.
+    """
+    shares = [
+        decoded / (m.window_s * fps)
+        for cam, decoded in m.decoded.items()
+        if not m.keyframes_only.get(cam) and m.window_s > 0
+    ]
+    return min(shares, default=1.0)
 
 
 def evaluate(
@@ -73,7 +79,7 @@ def evaluate(
     lat = np.asarray(m.latencies_s, dtype=np.float64)
     p50 = float(np.percentile(lat, 50)) if lat.size else None
     p95 = float(np.percentile(lat, 95)) if lat.size else None
-    pace = _pace(m, fps, gop_s)
+    pace = _pace(m, fps)
     reasons = []
     if min(counts, default=0) < 1:
         reasons.append(f"{sum(c == 0 for c in counts)} camera(s) never analysed")

@@ -48,6 +48,15 @@ class IntervalSampler:
             return None
         return self._origin + self._step * self.interval_s
 
+    def would_take(self, ts: float) -> bool:
+        """True when :meth:`due` would return True for ``ts``; changes nothing.
+
+        Lets a decoder skip pictures that would not be analysed before paying for them.
+        """
+        if self._origin is None or (self._last_due is not None and ts < self._last_due):
+            return True
+        return ts >= self._origin + self._step * self.interval_s - self.tolerance_s - _EPS
+
     def due(self, ts: float) -> bool:
         """Return True when the frame at ``ts`` (seconds) should be analysed, and advance."""
         if self._origin is None or (self._last_due is not None and ts < self._last_due):

@@ -245,10 +245,22 @@ class CameraSource:
                 return True
         return False
 
+    def _want_key(self, session: _Session, t: float | None) -> bool:
+        """Whether the keyframe at stream time ``t`` is worth decoding (files are paced here)."""
+        if session.pacer is not None and not session.pacer.wait(t):
+            return False
+        return session.sampler.would_take(time.time())
+
     def _play(self, container: InputContainer, session: _Session) -> int:
         """Decode one pass; put the due frames in the slot. Returns frames decoded."""
         count = 0
-        decoded = iter_decoded(container, session.policy, name=self._url, stop=self._stop)
+        decoded = iter_decoded(
+            container,
+            session.policy,
+            name=self._url,
+            stop=self._stop,
+            want_key=lambda t: self._want_key(session, t),
+        )
         for index, t, picture in decoded:
             if session.pacer is not None and not session.pacer.wait(t):
                 break

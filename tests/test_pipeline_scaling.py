@@ -16,7 +16,11 @@ from detector.config import DetectorConfig
 from detector.model import CameraRules, OnnxModel, StageTimes, choose_providers
 from detector.scheduler import AdaptiveTimeout, Scheduler
 from detector.types import Detection
+from streams.config import CameraConfig, DecodeMode, StreamSettings
 from streams.frame import Frame
+from streams.sampler import IntervalSampler
+from streams.source import CameraSource
+from tests.fixtures.media import SynthClips
 
 
 @pytest.mark.parametrize(
@@ -151,3 +155,31 @@ def test_model_loads_on_cpu_when_cuda_is_missing(
     frame = Frame("cam", 0.0, 0, np.zeros((90, 160, 3), np.uint8))
     detections, _ = model.score([frame])
     assert set(detections[0].scores) == {"smoke", "flame"}
+
+
+def test_sampler_would_take_peeks_without_advancing() -> None:
+    sampler = IntervalSampler(10.0, tolerance_s=1.0)
+    assert sampler.would_take(0.0) and sampler.due(0.0)
+    assert not sampler.would_take(8.5)
+    assert sampler.would_take(9.0) and sampler.would_take(9.5)  # within the tolerance
+    assert sampler.due(9.5) and not sampler.would_take(12.0)
+    assert sampler.would_take(5.0)  # time went backwards: the grid re-anchors
+
+
+def test_keyframes_are_decoded_only_when_they_will_be_analysed(synth_clips: SynthClips) -> None:
+    """GOP 2 s, interval 3 s: half the keyframes fall between analyses and are never decoded."""
+    camera = CameraConfig(
+        id="ridge", url=str(synth_clips.smoke_mp4), interval_s=3.0, decode=DecodeMode.KEYFRAMES
+    )
+    source = CameraSource(camera, StreamSettings())
+    source.start()
+    try:
+        deadline = time.monotonic() + 60
+        while source.stats().sampled < 4 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        stats = source.stats()
+    finally:
+        source.stop()
+    assert stats.sampled >= 4 and stats.keyframes_only
+    # Without skipping, ~1.5 keyframes would be decoded per analysed one.
+    assert stats.decoded <= stats.sampled + 1
