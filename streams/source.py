@@ -72,6 +72,7 @@ class _Session:
     sampler: IntervalSampler
     pacer: _Pacer | None
     first: int = 0  # stream position of the current pass's first frame
+    skipped_keys: int = 0  # keyframes of the current pass left undecoded (not due)
 
 
 class CameraSource:
@@ -234,7 +235,7 @@ class CameraSource:
             count = self._play(container, session)
             if self._network or not self.camera.loop or self._stop.is_set():
                 return False
-            if count == 0:
+            if count == 0 and session.skipped_keys == 0:
                 raise StreamError(self._url, "no frames could be decoded")
             session.first += count
             if session.pacer is not None:
@@ -249,11 +250,15 @@ class CameraSource:
         """Whether the keyframe at stream time ``t`` is worth decoding (files are paced here)."""
         if session.pacer is not None and not session.pacer.wait(t):
             return False
-        return session.sampler.would_take(time.time())
+        if session.sampler.would_take(time.time()):
+            return True
+        session.skipped_keys += 1
+        return False
 
     def _play(self, container: InputContainer, session: _Session) -> int:
         """Decode one pass; put the due frames in the slot. Returns frames decoded."""
         count = 0
+        session.skipped_keys = 0
         decoded = iter_decoded(
             container,
             session.policy,
