@@ -94,7 +94,14 @@ def serve(
     for cam in cfg.cameras:
         log.info("camera %s: %s", cam.id, redact_url(cam.url))
     log.info("serving on http://%s:%d", server.host, server.port)
-    uvicorn.run(create_app(cfg), host=server.host, port=server.port, log_config=None)
+    # A console keeps its live feed open: stop waiting for it after 5 s on Ctrl+C or SIGTERM.
+    uvicorn.run(
+        create_app(cfg),
+        host=server.host,
+        port=server.port,
+        log_config=None,
+        timeout_graceful_shutdown=5,
+    )
 
 
 @app.command("validate-config")
