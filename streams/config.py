@@ -41,6 +41,21 @@ def expand_env(value: str) -> str:
 Point = tuple[float, float]
 
 
+def check_polygons(polygons: list[list[Point]]) -> list[list[Point]]:
+    """Validate mask polygons: at least 3 points each, all within 0..1.
+
+    Raises:
+        ValueError: naming the mask index and the offending point.
+    """
+    for i, poly in enumerate(polygons):
+        if len(poly) < 3:
+            raise ValueError(f"mask {i} has {len(poly)} points; a polygon needs at least 3")
+        for x, y in poly:
+            if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+                raise ValueError(f"mask {i} point ({x}, {y}) is outside 0..1")
+    return polygons
+
+
 class CameraConfig(StrictModel):
     id: str = Field(pattern=_ID, description="Stable identifier, used in URLs and the database.")
     name: str = Field("", description="Human-readable name; defaults to the id.")
@@ -73,13 +88,7 @@ class CameraConfig(StrictModel):
     @field_validator("masks")
     @classmethod
     def _polygons(cls, value: list[list[Point]]) -> list[list[Point]]:
-        for i, poly in enumerate(value):
-            if len(poly) < 3:
-                raise ValueError(f"mask {i} has {len(poly)} points; a polygon needs at least 3")
-            for x, y in poly:
-                if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
-                    raise ValueError(f"mask {i} point ({x}, {y}) is outside 0..1")
-        return value
+        return check_polygons(value)
 
     @property
     def display_name(self) -> str:

@@ -20,6 +20,7 @@ from api.camera_registry import CameraExists, CameraIn, CameraNotFound, CameraRe
 from api.deps import PipelineDep, StoreDep
 from api.schemas import CameraCounters, CameraOut, responses, to_datetime
 from api.snapshots import SnapshotError, render_snapshot
+from streams.config import check_polygons
 from streams.decode import is_network_url
 from streams.redact import redact_text, redact_url
 
@@ -145,13 +146,7 @@ class MasksIn(BaseModel):
     @classmethod
     def _polygons(cls, value: Masks) -> Masks:
         # The same rules as a camera's masks in the YAML file (and the same messages).
-        for i, poly in enumerate(value):
-            if len(poly) < 3:
-                raise ValueError(f"mask {i} has {len(poly)} points; a polygon needs at least 3")
-            for x, y in poly:
-                if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
-                    raise ValueError(f"mask {i} point ({x}, {y}) is outside 0..1")
-        return value
+        return check_polygons(value)
 
 
 def _manager(pipeline: PipelineLike) -> CameraManager:
