@@ -25,6 +25,9 @@ from models.training.metrics import roc_auc
 from models.training.sources import HELD_OUT_FIRES, figlib, negatives
 from models.training.tiles import read_rgb
 
+#: Their pre-ignition frames were training negatives; their post-ignition frames were never used.
+TRAINING_FIRES = ("20180718_FIRE_syp-w-mobo-c", "20180728_FIRE_rm-w-mobo-c")
+
 
 def default_data_dir() -> Path:
     import os
@@ -56,12 +59,16 @@ class TileScorer:
         return np.asarray(out)
 
 
-def figlib_frames(scorer: TileScorer, data: Path) -> dict[str, object]:
+def figlib_frames(
+    scorer: TileScorer, data: Path, fires: tuple[str, ...] = HELD_OUT_FIRES
+) -> dict[str, object]:
+    """Per-frame smoke results for each FIgLib fire of ``fires``."""
     thr = scorer.spec.threshold("smoke")
     result: dict[str, object] = {}
-    for fire in HELD_OUT_FIRES:
+    for fire in fires:
         frames = sorted(
-            (f for f in figlib(data) if f.group == f"figlib-{fire}"), key=lambda f: f.offset_s or 0
+            (f for f in figlib(data, every_frame=True) if f.group == f"figlib-{fire}"),
+            key=lambda f: f.offset_s or 0,
         )
         offsets = np.array([f.offset_s for f in frames])
         smax = np.array([scorer.scores(read_rgb(f.path))[:, 0].max() for f in frames])
@@ -89,7 +96,9 @@ def figlib_frames(scorer: TileScorer, data: Path) -> dict[str, object]:
 
 def image_level(scorer: TileScorer, data: Path) -> dict[str, object]:
     """Share of CAIR flame photos and of validation negative images that raise a tile."""
-    cair = sorted((data / "flame" / "cair").glob("*.jpg"))
+    cair = sorted(
+        p for p in (data / "flame" / "cair").iterdir() if p.suffix.lower() in (".jpg", ".png")
+    )
     flame_max = np.array([scorer.scores(read_rgb(p))[:, 1].max() for p in cair])
     negs = [n for n in negatives(data) if n.split == "val"]
     neg_max = np.array([scorer.scores(read_rgb(n.path)).max(axis=0) for n in negs])
@@ -128,6 +137,7 @@ def main_report(model_dir: Path, data: Path) -> dict[str, object]:
     scorer = TileScorer(model_dir, threads=2)
     return {
         "figlib_held_out": figlib_frames(scorer, data),
+        "figlib_training_fires": figlib_frames(scorer, data, TRAINING_FIRES),
         "image_level": image_level(scorer, data),
         "cost_1080p_one_thread": frame_cost_ms(model_dir),
     }
@@ -139,8 +149,13 @@ def summary(report: dict[str, object]) -> dict[str, object]:
         fire: {k: v for k, v in r.items() if k != "per_frame"}
         for fire, r in report["figlib_held_out"].items()
     }  # type: ignore[attr-defined]
+    training = {
+        fire: {k: v for k, v in r.items() if k != "per_frame"}
+        for fire, r in report.get("figlib_training_fires", {}).items()  # type: ignore[attr-defined]
+    }
     return {
         "figlib_held_out_frames": fires,
+        "figlib_training_fires_frames": training,
         "image_level": report["image_level"],
         "cost_1080p_one_thread": report["cost_1080p_one_thread"],
     }

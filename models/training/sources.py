@@ -191,15 +191,16 @@ def flame_photos(data: Path) -> list[LabelledImage]:
     return out
 
 
-def figlib(data: Path) -> list[LabelledImage]:
-    """FIgLib frames. Training fires give only pre-ignition frames (no boxes for the smoke)."""
+def figlib(data: Path, every_frame: bool = False) -> list[LabelledImage]:
+    """FIgLib frames. Training fires give only pre-ignition frames (no boxes for the smoke),
+    unless ``every_frame`` (for evaluation)."""
     root = data / "smoke" / "figlib-2018-2019"
     out = []
     with (root / "frames.csv").open() as fh:
         for row in csv.DictReader(fh):
             fire, offset = row["fire_id"], int(row["offset_s"])
             split = "val" if fire in HELD_OUT_FIRES else "train"
-            if split == "train" and offset >= 0:
+            if split == "train" and offset >= 0 and not every_frame:
                 continue
             kind = "figlib_pre" if offset < 0 else "figlib_post"
             out.append(
