@@ -30,6 +30,7 @@ ConfigOpt = Annotated[
 DEMO_CLIP = "demo/plume-demo.mp4"
 DEMO_SECONDS = 180.0
 DEMO_PLUME_START_S = 20.0
+DEMO_MODEL = Path(__file__).resolve().parents[1] / "models" / "demo-plume"
 
 
 def setup_logging(level: str = "INFO") -> None:
@@ -47,9 +48,27 @@ def _load(path: Path | None, **overrides: object) -> AppConfig:
         raise typer.Exit(2) from exc
 
 
+def _has_runtime_cameras(config: AppConfig) -> bool:
+    """True when cameras were added through the API (stored in the database)."""
+    from api.camera_registry import CameraRegistry
+    from api.db import init_db, make_engine
+
+    engine = make_engine(config.database_url)
+    try:
+        init_db(engine)
+        return bool(CameraRegistry(engine).load([]))
+    finally:
+        engine.dispose()
+
+
 def with_demo_camera(config: AppConfig) -> AppConfig:
-    """Add the synthetic demo camera when the configuration names no camera."""
-    if config.cameras:
+    """Watch the synthetic demo camera when no camera is configured anywhere.
+
+    The demo footage is synthetic, so unless a model is configured the demo camera is scored by
+    the colour-rule demo model (``models/demo-plume``), which knows the synthetic plume; real
+    cameras always use the configured or shipped model.
+    """
+    if config.cameras or _has_runtime_cameras(config):
         return config
     from benchmarks.synth import SynthSpec, write_clip
 
@@ -65,8 +84,15 @@ def with_demo_camera(config: AppConfig) -> AppConfig:
         loop=True,
         interval_s=2.0,
     )
-    log.info("no camera configured: watching the synthetic demo camera")
-    return config.model_copy(update={"cameras": [demo]})
+    detector = config.detector
+    if detector.model_dir is None:
+        detector = detector.model_copy(update={"model_dir": DEMO_MODEL})
+    log.warning(
+        "no camera configured: demo mode, watching a synthetic hillside scored by %s "
+        "(add cameras to the config or through the API to watch real ones)",
+        detector.model_dir,
+    )
+    return config.model_copy(update={"cameras": [demo], "detector": detector})
 
 
 @app.command()

@@ -167,3 +167,11 @@ def test_yolo_output_is_decoded_with_nms(tmp_path: Path) -> None:
     masked = CameraRules(mask=MaskSet.of([[(0.6, 0.6), (1, 0.6), (1, 1), (0.6, 1)]]))
     (det,), _ = model.score([frame("a")], {"a": masked})
     assert [r.cls for r in det.regions] == ["smoke"]
+
+
+def test_committed_demo_model_is_what_the_generator_writes(tmp_path: Path) -> None:
+    from benchmarks.synth_model import DEMO_MODEL_DIR, build_plume_model
+
+    fresh = build_plume_model(tmp_path / "demo")
+    assert (fresh / "model.onnx").read_bytes() == (DEMO_MODEL_DIR / "model.onnx").read_bytes()
+    assert load_spec(DEMO_MODEL_DIR).name == "demo-plume"
