@@ -1,0 +1,59 @@
+"""The shipped model honours its contract; on real footage (when ../shared/data exists) it runs
+through the production clip reader and scores every frame."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from api.config import DEFAULT_MODEL
+from detector.model import OnnxModel
+from detector.modelspec import load_spec
+from streams.decode import read_clip
+from streams.frame import Frame
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+CLIPS = DATA / "clips" / "dev" / "clips.csv"
+
+
+@pytest.fixture(scope="module")
+def model() -> OnnxModel:
+    return OnnxModel(DEFAULT_MODEL, intra_op_threads=1)
+
+
+def test_model_directory_is_complete_and_verified() -> None:
+    spec = load_spec(DEFAULT_MODEL)  # checks the sha256 of model.onnx
+    assert spec.classes == ("smoke", "flame")
+    assert set(spec.thresholds) == {"smoke", "flame"}
+    assert spec.licence.get("data") and spec.licence.get("weights")
+    assert (DEFAULT_MODEL / "CARD.md").is_file()
+
+
+def test_scores_a_1080p_frame_in_one_batch_of_tiles(model: OnnxModel) -> None:
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, (1080, 1920, 3), dtype=np.uint8)
+    (det,), times = model.score([Frame("cam", 0.0, 0, image)])
+    assert set(det.scores) == {"smoke", "flame"}
+    assert all(0.0 <= s <= 1.0 for s in det.scores.values())
+    assert det.tile_scores is not None
+    assert det.tile_scores.shape == (model.inputs_per_frame(1920, 1080), 2)
+    assert times.inference > 0
+
+
+@pytest.mark.skipif(not CLIPS.is_file(), reason="../shared/data is not present")
+def test_real_time_lapse_is_scored_frame_by_frame(model: OnnxModel) -> None:
+    with CLIPS.open(newline="") as fh:
+        row = next(r for r in csv.DictReader(fh) if r["file"].startswith("figlib_"))
+    spf = float(row["seconds_per_frame_real"])
+    frames = list(
+        read_clip(
+            CLIPS.parent / row["file"], camera_id="figlib", interval_s=spf, seconds_per_frame=spf
+        )
+    )
+    assert len(frames) == 81  # one frame a minute, 40 min either side of ignition
+    assert [f.ts for f in frames[:3]] == [0.0, spf, 2 * spf]
+    detections, _ = model.score(frames[38:42])
+    assert all(0.0 <= d.scores["smoke"] <= 1.0 for d in detections)
