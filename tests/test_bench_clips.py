@@ -79,6 +79,7 @@ CLIP_KEYS = {
 @dataclass(frozen=True)
 class Runs:
     clips: Path
+    plume: Path
     first: Path
     second: Path
     exit_codes: tuple[int, int]
@@ -115,7 +116,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, plume_model_dir: Path) -> Run
         )
         assert result.exception is None or isinstance(result.exception, SystemExit), result.output
         codes.append(result.exit_code)
-    return Runs(clips, root / "first", root / "second", (codes[0], codes[1]))
+    return Runs(clips, plume_model_dir, root / "first", root / "second", (codes[0], codes[1]))
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -138,7 +139,8 @@ def test_results_keys_and_failures(runs: Runs) -> None:
     failures = [(f["line"], f["file"]) for f in results["failures"]]
     assert failures == [(4, "missing.mp4"), (5, "bad.mp4"), (6, "corrupt.mp4")]
     assert "not found" in results["failures"][0]["error"]
-    assert [m["model"] for m in results["models"]] == ["synthetic-plume-rule", "plume-strict"]
+    plume = yaml.safe_load((runs.plume / "model.yaml").read_text())["name"]
+    assert [m["model"] for m in results["models"]] == [plume, "plume-strict"]
     for model in results["models"]:
         assert set(model) == MODEL_KEYS
         assert set(model["aggregate"]) == AGGREGATE_KEYS
