@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -149,6 +148,4 @@ def validate_config(
 
 
 def main() -> None:
-    # Secrets may come from the environment; nothing else is read from it at import time.
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
     app()
