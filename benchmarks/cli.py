@@ -223,14 +223,8 @@ def build_results(
 
 def write_outputs(out: Path, bench: BenchRun, results: dict[str, Any], plots: bool) -> None:
     """results.json, metrics.json, summary.md and (unless disabled) the PNG plots."""
-    from benchmarks.report import (
-        ModelRun,
-        plot_compare,
-        plot_name,
-        plot_timeline,
-        summary_markdown,
-        write_results,
-    )
+    from benchmarks.plots import ModelRun, plot_compare, plot_timeline
+    from benchmarks.report import plot_name, summary_markdown, write_results
 
     write_results(out, results)
     (out / "summary.md").write_text(summary_markdown(results), encoding="utf-8")
