@@ -12,6 +12,7 @@ from api.config import AppConfig, ConfigError, load_config
 from api.export_cli import export_dataset
 from api.users_cli import users_app
 from benchmarks.cli import bench_app
+from detector.modelspec import ModelError, load_spec
 from streams.config import CameraConfig
 from streams.redact import redact_url
 
@@ -116,6 +117,11 @@ def serve(
         update={k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     )
     cfg = with_demo_camera(cfg.model_copy(update={"server": server}))
+    try:
+        load_spec(cfg.model_dir)  # fail here with one line, not inside the server's startup
+    except ModelError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
     for cam in cfg.cameras:
         log.info("camera %s: %s", cam.id, redact_url(cam.url))
     log.info("serving on http://%s:%d", server.host, server.port)

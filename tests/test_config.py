@@ -84,3 +84,14 @@ def test_validate_config_command(tmp_path: Path, plume_model_dir: Path) -> None:
     )
     result = CliRunner().invoke(app, ["validate-config", str(missing)])
     assert result.exit_code == 2 and "gone.mp4 does not exist" in result.output
+
+
+def test_serve_refuses_a_missing_model_with_one_line(tmp_path: Path) -> None:
+    config = write(
+        tmp_path, f"cameras: [{{id: a, url: x.mp4}}]\ndetector: {{model_dir: {tmp_path}/m}}"
+    )
+    result = CliRunner().invoke(
+        app, ["serve", "--config", str(config), "--data-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    assert f"model directory {tmp_path}/m does not exist" in result.output
