@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.media",
     "tests.fixtures.models",
     "tests.fixtures.app",
+    "tests.fixtures.postgres",
 ]
