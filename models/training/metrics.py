@@ -54,3 +54,16 @@ def pick_threshold(scores: np.ndarray, labels: np.ndarray, beta: float = 0.5) ->
         if f > best:
             best, best_t = f, float(t)
     return best_t
+
+
+def pick_threshold_fpr(scores: np.ndarray, labels: np.ndarray, max_fpr: float) -> float:
+    """The lowest threshold (6 decimals: scores saturate near 1) whose false-positive rate on
+    the negatives of (``scores``, ``labels``) is at most ``max_fpr``: the highest recall that
+    keeps false alarms on negative tiles that rare."""
+    neg = np.sort(scores[labels == 0])[::-1]
+    if len(neg) == 0:
+        return 0.5
+    kth = float(neg[min(int(np.floor(max_fpr * len(neg))), len(neg) - 1)])
+    # strictly above the (allowed+1)-th highest negative: at most `allowed` negatives pass
+    t = np.ceil(kth * 1e6) / 1e6
+    return float(min(t + 1e-6 if t <= kth else t, 1.0))

