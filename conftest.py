@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.models",
     "tests.fixtures.app",
     "tests.fixtures.postgres",
+    "tests.fixtures.service",
 ]

@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,18 +20,12 @@ from api.publish.signing import verify_body
 from api.store import Decision, EventStore
 from detector.types import Transition
 from tests.fixtures.app import T0, make_update
+from tests.fixtures.service import start_service
 from tests.fixtures.webhooks import FAST_PUBLISH, Receiver, free_port, wait_until
 
 pytestmark = pytest.mark.slow
 
 SECRET = "restart-secret-0123456789"
-
-
-def start_service(config: Path, data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "api", "serve", "--config", str(config), "--port", str(port),
-           "--data-dir", str(data_dir)]  # fmt: skip
-    with log.open("ab") as out:
-        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
 
 
 def seed(data_dir: Path, ports: dict[str, int]) -> tuple[int, str]:
@@ -55,14 +46,6 @@ def seed(data_dir: Path, ports: dict[str, int]) -> tuple[int, str]:
         return event_id, auth.issue_token("ana")
     finally:
         engine.dispose()
-
-
-@pytest.fixture
-def service_log(tmp_path: Path) -> Iterator[Path]:
-    log = tmp_path / "service.log"
-    yield log
-    if log.exists():
-        sys.stderr.write(log.read_text(errors="replace")[-4000:])
 
 
 def test_sigkill_mid_retry_loses_no_alert(

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -16,31 +14,10 @@ import pytest
 import yaml
 
 from benchmarks.synth import SynthSpec, write_clip
+from tests.fixtures.service import start_service
+from tests.fixtures.webhooks import free_port
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_service(config: Path, data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "api",
-        "serve",
-        "--config",
-        str(config),
-        "--port",
-        str(port),
-        "--data-dir",
-        str(data_dir),
-    ]
-    with log.open("ab") as out:
-        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
 
 
 def admin_token(config: Path, data_dir: Path) -> dict[str, str]:
@@ -82,14 +59,6 @@ def busy_config(tmp_path: Path, plume_model_dir: Path) -> Path:
     path = tmp_path / "busy.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
-
-
-@pytest.fixture
-def service_log(tmp_path: Path) -> Iterator[Path]:
-    log = tmp_path / "service.log"
-    yield log
-    if log.exists():
-        sys.stderr.write(log.read_text(errors="replace")[-4000:])
 
 
 def test_sigkill_while_writing_events_loses_nothing(
