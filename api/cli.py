@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from api.config import AppConfig, ConfigError, load_config
+from api.cli_support import ConfigOpt, database, load_or_exit
+from api.config import AppConfig
 from api.export_cli import export_dataset
 from api.users_cli import users_app
 from benchmarks.cli import bench_app
@@ -21,10 +22,6 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(users_app, name="users")
 app.command("export-dataset")(export_dataset)
 log = logging.getLogger("emberwatch")
-
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="YAML configuration file.", exists=False)
-]
 
 # The demo camera: a synthetic hillside where a plume rises 20 s into a 3-minute loop.
 DEMO_CLIP = "demo/plume-demo.mp4"
@@ -40,25 +37,12 @@ def setup_logging(level: str = "INFO") -> None:
     )
 
 
-def _load(path: Path | None, **overrides: object) -> AppConfig:
-    try:
-        return load_config(path, **overrides)
-    except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-
-
 def _has_runtime_cameras(config: AppConfig) -> bool:
     """True when cameras were added through the API (stored in the database)."""
     from api.camera_registry import CameraRegistry
-    from api.db import init_db, make_engine
 
-    engine = make_engine(config.database_url)
-    try:
-        init_db(engine)
+    with database(config) as engine:
         return bool(CameraRegistry(engine).load([]))
-    finally:
-        engine.dispose()
 
 
 def with_demo_camera(config: AppConfig) -> AppConfig:
@@ -112,7 +96,7 @@ def serve(
     from api.app import create_app
 
     setup_logging(log_level)
-    cfg = _load(config, data_dir=data_dir)
+    cfg = load_or_exit(config, data_dir=data_dir)
     server = cfg.server.model_copy(
         update={k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     )
@@ -140,7 +124,7 @@ def validate_config(
     path: Annotated[Path, typer.Argument(help="YAML configuration file to check.")],
 ) -> None:
     """Check a configuration file: print what is wrong, or that it is fine."""
-    cfg = _load(path)
+    cfg = load_or_exit(path)
     problems = []
     if not (cfg.model_dir / "model.yaml").is_file():
         problems.append(f"detector.model_dir: {cfg.model_dir} has no model.yaml")

@@ -16,35 +16,22 @@ import typer
 
 from api.auth import Role
 from api.auth_store import AuthError, AuthStore
-from api.config import ConfigError, load_config
-from api.db import init_db, make_engine
+from api.cli_support import ConfigOpt, DataDirOpt, database, load_or_exit
 
 users_app = typer.Typer(help="User accounts: viewer < operator < admin.", no_args_is_help=True)
 
 PASSWORD_ENV = "EMBERWATCH_PASSWORD"
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML configuration file.")]
-DataDirOpt = Annotated[
-    Path | None, typer.Option(help="Data directory (database).", envvar="EMBERWATCH_DATA_DIR")
-]
 NameArg = Annotated[str, typer.Argument(help="User name.")]
 
 
 @contextmanager
 def _store(config: Path | None, data_dir: Path | None) -> Iterator[AuthStore]:
-    try:
-        cfg = load_config(config, data_dir=data_dir)
-    except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    engine = make_engine(cfg.database_url)
-    try:
-        init_db(engine)
-        yield AuthStore(engine)
-    except AuthError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
-    finally:
-        engine.dispose()
+    with database(load_or_exit(config, data_dir=data_dir)) as engine:
+        try:
+            yield AuthStore(engine)
+        except AuthError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
 
 
 def _password(confirm: bool = True) -> str:
