@@ -38,7 +38,7 @@ from api.publish.service import (
 )
 from api.publish.tables import DeliveryStatus
 from api.schemas import EVENTS_PATH, responses, to_datetime
-from api.store import EventNotFound, SnapshotNotFound
+from api.store import EventNotFound, EventStore, SnapshotNotFound
 
 router = APIRouter(tags=["publishing"])
 
@@ -76,6 +76,14 @@ def publish_event(
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
 
 
+def _require_event(store: EventStore, event_id: int) -> None:
+    """404 unless the event exists."""
+    try:
+        store.get_event(event_id)
+    except EventNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+
+
 @router.get(
     EVENTS_PATH + "/{event_id}/deliveries",
     summary="Per-department delivery status of an event's alerts",
@@ -84,10 +92,7 @@ def publish_event(
 def event_deliveries(
     event_id: int, store: StoreDep, publish: PublishDep, _user: RequireViewer
 ) -> EventDeliveries:
-    try:
-        store.get_event(event_id)
-    except EventNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    _require_event(store, event_id)
     records = publish.outbox.for_event(event_id)
     return EventDeliveries(
         event_id=event_id,
@@ -106,10 +111,7 @@ def event_location(
     event_id: int, store: StoreDep, publish: PublishDep, _user: RequireViewer
 ) -> LocationOut:
     """Fields are null while unknown: no camera heading/FOV, or no second camera's fix."""
-    try:
-        store.get_event(event_id)
-    except EventNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    _require_event(store, event_id)
     return LocationOut.of(event_id, publish.locations.get(event_id))
 
 
