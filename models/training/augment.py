@@ -4,7 +4,9 @@ Each transform models something cameras really do: haze and low contrast (distan
 colour casts (dawn, dusk, white balance), JPEG blocking (RTSP and web snapshots), zoom (other
 lenses and tile scales), blur, sensor noise, and night (a steep gamma that keeps bright
 flames bright and sinks the rest; smoke tiles are not darkened because smoke is not visible at
-night without flame).
+night without flame). With ``look_alikes`` two more model what fools smoke and flame detectors
+on real cameras: sun glare (a bright veil with a hot spot and rays, on any tile) and point lights
+(headlights and street lamps with bloom, only on tiles that are not flame-positive).
 """
 
 from __future__ import annotations
@@ -62,9 +64,48 @@ def _noise(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(noisy, 0, 255).astype(np.uint8)
 
 
-def augment(img: np.ndarray, smoke_positive: bool, rng: np.random.Generator) -> np.ndarray:
+def _glare(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Sun glare: a warm-white hot spot (often outside the tile) fading over it, with rays."""
+    size = img.shape[0]
+    cx, cy = rng.uniform(-0.2, 1.2, size=2) * size
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    dist = np.hypot(xx - cx, yy - cy) / size
+    light = np.exp(-dist / rng.uniform(0.2, 0.7))
+    angle = np.arctan2(yy - cy, xx - cx)
+    rays = 1.0 + 0.5 * np.maximum(np.cos(angle * int(rng.integers(4, 9)) + rng.uniform(0, 6)), 0)
+    alpha = np.clip(light * rays * rng.uniform(0.6, 1.0), 0, 1)[..., None]
+    colour = np.array([255, rng.uniform(225, 255), rng.uniform(190, 245)], dtype=np.float32)
+    out = img.astype(np.float32) * (1 - alpha) + colour * alpha
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def _lights(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Night traffic: a dark scene with a few white or sodium point lights and their bloom."""
+    out = _night(img, rng).astype(np.float32)
+    size = img.shape[0]
+    spots = np.zeros((size, size), dtype=np.float32)
+    for _ in range(int(rng.integers(2, 12))):
+        x, y = (int(v) for v in rng.integers(0, size, size=2))
+        cv2.circle(spots, (x, y), int(rng.integers(1, max(2, size // 40))), 1.0, -1)
+    bloom = np.clip(spots + 0.6 * cv2.GaussianBlur(spots, (0, 0), rng.uniform(2, 8)), 0, 1)
+    white = rng.random() < 0.7
+    colour = np.array([255, 250, 240] if white else [255, 190, 110], dtype=np.float32)
+    out = out * (1 - bloom[..., None]) + colour * bloom[..., None]
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def augment(
+    img: np.ndarray,
+    smoke_positive: bool,
+    rng: np.random.Generator,
+    *,
+    flame_positive: bool = False,
+    look_alikes: bool = False,
+) -> np.ndarray:
     """Return an augmented copy of ``img`` (uint8 RGB, square); the labels stay valid."""
     out = np.ascontiguousarray(img)
+    if look_alikes:
+        out = _look_alike(out, smoke_positive, flame_positive, rng)
     if rng.random() < 0.5:
         out = out[:, ::-1]
     if rng.random() < 0.4:
@@ -82,3 +123,13 @@ def augment(img: np.ndarray, smoke_positive: bool, rng: np.random.Generator) -> 
     if rng.random() < 0.4:
         out = _jpeg(np.ascontiguousarray(out), rng)
     return np.ascontiguousarray(out)
+
+
+def _look_alike(
+    img: np.ndarray, smoke_positive: bool, flame_positive: bool, rng: np.random.Generator
+) -> np.ndarray:
+    if rng.random() < 0.15:
+        img = _glare(img, rng)
+    if not (smoke_positive or flame_positive) and rng.random() < 0.1:
+        img = _lights(img, rng)
+    return img

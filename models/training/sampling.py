@@ -16,9 +16,9 @@ import numpy as np
 
 from models.training.tiles import TileSet
 
-#: Share of each epoch drawn from each pool (the shipped ember-tiles-v1 recipe: no mining).
+#: Share of each epoch drawn from each pool without mining (``--no-mine``).
 POOL_SHARES = {"smoke_pos": 0.30, "flame_pos": 0.20, "hard_neg": 0.30, "easy_neg": 0.20}
-#: Shares with hard-negative mining on (``--mine``).
+#: Shares with hard-negative mining (the default).
 MINED_POOL_SHARES = {
     "smoke_pos": 0.30,
     "flame_pos": 0.15,
@@ -96,7 +96,8 @@ def sample(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The training crop and labels (2,) for drawn tile ``i``: the tile itself, or (with
     chance ``mosaic_p``) a zoom-out mosaic with the tile in a random cell and negative
-    fillers. With ``mosaic_p`` 0 no random number is drawn (the v1 recipe's stream)."""
+    fillers. With ``mosaic_p`` 0 no random number is drawn: ``--size 192 --mosaic-p 0
+    --no-mine --no-look-alikes --ema-decay 0`` replays the ember-tiles-v1 recipe."""
     if mosaic_p <= 0 or rng.random() >= mosaic_p:
         return np.asarray(ts.crops[i]), ts.labels[i].astype(np.int64)
     k = int(rng.choice(MOSAIC_GRIDS))

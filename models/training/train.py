@@ -1,11 +1,12 @@
-"""Train ``ember-tiles-v1`` on the shared data pack on a CPU, export ONNX, write model.yaml.
+"""Train ``ember-tiles-v2`` on the shared data pack on a CPU, export ONNX, write model.yaml.
 
-    .venv/bin/python -m models.training.train [--data DIR] [--out models/ember-tiles-v1]
+    .venv/bin/python -m models.training.train [--data DIR] [--out models/ember-tiles-v2]
 
 Steps: cut tiles once with the detector's ``crops_for`` (cached under models/training/cache/),
 fine-tune EfficientNet-Lite0 (early blocks frozen) with class-balanced sampling and
-augmentation, keep the epoch with the best validation AUC, choose per-class thresholds on the
-validation tiles, export ONNX, then score the held-out FIgLib fire per frame and measure the
+augmentation (zoom-out mosaics, glare and night lights among them), hard-negative mining,
+an exponential moving average of the weights, choose per-class thresholds on the validation
+tiles, export ONNX, then score the held-out FIgLib fire per frame and measure the
 one-core cost. Metrics go to ``models/training/runs/<name>/metrics.json`` and into model.yaml.
 """
 
@@ -16,6 +17,7 @@ import copy
 import hashlib
 import json
 import random
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from detector.modelspec import InputSpec, ModelSpec, OutputSpec, TilingSpec, write_spec
@@ -65,14 +68,16 @@ class Config:
     mosaic_p: float
     mine: bool
     max_tile_fpr: float | None
+    look_alikes: bool
+    ema_decay: float | None
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
     p = argparse.ArgumentParser(description="Train the Emberwatch smoke/flame tile classifier.")
     p.add_argument("--data", type=Path, default=evaluate.default_data_dir())
-    p.add_argument("--out", type=Path, default=REPO / "models" / "ember-tiles-v1")
-    p.add_argument("--name", default="ember-tiles-v1")
-    p.add_argument("--size", type=int, default=192, help="network input side, pixels")
+    p.add_argument("--out", type=Path, default=REPO / "models" / "ember-tiles-v2")
+    p.add_argument("--name", default="ember-tiles-v2")
+    p.add_argument("--size", type=int, default=224, help="network input side, pixels")
     p.add_argument("--rows", type=int, default=2, help="tile rows of the shipped tiling")
     p.add_argument("--min-overlap", type=float, default=0.1)
     p.add_argument("--frozen-blocks", type=int, default=8, help="MBConv blocks kept frozen")
@@ -89,15 +94,33 @@ def parse_args(argv: list[str] | None = None) -> Config:
         help="training time budget: the learning rate anneals by then, whatever the epoch",
     )
     p.add_argument(
-        "--mosaic-p", type=float, default=0.0, help="chance of a zoom-out mosaic per tile"
+        "--mosaic-p", type=float, default=0.35, help="chance of a zoom-out mosaic per tile"
     )
-    p.add_argument("--mine", action="store_true", help="mine hard smoke negatives each 2 epochs")
+    p.add_argument(
+        "--mine",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="mine hard smoke negatives every 2 epochs",
+    )
     p.add_argument(
         "--max-tile-fpr",
         type=float,
         default=None,
         help="thresholds: highest recall with at most this val negative-tile FPR "
         "(default: maximise F0.5)",
+    )
+    p.add_argument(
+        "--look-alikes",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="glare and night-light augmentation",
+    )
+    p.add_argument(
+        "--ema-decay",
+        type=float,
+        default=0.995,
+        help="validate and export the moving average of the weights (updated every step) "
+        "after the last epoch; 0 = keep the raw weights of the best validation epoch",
     )
     a = p.parse_args(argv)
     return Config(
@@ -118,6 +141,8 @@ def parse_args(argv: list[str] | None = None) -> Config:
         a.mosaic_p,
         a.mine,
         a.max_tile_fpr,
+        a.look_alikes,
+        a.ema_decay or None,
     )
 
 
@@ -201,6 +226,7 @@ def train_epoch(
     rng: np.random.Generator,
     epoch: int,
     pools: dict[str, np.ndarray],
+    ema: AveragedModel | None,
 ) -> float:
     net.train_mode(model, cfg.frozen_blocks)
     losses = []
@@ -208,13 +234,24 @@ def train_epoch(
     for start in bar:
         idx = order[start : start + cfg.batch]
         drawn = [sampling.sample(ts, int(i), pools, rng, cfg.mosaic_p) for i in idx]
-        crops = [augment(crop, bool(lab[0] == 1), rng) for crop, lab in drawn]
+        crops = [
+            augment(
+                crop,
+                bool(lab[0] == 1),
+                rng,
+                flame_positive=bool(lab[1] == 1),
+                look_alikes=cfg.look_alikes,
+            )
+            for crop, lab in drawn
+        ]
         x = batch_tensor(crops, spec)
         y = torch.from_numpy(np.stack([lab for _, lab in drawn]))
         loss = masked_bce(model(x), y)
         opt.zero_grad()
         loss.backward()
         opt.step()
+        if ema is not None:
+            ema.update_parameters(model)
         sched.step()
         if sched.progress >= 1.0:
             break
@@ -257,7 +294,9 @@ def tile_metrics(scores: np.ndarray, labels: np.ndarray) -> dict[str, object]:
 
 
 def fit(cfg: Config, spec: ModelSpec, ts: tiles.TileSet) -> tuple[nn.Module, list[dict]]:
-    """Train; return the model at its best validation epoch and the per-epoch history."""
+    """Train; return the model at its best validation epoch (or, with ``ema_decay``, the
+    weight average after the last epoch) and the per-epoch history. Every epoch's validated
+    network is also kept as ``runs/<name>/epochs/epoch-N.onnx`` for later comparison."""
     rng = np.random.default_rng(cfg.seed)
     model = net.build(cfg.size, cfg.frozen_blocks)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -265,11 +304,14 @@ def fit(cfg: Config, spec: ModelSpec, ts: tiles.TileSet) -> tuple[nn.Module, lis
     sched = Schedule(opt, cfg)
     pools = sampling.sampling_pools(ts)
     val_idx = np.nonzero(ts.split == "val")[0]
+    ema = weight_average(model, cfg.ema_decay)
+    judged = model if ema is None else ema.module
     history, best, best_state, t0 = [], -1.0, None, time.monotonic()
     for epoch in range(1, cfg.epochs + 1):
         order = sampling.draw_epoch(pools, cfg.epoch_size, rng, cfg.mine)
-        loss = train_epoch(model, opt, sched, ts, order, cfg, spec, rng, epoch, pools)
-        val = tile_metrics(predict_onnx(model, ts, val_idx, spec), ts.labels[val_idx])
+        loss = train_epoch(model, opt, sched, ts, order, cfg, spec, rng, epoch, pools, ema)
+        val = tile_metrics(predict_onnx(judged, ts, val_idx, spec), ts.labels[val_idx])
+        keep_epoch(cfg, epoch)
         if cfg.mine and (epoch - 1) % MINE_EVERY == 0 and sched.progress < 0.9:
             mined = predict_onnx(model, ts, pools["smoke_neg"], spec)[:, 0]
             pools = sampling.mine(pools, mined)
@@ -278,13 +320,28 @@ def fit(cfg: Config, spec: ModelSpec, ts: tiles.TileSet) -> tuple[nn.Module, lis
         minutes = (time.monotonic() - t0) / 60
         history.append({"epoch": epoch, "loss": loss, "val": val, "minutes": round(minutes, 1)})
         print(json.dumps(history[-1]), flush=True)
-        if score > best:
-            best, best_state = score, copy.deepcopy(model.state_dict())
+        if score > best or ema is not None:
+            best, best_state = score, copy.deepcopy(judged.state_dict())
         if sched.progress >= 1.0:
             print(f"schedule finished after epoch {epoch}", flush=True)
             break
-    model.load_state_dict(best_state)
-    return model, history
+    judged.load_state_dict(best_state)
+    return judged, history
+
+
+def weight_average(model: nn.Module, decay: float | None) -> AveragedModel | None:
+    """An exponential moving average of ``model``'s weights and batch-norm statistics, updated
+    after every optimiser step (None when ``decay`` is None)."""
+    if decay is None:
+        return None
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
+def keep_epoch(cfg: Config, epoch: int) -> None:
+    """Copy the network just validated (``predict_onnx`` exported it) into the run folder."""
+    folder = HERE / "runs" / cfg.name / "epochs"
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(HERE / "cache" / "epoch.onnx", folder / f"epoch-{epoch}.onnx")
 
 
 def thresholds_and_val(
