@@ -9,10 +9,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from api.publish.settings import PublishConfig
-from detector.config import DetectorConfig, SmoothingConfig
+from detector.config import DEFAULT_MODEL, DetectorConfig, SmoothingConfig
 from streams.config import CameraConfig, StreamSettings
-
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "ember-tiles-v1"
 
 
 class ConfigError(Exception):

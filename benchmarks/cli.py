@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from detector.config import DEFAULT_MODEL
 from streams.config import CameraConfig
 
 # onnxruntime, PyAV and matplotlib load only when a benchmark runs, so `emberwatch --help` and
@@ -26,9 +27,6 @@ if TYPE_CHECKING:
     from detector.config import SmoothingConfig
     from detector.model import OnnxModel
 
-# The shipped default model (the same directory as api.config.DEFAULT_MODEL; benchmarks do not
-# import api).
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "ember-tiles-v1"
 DEFAULT_INTERVAL_S = float(CameraConfig.model_fields["interval_s"].default)  # the service's
 DEFAULT_MIN_CLIP_SECONDS = 120.0
 

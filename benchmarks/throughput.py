@@ -23,12 +23,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from detector.config import DEFAULT_MODEL
+
 if TYPE_CHECKING:
     from benchmarks.rtsp import RtspServer
     from benchmarks.throughput_report import StepResult
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_MODEL = REPO / "models" / "ember-tiles-v1"  # api.config.DEFAULT_MODEL
 CLIP_FPS, CLIP_GOP, CLIP_BITRATE, CLIP_SECONDS = 25, 50, 4_000_000, 20.0
 GOP_S = CLIP_GOP / CLIP_FPS
 

@@ -6,6 +6,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+#: The shipped default model directory (the service, the benchmarks and the tests use it).
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "ember-tiles-v2"
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -61,7 +61,7 @@ def choose_providers(requested: Sequence[str]) -> list[str]:
 class OnnxModel:
     """A loaded model directory. Thread-compatible: call :meth:`score` from one thread.
 
-    >>> model = OnnxModel(Path("models/ember-tiles-v1"))  # doctest: +SKIP
+    >>> model = OnnxModel(Path("models/ember-tiles-v2"))  # doctest: +SKIP
     >>> detections, times = model.score([frame])  # doctest: +SKIP
     """
 

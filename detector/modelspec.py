@@ -3,7 +3,7 @@
 ``model.yaml`` describes everything the detector needs to feed the network and read its output,
 so any ONNX model that follows one of the two output kinds can be dropped in::
 
-    name: ember-tiles-v1
+    name: ember-tiles-v2
     file: model.onnx
     sha256: 3f1c...            # of model.onnx, checked at load
     kind: tiled_classifier     # or "yolo"
