@@ -13,6 +13,7 @@ from api.config import AppConfig
 from api.export_cli import export_dataset
 from api.users_cli import users_app
 from benchmarks.cli import bench_app
+from detector.config import DEMO_MODEL
 from detector.modelspec import ModelError, load_spec
 from streams.config import CameraConfig
 from streams.redact import redact_url
@@ -27,7 +28,6 @@ log = logging.getLogger("emberwatch")
 DEMO_CLIP = "demo/plume-demo.mp4"
 DEMO_SECONDS = 180.0
 DEMO_PLUME_START_S = 20.0
-DEMO_MODEL = Path(__file__).resolve().parents[1] / "models" / "demo-plume"
 
 
 def setup_logging(level: str = "INFO") -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import onnx
 from onnx import TensorProto, helper
 
+from detector.config import DEMO_MODEL
 from detector.modelspec import InputSpec, ModelSpec, OutputKind, OutputSpec, TilingSpec, write_spec
 
 # Share of a tile's pixels that must look like smoke for a score of 0.5, and the slope around it.
@@ -99,8 +100,5 @@ def build_plume_model(model_dir: Path, size: int = 64, rows: int = 2) -> Path:
     return model_dir
 
 
-DEMO_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "demo-plume"
-
-
 if __name__ == "__main__":
-    print(build_plume_model(DEMO_MODEL_DIR))
+    print(build_plume_model(DEMO_MODEL))

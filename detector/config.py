@@ -6,8 +6,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+_MODELS = Path(__file__).resolve().parents[1] / "models"
 #: The shipped default model directory (the service, the benchmarks and the tests use it).
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "ember-tiles-v2"
+DEFAULT_MODEL = _MODELS / "ember-tiles-v2"
+#: The colour-rule model that scores the synthetic demo camera (``benchmarks.synth_model``).
+DEMO_MODEL = _MODELS / "demo-plume"
 
 
 class _Strict(BaseModel):

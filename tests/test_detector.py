@@ -170,8 +170,9 @@ def test_yolo_output_is_decoded_with_nms(tmp_path: Path) -> None:
 
 
 def test_committed_demo_model_is_what_the_generator_writes(tmp_path: Path) -> None:
-    from benchmarks.synth_model import DEMO_MODEL_DIR, build_plume_model
+    from benchmarks.synth_model import build_plume_model
+    from detector.config import DEMO_MODEL
 
     fresh = build_plume_model(tmp_path / "demo")
-    assert (fresh / "model.onnx").read_bytes() == (DEMO_MODEL_DIR / "model.onnx").read_bytes()
-    assert load_spec(DEMO_MODEL_DIR).name == "demo-plume"
+    assert (fresh / "model.onnx").read_bytes() == (DEMO_MODEL / "model.onnx").read_bytes()
+    assert load_spec(DEMO_MODEL).name == "demo-plume"

@@ -320,12 +320,13 @@ def fit(cfg: Config, spec: ModelSpec, ts: tiles.TileSet) -> tuple[nn.Module, lis
         minutes = (time.monotonic() - t0) / 60
         history.append({"epoch": epoch, "loss": loss, "val": val, "minutes": round(minutes, 1)})
         print(json.dumps(history[-1]), flush=True)
-        if score > best or ema is not None:
-            best, best_state = score, copy.deepcopy(judged.state_dict())
+        if ema is None and score > best:
+            best, best_state = score, copy.deepcopy(model.state_dict())
         if sched.progress >= 1.0:
             print(f"schedule finished after epoch {epoch}", flush=True)
             break
-    judged.load_state_dict(best_state)
+    if ema is None:
+        model.load_state_dict(best_state)
     return judged, history
 
 
