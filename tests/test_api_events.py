@@ -10,15 +10,9 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from detector.types import Transition
-from tests.fixtures.app import T0, client_as, make_frame, make_update, push_update
+from tests.fixtures.app import T0, client_as, make_frame, make_update, open_event, push_update
 
 OPENED, UPDATED, CLOSED = Transition.OPENED, Transition.UPDATED, Transition.CLOSED
-
-
-def _open(client: TestClient, camera: str = "ridge", ts: float = T0, **kw: object) -> int:
-    event_id = push_update(client, make_update(camera, OPENED, ts, **kw))
-    assert event_id is not None
-    return event_id
 
 
 def _jpeg(data: bytes) -> np.ndarray:
@@ -31,13 +25,13 @@ def _jpeg(data: bytes) -> np.ndarray:
 def seeded(client: TestClient) -> dict[str, int]:
     """Four events: ridge smoke (active), ridge flame (ended), valley smoke x2 (one ended)."""
     ids = {
-        "ridge-smoke": _open(client, "ridge", T0),
-        "ridge-flame": _open(client, "ridge", T0 + 60, cls="flame"),
-        "valley-1": _open(client, "valley", T0 + 120),
+        "ridge-smoke": open_event(client, "ridge", T0),
+        "ridge-flame": open_event(client, "ridge", T0 + 60, cls="flame"),
+        "valley-1": open_event(client, "valley", T0 + 120),
     }
     push_update(client, make_update("ridge", CLOSED, T0 + 90, cls="flame", frame=None))
     push_update(client, make_update("valley", CLOSED, T0 + 150, frame=None))
-    ids["valley-2"] = _open(client, "valley", T0 + 180)
+    ids["valley-2"] = open_event(client, "valley", T0 + 180)
     return ids
 
 
@@ -106,7 +100,7 @@ def test_list_item_shape(client: TestClient, seeded: dict[str, int]) -> None:
 
 
 def test_get_event_with_snapshots_and_timeline(client: TestClient) -> None:
-    event_id = _open(client, score=0.6)
+    event_id = open_event(client, score=0.6)
     push_update(client, make_update("ridge", UPDATED, T0 + 10, score=0.8, is_peak=True))
     push_update(client, make_update("ridge", UPDATED, T0 + 20, score=0.75))
     body = client.get(f"/api/events/{event_id}").json()
@@ -136,7 +130,7 @@ def test_get_unknown_or_malformed_id(client: TestClient) -> None:
 
 
 def test_snapshot_jpeg_variants(client: TestClient) -> None:
-    event_id = _open(client)
+    event_id = open_event(client)
     url = f"/api/events/{event_id}/snapshot.jpg"
     opened = client.get(url)
     assert opened.status_code == 200 and opened.headers["content-type"] == "image/jpeg"
@@ -156,7 +150,7 @@ def test_snapshot_jpeg_variants(client: TestClient) -> None:
 
 
 def test_snapshot_etag(client: TestClient) -> None:
-    event_id = _open(client)
+    event_id = open_event(client)
     first = client.get(f"/api/events/{event_id}/snapshot.jpg")
     again = client.get(
         f"/api/events/{event_id}/snapshot.jpg", headers={"If-None-Match": first.headers["etag"]}
@@ -166,16 +160,16 @@ def test_snapshot_etag(client: TestClient) -> None:
 
 def test_snapshot_errors(client: TestClient) -> None:
     assert client.get("/api/events/42/snapshot.jpg").status_code == 404
-    event_id = _open(client)
+    event_id = open_event(client)
     assert client.get(f"/api/events/{event_id}/snapshot.jpg?kind=best").status_code == 422
-    no_frame = _open(client, "valley", frame=None)
+    no_frame = open_event(client, "valley", frame=None)
     response = client.get(f"/api/events/{no_frame}/snapshot.jpg")
     assert response.status_code == 404
     assert response.json() == {"detail": f"event {no_frame} has no snapshot"}
 
 
 def test_confirm_then_conflict(client: TestClient) -> None:
-    event_id = _open(client)
+    event_id = open_event(client)
     ana, bo = client_as(client, "ana"), client_as(client, "bo")
     # The operator recorded is the authenticated user; a body "operator" (from clients written
     # before accounts) is accepted and ignored.
@@ -199,7 +193,7 @@ def test_confirm_then_conflict(client: TestClient) -> None:
 
 
 def test_dismiss_closed_event(client: TestClient) -> None:
-    event_id = _open(client)
+    event_id = open_event(client)
     push_update(client, make_update("ridge", CLOSED, T0 + 70, frame=None))
     bo = client_as(client, "bo")
     response = bo.post(f"/api/events/{event_id}/dismiss", json={})
@@ -210,7 +204,7 @@ def test_dismiss_closed_event(client: TestClient) -> None:
 
 
 def test_an_admin_may_decide_too(client: TestClient) -> None:
-    event_id = _open(client)
+    event_id = open_event(client)
     response = client.post(f"/api/events/{event_id}/dismiss", json={"note": "glare"})
     assert response.status_code == 200 and response.json()["operator"] == "chief"
 
@@ -239,7 +233,7 @@ def test_decide_unknown_event(client: TestClient) -> None:
 def test_decide_malformed_body(
     client: TestClient, kwargs: dict[str, object], expected: str
 ) -> None:
-    event_id = _open(client)
+    event_id = open_event(client)
     response = client.post(f"/api/events/{event_id}/confirm", **kwargs)
     assert response.status_code == 422
     assert response.json()["detail"].startswith(expected)
@@ -248,12 +242,12 @@ def test_decide_malformed_body(
 
 
 def test_note_at_the_limit_is_accepted(client: TestClient) -> None:
-    event_id = _open(client)
+    event_id = open_event(client)
     body = {"operator": "x" * 100, "note": "n" * 2000}
     assert client.post(f"/api/events/{event_id}/dismiss", json=body).status_code == 200
 
 
 def test_decision_body_needs_no_operator(client: TestClient) -> None:
-    event_id = _open(client)
+    event_id = open_event(client)
     response = client.post(f"/api/events/{event_id}/confirm", json={"note": "seen from tower"})
     assert response.status_code == 200 and response.json()["operator"] == "chief"

@@ -11,16 +11,9 @@ from fastapi.testclient import TestClient
 from api.auth import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, Role
 from api.auth_store import INITIAL_PASSWORD_FILE
 from api.config import AppConfig
-from detector.types import Transition
-from tests.fixtures.app import T0, client_as, make_update, push_update
+from tests.fixtures.app import client_as, open_event
 
 PASSWORD = "correct horse battery"
-
-
-def _open_event(client: TestClient) -> int:
-    event_id = push_update(client, make_update("ridge", Transition.OPENED, T0))
-    assert event_id is not None
-    return event_id
 
 
 def _login(client: TestClient, name: str, role: Role) -> tuple[TestClient, str]:
@@ -86,7 +79,7 @@ def test_bad_credentials(anon_client: TestClient, header: str, detail: str) -> N
 
 
 def test_viewer_reads_but_cannot_decide(client: TestClient, viewer_client: TestClient) -> None:
-    event_id = _open_event(client)
+    event_id = open_event(client)
     assert viewer_client.get("/api/events").json()["total"] == 1
     assert viewer_client.get(f"/api/events/{event_id}/snapshot.jpg").status_code == 200
     assert viewer_client.get("/api/cameras").status_code == 200
@@ -97,7 +90,7 @@ def test_viewer_reads_but_cannot_decide(client: TestClient, viewer_client: TestC
 
 
 def test_operator_decides_as_themself(client: TestClient, operator_client: TestClient) -> None:
-    event_id = _open_event(client)
+    event_id = open_event(client)
     response = operator_client.post(
         f"/api/events/{event_id}/dismiss", json={"operator": "mallory", "note": "a chimney"}
     )
@@ -150,7 +143,7 @@ def test_admin_cannot_lock_themself_out(client: TestClient) -> None:
 
 
 def test_console_session_and_csrf(client: TestClient) -> None:
-    event_id = _open_event(client)
+    event_id = open_event(client)
     browser, csrf = _login(client, "mei", Role.OPERATOR)
     me = browser.get("/api/auth/me").json()
     assert me == {"name": "mei", "role": "operator", "csrf_token": csrf}

@@ -17,39 +17,8 @@ from typer.testing import CliRunner
 from api.cli import app as cli
 from api.config import AppConfig
 from api.dataset import COLUMNS
-from detector.types import Region, Transition
-from tests.fixtures.app import T0, client_as, make_frame, make_update, push_update
-
-FLAME = Region(cls="flame", score=0.9, box=(0.1, 0.5, 0.3, 0.8))
-
-
-def _open(client: TestClient, camera: str, ts: float, **kw: object) -> int:
-    event_id = push_update(client, make_update(camera, Transition.OPENED, ts, **kw))
-    assert event_id is not None
-    return event_id
-
-
-@pytest.fixture
-def decided(client: TestClient) -> dict[str, int]:
-    """ridge smoke confirmed (with a peak), valley smoke dismissed, ridge flame still open."""
-    ids = {
-        "confirmed": _open(client, "ridge", T0),
-        "dismissed": _open(client, "valley", T0 + 60),
-        "open": _open(client, "ridge", T0 + 120, cls="flame", regions=(FLAME,)),
-    }
-    peak = make_frame("ridge", T0 + 10, seed=2)
-    push_update(
-        client,
-        make_update("ridge", Transition.UPDATED, T0 + 10, score=0.9, is_peak=True, frame=peak),
-    )
-    ana = client_as(client, "ana")
-    assert (
-        ana.post(f"/api/events/{ids['confirmed']}/confirm", json={"note": "real"}).status_code
-        == 200
-    )
-    note = {"note": 'road dust, "again"'}
-    assert ana.post(f"/api/events/{ids['dismissed']}/dismiss", json=note).status_code == 200
-    return ids
+from detector.types import Transition
+from tests.fixtures.app import T0, make_frame, make_update, push_update
 
 
 def _csv(text: str) -> list[dict[str, str]]:

@@ -15,7 +15,7 @@ import csv
 import hashlib
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -35,7 +35,9 @@ class LabelledImage:
     """One image and what is known about it.
 
     ``kind`` is the sampling pool: ``smoke`` / ``flame`` (boxed images), ``figlib_pre`` (FIgLib
-    pre-ignition, no smoke anywhere), ``negative`` (clouds, sky, webcams).
+    pre-ignition, no smoke anywhere), ``negative`` (clouds, sky, webcams), and the operator
+    pools of ``operator_data``. ``partial``: the boxes mark some of the class, not all of it, so
+    box-free tiles are unlabelled for it. ``focus_boxes``: areas whose tiles are kept first.
     """
 
     path: Path
@@ -47,10 +49,11 @@ class LabelledImage:
     smoke_known: bool = True
     flame_known: bool = True
     offset_s: int | None = None
-    extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    partial: bool = False
+    focus_boxes: tuple[PixelBox, ...] = ()
 
 
-def _hash_split(key: str, fraction: float = VAL_FRACTION) -> str:
+def hash_split(key: str, fraction: float = VAL_FRACTION) -> str:
     """Deterministic split of a group key: same key, same side, on every machine."""
     value = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
     return "val" if value < fraction else "train"
@@ -124,7 +127,7 @@ def aiformankind(data: Path) -> list[LabelledImage]:
     out = []
     for path, grp in zip(paths, groups, strict=True):
         key = f"afm-view-{paths[grp].stem}"
-        split = "val" if grp in held else _hash_split(key)
+        split = "val" if grp in held else hash_split(key)
         boxes = tuple(_voc_boxes(path.with_suffix(".xml"), {"smoke"}))
         out.append(LabelledImage(path, "smoke", key, split, smoke_boxes=boxes, flame_known=True))
     return out
@@ -164,7 +167,7 @@ def flame_photos(data: Path) -> list[LabelledImage]:
                     path,
                     "flame",
                     f"firenet-{path.stem}",
-                    _hash_split(f"firenet-{path.stem}"),
+                    hash_split(f"firenet-{path.stem}"),
                     flame_boxes=boxes,
                     smoke_known=False,
                 )
@@ -183,7 +186,7 @@ def flame_photos(data: Path) -> list[LabelledImage]:
                 path,
                 "flame",
                 f"firenet-{key}",
-                _hash_split(f"firenet-{key}"),
+                hash_split(f"firenet-{key}"),
                 flame_boxes=boxes,
                 smoke_known=False,
             )
@@ -222,7 +225,7 @@ def negatives(data: Path) -> list[LabelledImage]:
         for cls_dir in sorted((data / "negative" / folder).iterdir()):
             for path in sorted(cls_dir.glob("*.jpg")):
                 key = f"{folder}-{cls_dir.name}-{path.stem}"
-                out.append(LabelledImage(path, "negative", key, _hash_split(key)))
+                out.append(LabelledImage(path, "negative", key, hash_split(key)))
     for path in sorted((data / "negative" / "webcams").glob("*.jpg")):
         split = "val" if path.name.startswith(VAL_WEBCAM_PREFIX) else "train"
         out.append(LabelledImage(path, "negative", f"webcam-{path.stem}", split))

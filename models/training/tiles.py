@@ -25,9 +25,25 @@ BOX_IN_TILE = 0.4
 TILE_IN_BOX = 0.25
 #: Training tiles are cut at several row counts: rows=2 is the shipped tiling, 1 and 3 give
 #: scale variety (zoomed-in and wide cameras) with the same cutting code.
-TRAIN_ROWS = {"smoke": (1, 2, 3), "flame": (1, 2), "figlib_pre": (1, 2, 3), "negative": (1, 2)}
+TRAIN_ROWS = {
+    "smoke": (1, 2, 3),
+    "flame": (1, 2),
+    "figlib_pre": (1, 2, 3),
+    "negative": (1, 2),
+    "operator_smoke": (1, 2, 3),
+    "operator_flame": (1, 2),
+    "operator_negative": (1, 2, 3),
+}
 #: Negative tiles kept per image and row count (box-free tiles are many and alike).
-NEG_PER_IMAGE = {"smoke": 3, "flame": 2, "figlib_pre": 4, "negative": 1}
+NEG_PER_IMAGE = {
+    "smoke": 3,
+    "flame": 2,
+    "figlib_pre": 4,
+    "negative": 1,
+    "operator_smoke": 2,
+    "operator_flame": 2,
+    "operator_negative": 4,
+}
 IGNORE = -1
 
 
@@ -66,8 +82,22 @@ class TileSet:
         return path.with_suffix(".meta.npz").is_file()
 
 
-def tile_label(tile: tuple[int, int, int, int], boxes: tuple[PixelBox, ...], known: bool) -> int:
-    """1 / 0 / -1 for one class in one pixel tile (x0, y0, x1, y1)."""
+def _touches(tile: tuple[int, int, int, int], boxes: tuple[PixelBox, ...]) -> bool:
+    tx0, ty0, tx1, ty1 = tile
+    return any(
+        min(tx1, bx1) > max(tx0, bx0) and min(ty1, by1) > max(ty0, by0)
+        for bx0, by0, bx1, by1 in boxes
+    )
+
+
+def tile_label(
+    tile: tuple[int, int, int, int],
+    boxes: tuple[PixelBox, ...],
+    known: bool,
+    partial: bool = False,
+) -> int:
+    """1 / 0 / -1 for one class in one pixel tile (x0, y0, x1, y1); with ``partial`` boxes a
+    box-free tile is -1 (the class may be there unmarked)."""
     if not known:
         return IGNORE
     tx0, ty0, tx1, ty1 = tile
@@ -83,7 +113,7 @@ def tile_label(tile: tuple[int, int, int, int], boxes: tuple[PixelBox, ...], kno
         if inter / box_area >= BOX_IN_TILE or inter / tile_area >= TILE_IN_BOX:
             return 1
         touched = True
-    return IGNORE if touched else 0
+    return IGNORE if touched or partial else 0
 
 
 def _spec_with_rows(spec: ModelSpec, rows: int) -> ModelSpec:
@@ -97,8 +127,9 @@ def image_tiles(
     image: np.ndarray,
     spec: ModelSpec,
     rows_list: tuple[int, ...],
-) -> list[tuple[np.ndarray, tuple[int, int]]]:
-    """All tiles of ``image`` (RGB) at each row count, with their (smoke, flame) labels."""
+) -> list[tuple[np.ndarray, tuple[int, int], bool]]:
+    """All tiles of ``image`` (RGB) at each row count, with their (smoke, flame) labels and
+    whether they touch one of the item's focus boxes."""
     from detector.preprocess import crops_for  # the production cutter
 
     height, width = image.shape[:2]
@@ -108,20 +139,22 @@ def image_tiles(
         for crop, box in zip(crops, boxes, strict=True):
             px = pixel_box(box, width, height)
             labels = (
-                tile_label(px, item.smoke_boxes, item.smoke_known),
-                tile_label(px, item.flame_boxes, item.flame_known),
+                tile_label(px, item.smoke_boxes, item.smoke_known, item.partial),
+                tile_label(px, item.flame_boxes, item.flame_known, item.partial),
             )
-            out.append((crop, labels))
+            out.append((crop, labels, _touches(px, item.focus_boxes)))
     return out
 
 
 def _keep(
-    tiles: list[tuple[np.ndarray, tuple[int, int]]], budget: int, rng: random.Random
-) -> list[tuple[np.ndarray, tuple[int, int]]]:
-    """Every positive tile plus ``budget`` random tiles that are negative for some class."""
+    tiles: list[tuple[np.ndarray, tuple[int, int], bool]], budget: int, rng: random.Random
+) -> list[tuple[np.ndarray, tuple[int, int], bool]]:
+    """Every positive tile plus ``budget`` tiles that are negative for some class: focus tiles
+    first, then random ones."""
     pos = [t for t in tiles if 1 in t[1]]
     neg = [t for t in tiles if 1 not in t[1] and 0 in t[1]]
     rng.shuffle(neg)
+    neg.sort(key=lambda t: not t[2])  # stable: the shuffle order stays within each side
     return pos + neg[:budget]
 
 
@@ -149,7 +182,7 @@ def build_tiles(items: list[LabelledImage], spec: ModelSpec, seed: int) -> TileS
             kept = image_tiles(item, rgb, spec, (spec.tiling.rows,))
             if item.kind == "negative":
                 kept = kept[:: max(1, len(kept) // 2)][:2]
-        for crop, lab in kept:
+        for crop, lab, _ in kept:
             crops.append(crop)
             labels.append(lab)
             pool.append(item.kind)

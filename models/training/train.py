@@ -30,13 +30,14 @@ from tqdm import tqdm
 
 from detector.modelspec import InputSpec, ModelSpec, OutputSpec, TilingSpec, write_spec
 from detector.preprocess import to_tensor
-from models.training import evaluate, net, sampling, tiles
+from models.training import evaluate, net, operator_data, sampling, tiles
 from models.training.augment import augment
 from models.training.metrics import pick_threshold, pick_threshold_fpr, prf, roc_auc
 from models.training.sources import all_images
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
+CACHE = HERE / "cache"
 #: Re-mine the hard negatives after every this many epochs (from the first on).
 MINE_EVERY = 2
 LICENCE = {
@@ -70,6 +71,7 @@ class Config:
     max_tile_fpr: float | None
     look_alikes: bool
     ema_decay: float | None
+    operator_data: tuple[Path, ...] = ()
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
@@ -122,7 +124,19 @@ def parse_args(argv: list[str] | None = None) -> Config:
         help="validate and export the moving average of the weights (updated every step) "
         "after the last epoch; 0 = keep the raw weights of the best validation epoch",
     )
+    p.add_argument(
+        "--operator-data",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="EXPORT",
+        help="also learn from operators' verdicts: a directory or zip written by "
+        "`emberwatch export-dataset` or GET /api/export/dataset.zip (repeatable)",
+    )
     a = p.parse_args(argv)
+    for path in a.operator_data:
+        if not path.exists():
+            p.error(f"--operator-data {path}: no such file or directory")
     return Config(
         a.data,
         a.out,
@@ -143,6 +157,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         a.max_tile_fpr,
         a.look_alikes,
         a.ema_decay or None,
+        tuple(a.operator_data),
     )
 
 
@@ -171,11 +186,15 @@ def load_tiles(cfg: Config, spec: ModelSpec) -> tiles.TileSet:
             tiles.BOX_IN_TILE,
             tiles.TILE_IN_BOX,
             2,
+            [operator_data.export_digest(p) for p in cfg.operator_data],
         ]
     )
-    path = HERE / "cache" / f"tiles-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+    path = CACHE / f"tiles-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
     if not tiles.TileSet.exists(path):
-        tiles.build_tiles(all_images(cfg.data), spec, cfg.seed).save(path)
+        items = all_images(cfg.data)
+        for export in cfg.operator_data:
+            items += operator_data.operator_images(export, CACHE)
+        tiles.build_tiles(items, spec, cfg.seed).save(path)
     return tiles.TileSet.load(path)
 
 
@@ -267,7 +286,7 @@ def predict_onnx(
     network several times faster than torch on this CPU, and the export is checked each epoch."""
     import onnxruntime as ort
 
-    path = HERE / "cache" / "epoch.onnx"
+    path = CACHE / "epoch.onnx"
     net.export_onnx(model, spec.input.size[0], path)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = torch.get_num_threads()
@@ -342,7 +361,7 @@ def keep_epoch(cfg: Config, epoch: int) -> None:
     """Copy the network just validated (``predict_onnx`` exported it) into the run folder."""
     folder = HERE / "runs" / cfg.name / "epochs"
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(HERE / "cache" / "epoch.onnx", folder / f"epoch-{epoch}.onnx")
+    shutil.copyfile(CACHE / "epoch.onnx", folder / f"epoch-{epoch}.onnx")
 
 
 def thresholds_and_val(
@@ -372,7 +391,10 @@ def main(argv: list[str] | None = None) -> None:
     random.seed(cfg.seed)
     spec = base_spec(cfg)
     t0 = time.monotonic()
-    ts = load_tiles(cfg, spec)
+    try:
+        ts = load_tiles(cfg, spec)
+    except operator_data.OperatorDataError as exc:
+        raise SystemExit(f"--operator-data: {exc}") from exc
     print(f"tiles: {len(ts.labels)} ({int(np.sum(ts.split == 'train'))} train)", flush=True)
     model, history = fit(cfg, spec, ts)
     thresholds, val = thresholds_and_val(model, ts, spec, cfg.max_tile_fpr)
