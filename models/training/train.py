@@ -274,7 +274,7 @@ def train_epoch(
         sched.step()
         if sched.progress >= 1.0:
             break
-        losses.append(float(loss))
+        losses.append(loss.item())
         bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
     return float(np.mean(losses))
 
