@@ -24,6 +24,7 @@ from streams.config import CameraConfig
 if TYPE_CHECKING:
     from benchmarks.clips import ClipPlan, ClipRun, ClipsTable, PlaySettings
     from benchmarks.report import ModelInfo
+    from benchmarks.sweep import SweepSpec
     from detector.config import SmoothingConfig
     from detector.model import OnnxModel
 
@@ -219,6 +220,17 @@ def build_results(
     }
 
 
+def add_sweeps(
+    results: dict[str, Any], bench: BenchRun, settings: PlaySettings, spec: SweepSpec
+) -> None:
+    """Each model's operating points at the swept thresholds (results.json ``sweep``)."""
+    from benchmarks.sweep import sweep_model
+
+    for entry, loaded, runs in zip(results["models"], bench.models, bench.runs, strict=True):
+        info = loaded.info
+        entry["sweep"] = sweep_model(runs, info.classes, info.thresholds, settings.smoothing, spec)
+
+
 def write_outputs(out: Path, bench: BenchRun, results: dict[str, Any], plots: bool) -> None:
     """results.json, metrics.json, summary.md and (unless disabled) the PNG plots."""
     from benchmarks.plots import ModelRun, plot_compare, plot_timeline
@@ -275,6 +287,14 @@ def clips(
     threads: Annotated[int, typer.Option(min=0, help="onnxruntime threads; 0 = its default.")] = 0,
     batch: Annotated[int, typer.Option(min=1, help="Frames scored per model call.")] = 8,
     plots: Annotated[bool, typer.Option(help="Write the PNG plots.")] = True,
+    sweep: Annotated[
+        str | None,
+        typer.Option(
+            metavar="CLASS=LO:HI:STEP",
+            help="Also replay the scores at other thresholds of one class "
+            "(e.g. smoke=0.3:0.95:0.05 or smoke=0.5,0.6,0.7): operating points.",
+        ),
+    ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar, no summary on stdout.")
     ] = False,
@@ -283,23 +303,33 @@ def clips(
     import yaml
 
     from benchmarks.clips import ClipsCsvError, PlaySettings, read_clips_csv
+    from benchmarks.sweep import parse_sweep
     from detector.modelspec import ModelError
 
     try:
         table = read_clips_csv(clips_csv)
         settings = PlaySettings(interval, min_clip_seconds, load_smoothing(smoothing_yaml), batch)
+        sweep_spec = parse_sweep(sweep) if sweep else None
     except (ClipsCsvError, OSError, ValueError, yaml.YAMLError) as exc:
         raise _fail(str(exc)) from None
+    if sweep_spec and settings.smoothing.baseline_tau_s is not None:
+        raise _fail("--sweep replays frame scores; it cannot replay a per-region baseline")
     try:
         loaded = [load_model(d, threads) for d in (model or [DEFAULT_MODEL])]
     except ModelError as exc:
         hint = "" if model else " (the default model; pass --model DIR to use another)"
         raise _fail(f"{exc}{hint}") from None
+    if sweep_spec:
+        for m in loaded:
+            if sweep_spec.cls not in m.info.classes:
+                raise _fail(f"--sweep class {sweep_spec.cls!r} is not a class of {m.info.name}")
     out.mkdir(parents=True, exist_ok=True)
     plans, failures = plan_all(table, min_clip_seconds)
     show = not quiet and sys.stderr.isatty()
     bench = run_bench(loaded, plans, settings, out / "frames.jsonl", show)
     results = build_results(bench, _display_path(clips_csv), settings, failures, threads)
+    if sweep_spec:
+        add_sweeps(results, bench, settings, sweep_spec)
     write_outputs(out, bench, results, plots)
     for failure in results["failures"]:
         typer.echo(

@@ -259,6 +259,45 @@ def _clip_row(c: Json) -> list[str]:
     ]
 
 
+SWEEP_HEAD = "threshold|recall|TTD median|TTDs|false events|frame F1|missed|false events on"
+
+
+def _sweep_row(point: Json, sweep: Json) -> list[str]:
+    marks = [
+        name
+        for name, value in (("model", sweep["model_threshold"]), ("suggested", sweep["suggested"]))
+        if value is not None and abs(point["threshold"] - value) < 1e-9
+    ]
+    label = f"{point['threshold']:.3f}" + (f" ({', '.join(marks)})" if marks else "")
+    return [
+        label,
+        f"{point['detected_clips']}/{point['positive_clips']}",
+        _minutes(point["ttd_median_s"]),
+        ", ".join(_minutes(t) for t in point["ttd_s"]) or "–",
+        str(point["false_events"]),
+        _fmt(point["frame_f1"]),
+        ", ".join(point["missed"]) or "–",
+        ", ".join(point["false_event_clips"]) or "–",
+    ]
+
+
+def _sweep_lines(m: Json) -> list[str]:
+    sweep = m.get("sweep")
+    if not sweep:
+        return []
+    best = "none" if sweep["suggested"] is None else f"{sweep['suggested']:.3f}"
+    return [
+        "",
+        f"## Operating points: `{m['model']}`, {sweep['class']} threshold",
+        "",
+        f"The same scores replayed through the smoother; model threshold "
+        f"{sweep['model_threshold']:.3f}, suggested {best} (the highest with the best recall "
+        "and no false event).",
+        "",
+        *_table(SWEEP_HEAD.split("|"), (_sweep_row(p, sweep) for p in sweep["points"])),
+    ]
+
+
 def summary_markdown(results: Json) -> str:
     """The human summary: a table per model, throughput, per-clip tables and failures."""
     models, s = results["models"], results["settings"]
@@ -279,6 +318,7 @@ def summary_markdown(results: Json) -> str:
     for m in models:
         lines += ["", f"## Clips: `{m['model']}`", ""]
         lines += _table(CLIP_HEAD.split("|"), map(_clip_row, m["clips"]))
+        lines += _sweep_lines(m)
     lines += ["", "## Failures", ""]
     if results["failures"]:
         rows = ([str(f["line"]), f["file"], f["error"]] for f in results["failures"])

@@ -40,6 +40,7 @@ corrupt.mp4,negative,,0.04,not a video
 smoke_timelapse.mp4,smoke,{PLUME_AT},{TIMELAPSE_SPF},
 """
 ARGS = ["--interval", "1", "--min-clip-seconds", "30", "--quiet", "--threads", "1"]
+SWEEP = "smoke=0.1:0.9:0.1"  # holds both models' thresholds (0.5 and 0.9)
 
 TOP_KEYS = {"schema_version", "clips_csv", "settings", "failures", "models"}
 MODEL_KEYS = {
@@ -51,6 +52,7 @@ MODEL_KEYS = {
     "aggregate",
     "throughput",
     "clips",
+    "sweep",
 }
 AGGREGATE_KEYS = {
     "recall",
@@ -107,7 +109,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, plume_model_dir: Path) -> Run
     smoothing = root / "service.yaml"
     smoothing.write_text(yaml.safe_dump(SMOOTHING))
     models = ["--model", str(plume_model_dir), "--model", str(strict)]
-    models += ["--smoothing-yaml", str(smoothing)]
+    models += ["--smoothing-yaml", str(smoothing), "--sweep", SWEEP]
     codes = []
     for name, extra in (("first", []), ("second", ["--no-plots"])):
         result = CliRunner().invoke(
@@ -270,6 +272,53 @@ def test_nothing_runs_without_a_model_or_with_bad_smoothing(runs: Runs, tmp_path
     assert result.exit_code == 2
     assert "tau_s" in result.output
     assert not (tmp_path / "results.json").exists()
+
+
+def test_sweep_replays_the_benchmark_and_orders_the_operating_points(runs: Runs) -> None:
+    for model in load(runs.first / "results.json")["models"]:
+        sweep, agg = model["sweep"], model["aggregate"]
+        assert (
+            sweep["class"] == "smoke" and sweep["model_threshold"] == model["thresholds"]["smoke"]
+        )
+        points = sweep["points"]
+        assert [p["threshold"] for p in points] == [round(0.1 * i, 6) for i in range(1, 10)]
+        own = next(p for p in points if p["threshold"] == sweep["model_threshold"])
+        for key in ("detected_clips", "positive_clips", "false_events", "ttd_median_s"):
+            assert own[key] == agg[key], key
+        assert own["frame_f1"] == agg["frame_f1"]
+        recalls = [p["detected_clips"] for p in points]
+        falses = [p["false_events"] for p in points]
+        assert recalls == sorted(recalls, reverse=True) and falses == sorted(falses, reverse=True)
+    plume, strict = (m["sweep"] for m in load(runs.first / "results.json")["models"])
+    assert plume["points"] == strict["points"], "same scores, same smoother: same points"
+    # The negative clip's plume-free frames score low: no false event anywhere on the sweep, so
+    # the suggestion is the highest threshold that still finds both smoke clips.
+    best = max(p["threshold"] for p in plume["points"] if p["detected_clips"] == 2)
+    assert plume["suggested"] == best
+    summary = (runs.first / "summary.md").read_text()
+    assert "## Operating points: `plume-strict`, smoke threshold" in summary
+    assert "| 0.900 (model" in summary
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("smoke", "expected CLASS=LO:HI:STEP"),
+        ("smoke=0.9:0.1:0.1", "HI is below LO"),
+        ("smoke=0.1:0.9", "a range is LO:HI:STEP"),
+        ("smoke=0.5,high", "'high' is not a number"),
+        ("smoke=0.5,1.5", "outside (0, 1]"),
+        ("smoke=0.001:1:0.001", "1000 thresholds, at most 200"),
+        ("fog=0.5", "'fog' is not a class of"),
+    ],
+)
+def test_bad_sweep_is_refused_before_anything_runs(
+    runs: Runs, tmp_path: Path, value: str, message: str
+) -> None:
+    args = ["clips", str(runs.clips / "clips.csv"), "--model", str(runs.plume), "--sweep", value]
+    result = CliRunner().invoke(bench_app, [*args, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert not (tmp_path / "out").exists()
 
 
 def test_wired_into_the_main_command() -> None:
