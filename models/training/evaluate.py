@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from detector.modelspec import ModelSpec, load_spec
+from detector.modelspec import ModelSpec, load_spec, write_spec
 from detector.preprocess import crops_for, to_tensor
 from models.training.metrics import roc_auc
 from models.training.sources import HELD_OUT_FIRES, figlib, negatives
@@ -166,8 +166,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("model_dir", type=Path)
     parser.add_argument("--data", type=Path, default=default_data_dir())
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--write", action="store_true", help="also update the metrics in the model's model.yaml"
+    )
     args = parser.parse_args(argv)
     report = main_report(args.model_dir, args.data)
+    if args.write:
+        spec = load_spec(args.model_dir)
+        metrics = {**spec.metrics, **summary(report)}
+        write_spec(args.model_dir, spec.model_copy(update={"metrics": metrics}))
     text = json.dumps(report, indent=1)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,8 @@ Steps: cut tiles once with the detector's ``crops_for`` (cached under models/tra
 fine-tune EfficientNet-Lite0 (early blocks frozen) with class-balanced sampling and
 augmentation (zoom-out mosaics, glare and night lights among them), hard-negative mining,
 an exponential moving average of the weights, choose per-class thresholds on the validation
-tiles, export ONNX, then score the held-out FIgLib fire per frame and measure the
+tiles, export ONNX, set the smoke threshold from a sweep of the development clips
+(``operating_point.py``), then score the held-out FIgLib fire per frame and measure the
 one-core cost. Metrics go to ``models/training/runs/<name>/metrics.json`` and into model.yaml.
 """
 
@@ -28,9 +29,9 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
-from detector.modelspec import InputSpec, ModelSpec, OutputSpec, TilingSpec, write_spec
+from detector.modelspec import InputSpec, ModelSpec, OutputSpec, TilingSpec, load_spec, write_spec
 from detector.preprocess import to_tensor
-from models.training import evaluate, net, operator_data, sampling, tiles
+from models.training import evaluate, net, operating_point, operator_data, sampling, tiles
 from models.training.augment import augment
 from models.training.metrics import pick_threshold, pick_threshold_fpr, prf, roc_auc
 from models.training.sources import all_images
@@ -72,6 +73,7 @@ class Config:
     look_alikes: bool
     ema_decay: float | None
     operator_data: tuple[Path, ...] = ()
+    dev_threshold: bool = True
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
@@ -133,6 +135,14 @@ def parse_args(argv: list[str] | None = None) -> Config:
         help="also learn from operators' verdicts: a directory or zip written by "
         "`emberwatch export-dataset` or GET /api/export/dataset.zip (repeatable)",
     )
+    p.add_argument(
+        "--dev-threshold",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="set the smoke threshold from a threshold sweep of the development clips "
+        "(models/training/operating_point.py) when DATA/clips/dev/clips.csv exists; "
+        "--no-dev-threshold keeps the validation-tile threshold",
+    )
     a = p.parse_args(argv)
     for path in a.operator_data:
         if not path.exists():
@@ -158,6 +168,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         a.look_alikes,
         a.ema_decay or None,
         tuple(a.operator_data),
+        a.dev_threshold,
     )
 
 
@@ -402,9 +413,15 @@ def main(argv: list[str] | None = None) -> None:
     metrics = {"val_tiles": val, "train_minutes": round((time.monotonic() - t0) / 60, 1)}
     spec = spec.model_copy(update={"thresholds": thresholds, "metrics": metrics})
     write_spec(cfg.out, spec)
+    clips_csv = cfg.data / "clips" / "dev" / "clips.csv"
+    if cfg.dev_threshold and clips_csv.is_file():
+        bench_dir = REPO / "build" / f"operating-point-{cfg.name}"
+        operating_point.choose(cfg.out, clips_csv, bench_dir)
+        spec = load_spec(cfg.out)
+        thresholds = spec.thresholds
     report = evaluate.main_report(cfg.out, cfg.data)
-    spec = spec.model_copy(update={"metrics": {**metrics, **evaluate.summary(report)}})
-    write_spec(cfg.out, spec)
+    spec = spec.model_copy(update={"metrics": {**spec.metrics, **evaluate.summary(report)}})
+    write_spec(cfg.out, spec)  # the same as evaluate --write
     run_dir = HERE / "runs" / cfg.name
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "metrics.json").write_text(
