@@ -30,6 +30,9 @@ def test_model_directory_is_complete_and_verified() -> None:
     assert set(spec.thresholds) == {"smoke", "flame"}
     assert spec.licence.get("data") and spec.licence.get("weights")
     assert (DEFAULT_MODEL / "CARD.md").is_file()
+    choice = spec.metrics["threshold_choice"]  # how the smoke threshold was chosen
+    assert choice["class"] == "smoke" and choice["threshold"] == spec.thresholds["smoke"]
+    assert choice["rule"] and choice["clips"] == "clips/dev/clips.csv"
 
 
 def test_scores_a_1080p_frame_in_one_batch_of_tiles(model: OnnxModel) -> None:
