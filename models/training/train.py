@@ -416,7 +416,9 @@ def main(argv: list[str] | None = None) -> None:
     clips_csv = cfg.data / "clips" / "dev" / "clips.csv"
     if cfg.dev_threshold and clips_csv.is_file():
         bench_dir = REPO / "build" / f"operating-point-{cfg.name}"
-        operating_point.choose(cfg.out, clips_csv, bench_dir)
+        chosen = operating_point.choose(cfg.out, clips_csv, bench_dir)
+        kept = "kept the validation threshold: every swept threshold has a false event"
+        print(f"dev-clip smoke threshold: {chosen if chosen is not None else kept}", flush=True)
         spec = load_spec(cfg.out)
         thresholds = spec.thresholds
     report = evaluate.main_report(cfg.out, cfg.data)
