@@ -47,7 +47,8 @@ class CameraView:
     before the first); ``scores`` the latest raw model score per class. ``behind`` is True while
     the camera streams but was last analysed more than twice its interval ago (overload);
     ``analysis_age_s`` is the time since its last analysis; ``behind_episodes`` counts the
-    times it fell behind.
+    times it fell behind. ``thresholds`` are the opening thresholds in force (the model's, or the
+    camera's own), empty for a camera that is not analysed.
     """
 
     config: CameraConfig
@@ -58,6 +59,7 @@ class CameraView:
     behind: bool = False
     analysis_age_s: float | None = None
     behind_episodes: int = 0
+    thresholds: Mapping[str, float] = field(default_factory=dict)
 
 
 class PipelineLike(Protocol):
@@ -235,6 +237,7 @@ class Pipeline:
                         behind,
                         c.watch.age(now),
                         c.watch.episodes,
+                        dict(c.rules.thresholds or {}),
                     )
                 )
             for cfg in self._disabled.values():

@@ -240,6 +240,11 @@ class CameraOut(BaseModel):
     )
     last_error: str | None
     scores: dict[str, float] = Field(description="Latest raw model score per class.")
+    thresholds: dict[str, float] = Field(
+        default_factory=dict,
+        description="Opening threshold per class in force: the model's, or the camera's own "
+        "(`thresholds` in its configuration); empty while the camera is not analysed.",
+    )
     latitude: float | None
     longitude: float | None
     heading_deg: float | None

@@ -14,6 +14,7 @@ from detector.types import Transition
 from streams.state import StreamState
 from tests.fixtures.app import (
     CAMERA_PASSWORD,
+    MODEL_THRESHOLDS,
     T0,
     FakePipeline,
     make_frame,
@@ -47,6 +48,7 @@ def test_list_cameras(client: TestClient, fake_pipeline: FakePipeline) -> None:
     assert 4.0 <= ridge["last_frame_age_s"] < 60
     assert ridge["last_frame_at"].endswith("Z")
     assert (ridge["lag_s"], ridge["scores"]) == (0.35, {"smoke": 0.12, "flame": 0.01})
+    assert ridge["thresholds"] == MODEL_THRESHOLDS, "what the scores are compared with"
     assert (ridge["latitude"], ridge["longitude"], ridge["heading_deg"], ridge["fov_deg"]) == (
         46.5, 7.9, 135.0, 60.0,
     )  # fmt: skip
@@ -56,6 +58,7 @@ def test_list_cameras(client: TestClient, fake_pipeline: FakePipeline) -> None:
     assert valley["name"] == "valley" and valley["state"] == "connecting"
     assert valley["last_frame_at"] is None and valley["last_frame_age_s"] is None
     assert valley["latitude"] is None and valley["lag_s"] is None
+    assert valley["thresholds"] == {}, "not analysed yet"
 
 
 def test_credentials_never_leave_the_api(client: TestClient, fake_pipeline: FakePipeline) -> None:

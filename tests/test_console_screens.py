@@ -184,6 +184,9 @@ def test_screens(browser: Browser, demo: LiveServer, shots: Path) -> None:
     page.click("#nav button[data-view=cameras]")
     expect(page.locator(".tile")).to_have_count(4)
     expect(page.locator('.tile[data-camera="summit"] .state')).to_have_text("Reconnecting")
+    expect(page.locator('.tile[data-camera="ridge-north"] footer')).to_contain_text(
+        "Smoke 0.05 / 0.60"
+    )
     page.wait_for_function(
         "[...document.querySelectorAll('.tile img')].filter(i => i.naturalWidth).length >= 3"
     )

@@ -12,6 +12,7 @@ import pytest
 
 from api.config import AppConfig
 from api.pipeline import CameraView, Pipeline
+from api.routers.cameras import camera_out
 from detector.config import DetectorConfig
 from detector.model import CameraRules, OnnxModel, StageTimes
 from detector.types import Detection, EventUpdate
@@ -95,7 +96,9 @@ def test_add_replace_and_remove_cameras_while_others_stream(
     wait_until(lambda: all(views(pipe)[c].analysed > before[c] + 1 for c in "bc"), 30, "b, c go on")
 
     # Replacing restarts only that camera; a disabled camera is listed but not opened.
-    pipe.add_camera(file_camera("c", clip, interval_s=1.0, name="Replaced"))
+    pipe.add_camera(
+        file_camera("c", clip, interval_s=1.0, name="Replaced", thresholds={"smoke": 0.8})
+    )
     pipe.add_camera(file_camera("d", clip, enabled=False))
     now = views(pipe)
     assert now["c"].config.display_name == "Replaced" and now["c"].analysed == 0
@@ -104,6 +107,13 @@ def test_add_replace_and_remove_cameras_while_others_stream(
     wait_until(lambda: views(pipe)["c"].analysed > 0, 30, "the replaced camera analysed")
     wait_until(lambda: views(pipe)["b"].analysed > b_before, 30, "b goes on")
     assert views(pipe)["d"].stats.decoded == 0
+    # The thresholds in force: the model's, the camera's own over them, none when not analysed.
+    shown = {cid: camera_out(v, time.monotonic()).thresholds for cid, v in views(pipe).items()}
+    assert shown == {
+        "b": {"smoke": 0.5, "flame": 0.5},
+        "c": {"smoke": 0.8, "flame": 0.5},
+        "d": {},
+    }
     assert pipe.remove_camera("d") is True
 
 

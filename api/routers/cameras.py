@@ -67,6 +67,7 @@ def camera_out(view: CameraView, now: float) -> CameraOut:
         behind=view.behind,
         last_error=redact_text(stats.last_error, [cfg.url]) if stats.last_error else None,
         scores=dict(view.scores),
+        thresholds=dict(view.thresholds),
         latitude=cfg.latitude,
         longitude=cfg.longitude,
         heading_deg=cfg.heading_deg,

@@ -80,6 +80,12 @@ const Wall = {
       : t("cameras.no_frame")];
     if (cam.lag_s !== null) bits.push(t("cameras.lag", { lag: cam.lag_s.toFixed(2) + " s" }));
     bits.push(t("cameras.analysed", { n: cam.counters.analysed.toLocaleString() }));
+    for (const [cls, threshold] of Object.entries(cam.thresholds)) {
+      const score = cam.scores[cls];
+      if (score === undefined) continue;
+      bits.push(t("cameras.score", { cls: t("cls." + cls), score: score.toFixed(2),
+        threshold: threshold.toFixed(2) }));
+    }
     if (cam.masks.length) bits.push(t("cameras.mask_count", { n: cam.masks.length }));
     if (cam.last_error && cam.state !== "streaming") bits.push(cam.last_error);
     tile.querySelector("footer").replaceChildren(...bits.map((b) => el("span", {}, b)));
