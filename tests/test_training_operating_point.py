@@ -54,6 +54,9 @@ def test_threshold_from_the_sweep_is_written(strict_model: Path, tmp_path: Path)
         "clips": "clips/dev/clips.csv",
         "sweep": GRID,
     }
+    # Chosen again (e.g. on more clips): the validation threshold on record stays the original.
+    assert choose(strict_model, clips / "clips.csv", tmp_path / "again") == chosen
+    assert load_spec(strict_model).metrics["threshold_choice"]["validation_tile_threshold"] == 0.99
 
 
 def test_failed_benchmark_stops_and_leaves_the_model(strict_model: Path, tmp_path: Path) -> None:

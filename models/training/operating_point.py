@@ -40,10 +40,14 @@ def choose(model_dir: Path, clips_csv: Path, out: Path, cls: str = "smoke") -> f
     if chosen is None:
         return None
     spec = load_spec(model_dir)
+    previous = spec.metrics.get("threshold_choice") or {}
+    validation = spec.threshold(cls)
+    if previous.get("class") == cls:  # chosen before: keep the validation threshold it replaced
+        validation = previous["validation_tile_threshold"]
     choice = {
         "class": cls,
         "threshold": chosen,
-        "validation_tile_threshold": spec.threshold(cls),
+        "validation_tile_threshold": validation,
         "rule": RULE,
         "clips": "/".join(clips_csv.parts[-3:]),
         "sweep": GRID,
