@@ -15,7 +15,6 @@ from detector.masks import MaskSet
 from detector.modelspec import ModelError, ModelSpec, OutputKind, load_spec
 from detector.postprocess import activate, tile_regions, yolo_regions
 from detector.preprocess import crops_for, to_tensor
-from detector.tiling import tile_boxes
 from detector.types import Box, Detection
 from streams.frame import Frame
 
@@ -61,7 +60,7 @@ def choose_providers(requested: Sequence[str]) -> list[str]:
 class OnnxModel:
     """A loaded model directory. Thread-compatible: call :meth:`score` from one thread.
 
-    >>> model = OnnxModel(Path("models/ember-tiles-v2"))  # doctest: +SKIP
+    >>> model = OnnxModel(Path("models/ember-tiles-v3"))  # doctest: +SKIP
     >>> detections, times = model.score([frame])  # doctest: +SKIP
     """
 
@@ -109,7 +108,7 @@ class OnnxModel:
         """How many network inputs one frame of this size becomes."""
         if self.spec.kind is OutputKind.YOLO:
             return 1
-        return len(tile_boxes(width, height, self.spec.tiling.rows, self.spec.tiling.min_overlap))
+        return len(self.spec.tiling.boxes(width, height))
 
     def thresholds(self, overrides: Mapping[str, float] | None = None) -> dict[str, float]:
         base = {cls: self.spec.threshold(cls) for cls in self.classes}

@@ -3,7 +3,7 @@
 ``model.yaml`` describes everything the detector needs to feed the network and read its output,
 so any ONNX model that follows one of the two output kinds can be dropped in::
 
-    name: ember-tiles-v2
+    name: ember-tiles-v3
     file: model.onnx
     sha256: 3f1c...            # of model.onnx, checked at load
     kind: tiled_classifier     # or "yolo"
@@ -18,6 +18,7 @@ so any ONNX model that follows one of the two output kinds can be dropped in::
     tiling:                    # tiled_classifier only
       rows: 2                  # square tiles, side = frame height / rows
       min_overlap: 0.1         # columns overlap at least this fraction of a tile
+      row_overlap: 0.5         # optional: extra rows so rows overlap this much (default 0)
     thresholds: {smoke: 0.5, flame: 0.5}
     licence: {weights: ..., data: ...}
 """
@@ -31,6 +32,9 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from detector.tiling import tile_boxes
+from detector.types import Box
 
 
 class ModelError(Exception):
@@ -70,6 +74,17 @@ class OutputSpec(_Strict):
 class TilingSpec(_Strict):
     rows: int = Field(2, ge=1, le=8, description="Tile rows; tile side = frame height / rows.")
     min_overlap: float = Field(0.0, ge=0, lt=1, description="Least overlap between columns.")
+    row_overlap: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Least overlap between rows; above 0, rows are added to reach it "
+        "(0.5 with 2 rows adds a row across the middle of the frame).",
+    )
+
+    def boxes(self, width: int, height: int) -> list[Box]:
+        """The tiles of a ``width`` x ``height`` frame (see :func:`detector.tiling.tile_boxes`)."""
+        return tile_boxes(width, height, self.rows, self.min_overlap, self.row_overlap)
 
 
 class ModelSpec(_Strict):

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from detector.modelspec import InputSpec, ModelSpec, OutputKind
-from detector.tiling import pixel_box, tile_boxes
+from detector.tiling import pixel_box
 from detector.types import Box
 
 
@@ -22,7 +22,7 @@ def crops_for(image: np.ndarray, spec: ModelSpec) -> tuple[list[np.ndarray], lis
     """
     height, width = image.shape[:2]
     if spec.kind is OutputKind.TILED_CLASSIFIER:
-        boxes = tile_boxes(width, height, spec.tiling.rows, spec.tiling.min_overlap)
+        boxes = spec.tiling.boxes(width, height)
     else:
         boxes = [(0.0, 0.0, 1.0, 1.0)]
     size = spec.input.size

@@ -57,6 +57,35 @@ def test_tiles_cover_the_frame(
     assert max(side_px) <= size[1] / rows + 1e-6  # square (or narrower) tiles
 
 
+def test_row_overlap_adds_a_row_across_the_middle() -> None:
+    plain = tile_boxes(1920, 1080, rows=2, min_overlap=0.1)
+    staggered = tile_boxes(1920, 1080, rows=2, min_overlap=0.1, row_overlap=0.5)
+    assert len(staggered) == 12 and len(plain) == 8
+    tops = sorted({round(b[1], 6) for b in staggered})
+    assert tops == [0.0, 0.25, 0.5]  # a row straddling the edge between the two plain rows
+    assert {b[:1] + b[2:3] for b in staggered} == {b[:1] + b[2:3] for b in plain}  # same columns
+    assert all(b[3] - b[1] == pytest.approx(0.5) for b in staggered)  # same scale
+    assert max(b[3] for b in staggered) == pytest.approx(1)
+
+
+def test_row_overlap_in_model_yaml_sets_the_inputs_per_frame(
+    plume_model_dir: Path, tmp_path: Path
+) -> None:
+    raw = yaml.safe_load((plume_model_dir / "model.yaml").read_text())
+    raw["tiling"] = {"rows": 2, "min_overlap": 0.1, "row_overlap": 0.5}
+    (tmp_path / "model.yaml").write_text(yaml.safe_dump(raw))
+    (tmp_path / "model.onnx").write_bytes((plume_model_dir / "model.onnx").read_bytes())
+    model = OnnxModel(tmp_path)
+    assert model.inputs_per_frame(1920, 1080) == 12
+    image = np.full((1080, 1920, 3), SKY, np.uint8)
+    (det,), _ = model.score([Frame("cam", 0.0, 0, image)])
+    assert det.tile_scores is not None and det.tile_scores.shape == (12, len(model.classes))
+    raw["tiling"]["row_overlap"] = 1.0
+    (tmp_path / "model.yaml").write_text(yaml.safe_dump(raw))
+    with pytest.raises(ModelError, match="row_overlap"):
+        load_spec(tmp_path)
+
+
 def test_missing_model_dir_is_named(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="does not exist"):
         load_spec(tmp_path / "nope")
