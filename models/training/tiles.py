@@ -117,6 +117,8 @@ def tile_label(
 
 
 def _spec_with_rows(spec: ModelSpec, rows: int) -> ModelSpec:
+    """The plain grid at ``rows`` (no ``row_overlap``: the extra rows the detector may add at
+    run time hold the same kind of tiles, half a tile lower)."""
     return spec.model_copy(
         update={"tiling": TilingSpec(rows=rows, min_overlap=spec.tiling.min_overlap)}
     )

@@ -1,14 +1,15 @@
-"""Train ``ember-tiles-v2`` on the shared data pack on a CPU, export ONNX, write model.yaml.
+"""Train ``ember-tiles-v3`` on the shared data pack on a CPU, export ONNX, write model.yaml.
 
-    .venv/bin/python -m models.training.train [--data DIR] [--out models/ember-tiles-v2]
+    .venv/bin/python -m models.training.train [--data DIR] [--out models/ember-tiles-v3]
 
 Steps: cut tiles once with the detector's ``crops_for`` (cached under models/training/cache/),
 fine-tune EfficientNet-Lite0 (early blocks frozen) with class-balanced sampling and
 augmentation (zoom-out mosaics, glare and night lights among them), hard-negative mining,
-an exponential moving average of the weights, choose per-class thresholds on the validation
-tiles, export ONNX, set the smoke threshold from a sweep of the development clips
-(``operating_point.py``), then score the held-out FIgLib fire per frame and measure the
-one-core cost. Metrics go to ``models/training/runs/<name>/metrics.json`` and into model.yaml.
+an exponential moving average of the weights, export ONNX, quantise it to int8
+(``quantize.py``), choose per-class thresholds on the validation tiles with the int8 network,
+set the smoke threshold from a sweep of the development clips (``operating_point.py``), then
+score the held-out FIgLib fire per frame and measure the one-core cost. Metrics go to
+``models/training/runs/<name>/metrics.json`` and into model.yaml.
 """
 
 from __future__ import annotations
@@ -29,9 +30,25 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
-from detector.modelspec import InputSpec, ModelSpec, OutputSpec, TilingSpec, load_spec, write_spec
+from detector.modelspec import (
+    InputSpec,
+    ModelSpec,
+    OutputSpec,
+    TilingSpec,
+    file_sha256,
+    load_spec,
+    write_spec,
+)
 from detector.preprocess import to_tensor
-from models.training import evaluate, net, operating_point, operator_data, sampling, tiles
+from models.training import (
+    evaluate,
+    net,
+    operating_point,
+    operator_data,
+    quantize,
+    sampling,
+    tiles,
+)
 from models.training.augment import augment
 from models.training.metrics import pick_threshold, pick_threshold_fpr, prf, roc_auc
 from models.training.sources import all_images
@@ -59,6 +76,7 @@ class Config:
     size: int
     rows: int
     min_overlap: float
+    row_overlap: float
     frozen_blocks: int
     epochs: int
     epoch_size: int
@@ -74,16 +92,25 @@ class Config:
     ema_decay: float | None
     operator_data: tuple[Path, ...] = ()
     dev_threshold: bool = True
+    int8: bool = True
+    float_from: Path | None = None
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
     p = argparse.ArgumentParser(description="Train the Emberwatch smoke/flame tile classifier.")
     p.add_argument("--data", type=Path, default=evaluate.default_data_dir())
-    p.add_argument("--out", type=Path, default=REPO / "models" / "ember-tiles-v2")
-    p.add_argument("--name", default="ember-tiles-v2")
+    p.add_argument("--out", type=Path, default=REPO / "models" / "ember-tiles-v3")
+    p.add_argument("--name", default="ember-tiles-v3")
     p.add_argument("--size", type=int, default=224, help="network input side, pixels")
     p.add_argument("--rows", type=int, default=2, help="tile rows of the shipped tiling")
     p.add_argument("--min-overlap", type=float, default=0.1)
+    p.add_argument(
+        "--row-overlap",
+        type=float,
+        default=0.5,
+        help="run-time tiling only: add rows so that rows overlap this much (0.5 adds a row "
+        "across the middle); training tiles do not change",
+    )
     p.add_argument("--frozen-blocks", type=int, default=8, help="MBConv blocks kept frozen")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--epoch-size", type=int, default=3584, help="tiles drawn per epoch")
@@ -143,6 +170,20 @@ def parse_args(argv: list[str] | None = None) -> Config:
         "(models/training/operating_point.py) when DATA/clips/dev/clips.csv exists; "
         "--no-dev-threshold keeps the validation-tile threshold",
     )
+    p.add_argument(
+        "--int8",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="ship the int8 network (models/training/quantize.py); --no-int8 ships the float one",
+    )
+    p.add_argument(
+        "--float-from",
+        type=Path,
+        default=None,
+        metavar="ONNX",
+        help="skip training: quantise, threshold and evaluate this float export instead "
+        "(e.g. runs/<name>/model-fp32.onnx of an earlier run)",
+    )
     a = p.parse_args(argv)
     for path in a.operator_data:
         if not path.exists():
@@ -154,6 +195,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         a.size,
         a.rows,
         a.min_overlap,
+        a.row_overlap,
         a.frozen_blocks,
         a.epochs,
         a.epoch_size,
@@ -169,6 +211,8 @@ def parse_args(argv: list[str] | None = None) -> Config:
         a.ema_decay or None,
         tuple(a.operator_data),
         a.dev_threshold,
+        a.int8,
+        a.float_from,
     )
 
 
@@ -179,7 +223,7 @@ def base_spec(cfg: Config) -> ModelSpec:
         classes=net.CLASSES,
         input=InputSpec(size=(cfg.size, cfg.size), layout="NCHW", mean=net.MEAN, std=net.STD),
         output=OutputSpec(activation="sigmoid"),
-        tiling=TilingSpec(rows=cfg.rows, min_overlap=cfg.min_overlap),
+        tiling=TilingSpec(rows=cfg.rows, min_overlap=cfg.min_overlap, row_overlap=cfg.row_overlap),
         licence=LICENCE,
     )
 
@@ -295,10 +339,15 @@ def predict_onnx(
 ) -> np.ndarray:
     """Sigmoid scores (len(idx) x 2) from an ONNX export of ``model``: onnxruntime runs this
     network several times faster than torch on this CPU, and the export is checked each epoch."""
-    import onnxruntime as ort
-
     path = CACHE / "epoch.onnx"
     net.export_onnx(model, spec.input.size[0], path)
+    return predict_file(path, ts, idx, spec)
+
+
+def predict_file(path: Path, ts: tiles.TileSet, idx: np.ndarray, spec: ModelSpec) -> np.ndarray:
+    """Sigmoid scores (len(idx) x 2) of the ONNX network in ``path``."""
+    import onnxruntime as ort
+
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = torch.get_num_threads()
     session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
@@ -375,11 +424,30 @@ def keep_epoch(cfg: Config, epoch: int) -> None:
     shutil.copyfile(CACHE / "epoch.onnx", folder / f"epoch-{epoch}.onnx")
 
 
+def export_float(cfg: Config, model: nn.Module) -> Path:
+    """The float export, kept in the run folder (``--float-from`` takes it up again)."""
+    fp32 = HERE / "runs" / cfg.name / "model-fp32.onnx"
+    net.export_onnx(model, cfg.size, fp32)
+    return fp32
+
+
+def ship(cfg: Config, fp32: Path, spec: ModelSpec, ts: tiles.TileSet) -> dict[str, object] | None:
+    """Write the shipped network: ``fp32`` quantised to int8 unless ``--no-int8``.
+    Returns how it was quantised (None: float)."""
+    target = cfg.out / spec.file
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not cfg.int8:
+        shutil.copyfile(fp32, target)
+        return None
+    return quantize.quantize(fp32, target, ts, spec.input, cfg.seed)
+
+
 def thresholds_and_val(
-    model: nn.Module, ts: tiles.TileSet, spec: ModelSpec, max_tile_fpr: float | None
+    path: Path, ts: tiles.TileSet, spec: ModelSpec, max_tile_fpr: float | None
 ) -> tuple[dict[str, float], dict[str, object]]:
+    """Per-class thresholds and metrics of the shipped network ``path`` on the val tiles."""
     val_idx = np.nonzero(ts.split == "val")[0]
-    scores, labels = predict_onnx(model, ts, val_idx, spec), ts.labels[val_idx]
+    scores, labels = predict_file(path, ts, val_idx, spec), ts.labels[val_idx]
     result = tile_metrics(scores, labels)
     thresholds = {}
     for c, name in enumerate(net.CLASSES):
@@ -407,10 +475,18 @@ def main(argv: list[str] | None = None) -> None:
     except operator_data.OperatorDataError as exc:
         raise SystemExit(f"--operator-data: {exc}") from exc
     print(f"tiles: {len(ts.labels)} ({int(np.sum(ts.split == 'train'))} train)", flush=True)
-    model, history = fit(cfg, spec, ts)
-    thresholds, val = thresholds_and_val(model, ts, spec, cfg.max_tile_fpr)
-    net.export_onnx(model, cfg.size, cfg.out / spec.file)
-    metrics = {"val_tiles": val, "train_minutes": round((time.monotonic() - t0) / 60, 1)}
+    if cfg.float_from is None:
+        model, history = fit(cfg, spec, ts)
+        fp32 = export_float(cfg, model)
+    else:
+        fp32, history = cfg.float_from, []
+    quantization = ship(cfg, fp32, spec, ts)
+    thresholds, val = thresholds_and_val(cfg.out / spec.file, ts, spec, cfg.max_tile_fpr)
+    metrics: dict[str, object] = {"val_tiles": val, "float_sha256": file_sha256(fp32)}
+    if cfg.float_from is None:
+        metrics["train_minutes"] = round((time.monotonic() - t0) / 60, 1)
+    if quantization is not None:
+        metrics["quantization"] = quantization
     spec = spec.model_copy(update={"thresholds": thresholds, "metrics": metrics})
     write_spec(cfg.out, spec)
     clips_csv = cfg.data / "clips" / "dev" / "clips.csv"
