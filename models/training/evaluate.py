@@ -6,7 +6,7 @@
 - Image-level checks: CAIR flame photos (all contain flame) and the validation negatives.
 - Cost: all tiles of one 1920x1080 frame on one onnxruntime thread.
 
-Run: ``python -m models.training.evaluate models/ember-tiles-v2 [--data DIR] [--out FILE]``.
+Run: ``python -m models.training.evaluate models/ember-tiles-v3 [--data DIR] [--out FILE]``.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ derived from the data pack, whose licences do not allow redistributing it):
 - the held-out FIgLib frames after ignition with the lowest smoke score (misses),
 - the validation negative images (clouds, sky, sunset webcam) with the highest score.
 
-Run: ``python -m models.training.failures models/ember-tiles-v2 [--data DIR] [--top 4]``.
+Run: ``python -m models.training.failures models/ember-tiles-v3 [--data DIR] [--top 4]``.
 """
 
 from __future__ import annotations

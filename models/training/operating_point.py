@@ -1,6 +1,6 @@
 """Choose a class threshold of a trained model on the development clips, and write it.
 
-    .venv/bin/python -m models.training.operating_point models/ember-tiles-v2 [--clips CSV]
+    .venv/bin/python -m models.training.operating_point models/ember-tiles-v3 [--clips CSV]
 
 Runs the clip benchmark once with a threshold sweep (``bench clips --sweep``: the same scores
 replayed through the service's smoother at every threshold), then sets the class threshold in
