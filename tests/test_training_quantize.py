@@ -20,7 +20,7 @@ SPEC = InputSpec(size=(32, 32), layout="NCHW", mean=(0.5, 0.5, 0.5), std=(0.5, 0
 
 
 def float_cnn(path: Path) -> None:
-    """tiles N x 3 x 32 x 32 -> Conv 3x3 -> Relu -> Conv 1x1 -> GlobalAveragePool -> logits N x 2."""
+    """tiles N x 3 x 32 x 32 -> Conv 3x3 -> Relu -> Conv 1x1 -> average -> logits N x 2."""
     rng = np.random.default_rng(1)
     w1 = numpy_helper.from_array(rng.normal(0, 0.3, (8, 3, 3, 3)).astype(np.float32), "w1")
     w2 = numpy_helper.from_array(rng.normal(0, 0.3, (2, 8, 1, 1)).astype(np.float32), "w2")
