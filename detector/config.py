@@ -30,7 +30,10 @@ class SmoothingConfig(_Strict):
         15.0, ge=0, description="The smoothed score must stay above the open threshold this long."
     )
     quiet_s: float = Field(
-        60.0, ge=0, description="Below the close threshold this long before an event closes."
+        60.0,
+        ge=0,
+        description="Below the close threshold this long before an event closes "
+        "(at least two frame intervals of the camera).",
     )
     update_min_delta: float = Field(
         0.05, ge=0, description="Emit an update only when the peak rises by at least this much."

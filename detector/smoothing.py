@@ -10,7 +10,10 @@ State per class::
     ACTIVE --ema below close for quiet_s--> IDLE (CLOSED)
 
 The close threshold is ``open x close_ratio`` (hysteresis: a running event is not ended by a
-score that dips a little).
+score that dips a little). The quiet period is ``quiet_s``, or :data:`QUIET_FRAMES` frame
+intervals when the camera's frames come further apart than that: a camera that is analysed once
+a minute cannot show a minute of quiet in one frame, and it must not lose its event between two
+frames either.
 
 >>> from detector.config import SmoothingConfig
 >>> s = CameraSmoother("cam", ("smoke",), {"smoke": 0.5}, SmoothingConfig(min_persistence_s=10))
@@ -31,6 +34,9 @@ from detector.config import SmoothingConfig
 from detector.types import Detection, EventUpdate, Region, Transition
 from streams.frame import Frame
 
+#: The quiet period lasts at least this many intervals between a camera's frames.
+QUIET_FRAMES = 2
+
 
 class Phase(Enum):
     IDLE = "idle"
@@ -42,6 +48,7 @@ class Phase(Enum):
 class _ClassState:
     ema: float | None = None
     last_ts: float | None = None
+    gap: float = 0.0  # seconds between the last two frames
     phase: Phase = Phase.IDLE
     since: float = 0.0  # PENDING: first ts above open; ACTIVE: start of the event
     last_above: float = 0.0  # ACTIVE: last ts at or above the close threshold
@@ -102,7 +109,7 @@ class CameraSmoother:
         """Close active events of a camera that has sent no frame for ``quiet_s`` (it went dark)."""
         updates = []
         for cls, state in self._states.items():
-            stale = state.last_ts is None or now - state.last_ts >= self.config.quiet_s
+            stale = state.last_ts is None or now - state.last_ts >= self._quiet(state)
             if state.phase is Phase.ACTIVE and stale:
                 updates.append(self._close(cls, state, now))
         return updates
@@ -112,6 +119,7 @@ class CameraSmoother:
             state.ema = score
         else:
             dt = max(ts - state.last_ts, 0.0)
+            state.gap = dt
             alpha = 1.0 - math.exp(-dt / self.config.tau_s)
             state.ema += alpha * (score - state.ema)
         state.last_ts = ts
@@ -142,7 +150,7 @@ class CameraSmoother:
             return None
         if ema >= close_thr:
             state.last_above = ts
-        elif ts - state.last_above >= self.config.quiet_s:
+        elif ts - state.last_above >= self._quiet(state):
             return self._close(cls, state, ts)
         state.peak = max(state.peak, ema)
         if state.peak >= state.reported_peak + self.config.update_min_delta:
@@ -150,6 +158,9 @@ class CameraSmoother:
             is_peak = ema >= state.peak
             return self._emit(cls, state, Transition.UPDATED, ts, ema, regions, frame, is_peak)
         return None
+
+    def _quiet(self, state: _ClassState) -> float:
+        return max(self.config.quiet_s, QUIET_FRAMES * state.gap)
 
     def _close(self, cls: str, state: _ClassState, ts: float) -> EventUpdate:
         update = self._emit(cls, state, Transition.CLOSED, ts, state.ema or 0.0, (), None, False)

@@ -53,6 +53,26 @@ def test_closes_after_quiet_period_below_close_threshold() -> None:
     assert events[1][0] == 45
 
 
+def test_a_slow_camera_keeps_its_event_over_one_low_frame() -> None:
+    """One frame a minute (a time-lapse, or interval_s: 60): the quiet period stretches to two
+    frame intervals, so one low frame does not close the event, nor does the pipeline's expiry
+    while the next frame is on its way."""
+    sm = CameraSmoother("cam", ("smoke",), {"smoke": 0.5}, CFG)  # quiet_s 30
+    got = []
+    for i, score in enumerate([0.9, 0.9, 0.1, 0.9, 0.1, 0.1, 0.1]):
+        assert sm.expire(i * 60 - 1) == []
+        got += [(i, u.transition.value) for u in sm.update_scores(i * 60, {"smoke": score})]
+    assert got == [(1, "opened"), (5, "closed")]  # last above at frame 3, then 2 minutes
+
+
+def test_a_slow_camera_that_goes_silent_expires_after_two_intervals() -> None:
+    sm = CameraSmoother("cam", ("smoke",), {"smoke": 0.5}, CFG)
+    for i in range(3):
+        sm.update_scores(i * 60, {"smoke": 0.9})
+    assert sm.expire(120 + 119) == []
+    assert [u.transition for u in sm.expire(120 + 120)] == [Transition.CLOSED]
+
+
 def test_peak_updates_only_when_material() -> None:
     cfg = SmoothingConfig(tau_s=1.0, min_persistence_s=0, quiet_s=30, update_min_delta=0.1)
     sm = CameraSmoother("cam", ("smoke",), {"smoke": 0.5}, cfg)
