@@ -52,8 +52,8 @@ def quantize(
     )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    input_name = ort.InferenceSession(str(fp32), providers=["CPUExecutionProvider"])
-    name = input_name.get_inputs()[0].name
+    session = ort.InferenceSession(str(fp32), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
     batches = calibration_batches(ts, spec, seed)
 
     class Reader(CalibrationDataReader):  # type: ignore[misc]

@@ -188,6 +188,8 @@ def parse_args(argv: list[str] | None = None) -> Config:
     for path in a.operator_data:
         if not path.exists():
             p.error(f"--operator-data {path}: no such file or directory")
+    if a.float_from is not None and not a.float_from.is_file():
+        p.error(f"--float-from {a.float_from}: no such file")
     return Config(
         a.data,
         a.out,
