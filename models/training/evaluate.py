@@ -161,6 +161,13 @@ def summary(report: dict[str, object]) -> dict[str, object]:
     }
 
 
+def write_summary(model_dir: Path, report: dict[str, object]) -> None:
+    """Put the report's :func:`summary` into the model's ``model.yaml`` metrics."""
+    spec = load_spec(model_dir)
+    metrics = {**spec.metrics, **summary(report)}
+    write_spec(model_dir, spec.model_copy(update={"metrics": metrics}))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model_dir", type=Path)
@@ -172,9 +179,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     report = main_report(args.model_dir, args.data)
     if args.write:
-        spec = load_spec(args.model_dir)
-        metrics = {**spec.metrics, **summary(report)}
-        write_spec(args.model_dir, spec.model_copy(update={"metrics": metrics}))
+        write_summary(args.model_dir, report)
     text = json.dumps(report, indent=1)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -190,32 +190,8 @@ def parse_args(argv: list[str] | None = None) -> Config:
             p.error(f"--operator-data {path}: no such file or directory")
     if a.float_from is not None and not a.float_from.is_file():
         p.error(f"--float-from {a.float_from}: no such file")
-    return Config(
-        a.data,
-        a.out,
-        a.name,
-        a.size,
-        a.rows,
-        a.min_overlap,
-        a.row_overlap,
-        a.frozen_blocks,
-        a.epochs,
-        a.epoch_size,
-        a.batch,
-        a.lr,
-        a.seed,
-        a.threads,
-        a.max_minutes,
-        a.mosaic_p,
-        a.mine,
-        a.max_tile_fpr,
-        a.look_alikes,
-        a.ema_decay or None,
-        tuple(a.operator_data),
-        a.dev_threshold,
-        a.int8,
-        a.float_from,
-    )
+    converted = {"ema_decay": a.ema_decay or None, "operator_data": tuple(a.operator_data)}
+    return Config(**(vars(a) | converted))
 
 
 def base_spec(cfg: Config) -> ModelSpec:
@@ -497,11 +473,9 @@ def main(argv: list[str] | None = None) -> None:
         chosen = operating_point.choose(cfg.out, clips_csv, bench_dir)
         kept = "kept the validation threshold: every swept threshold has a false event"
         print(f"dev-clip smoke threshold: {chosen if chosen is not None else kept}", flush=True)
-        spec = load_spec(cfg.out)
-        thresholds = spec.thresholds
+        thresholds = load_spec(cfg.out).thresholds
     report = evaluate.main_report(cfg.out, cfg.data)
-    spec = spec.model_copy(update={"metrics": {**spec.metrics, **evaluate.summary(report)}})
-    write_spec(cfg.out, spec)  # the same as evaluate --write
+    evaluate.write_summary(cfg.out, report)
     run_dir = HERE / "runs" / cfg.name
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "metrics.json").write_text(
