@@ -25,6 +25,8 @@ PixelBox = tuple[float, float, float, float]
 
 #: FIgLib fire folders held out of training (frames and dev clip): per-frame evaluation set.
 HELD_OUT_FIRES = ("20190925_FIRE_wc-s-mobo-c", "20191001_FIRE_bh-w-mobo-c")
+#: Hand-drawn smoke boxes on key frames of the training fires' first minutes (1536 px frames).
+EARLY_SMOKE_LABELS = Path(__file__).with_name("labels") / "figlib_early_smoke.csv"
 #: Sunset frames come from the negative dev clip: keep them out of training.
 VAL_WEBCAM_PREFIX = "philopho_"
 VAL_FRACTION = 0.15
@@ -194,25 +196,53 @@ def flame_photos(data: Path) -> list[LabelledImage]:
     return out
 
 
-def figlib(data: Path, every_frame: bool = False) -> list[LabelledImage]:
-    """FIgLib frames. Training fires give only pre-ignition frames (no boxes for the smoke),
-    unless ``every_frame`` (for evaluation)."""
+def early_smoke_boxes(path: Path = EARLY_SMOKE_LABELS) -> dict[tuple[str, int], PixelBox]:
+    """Smoke box per (fire id, whole minutes after ignition), from the key frames of ``path``.
+
+    Between two key frames of a fire the box moves linearly (the plume grows and drifts
+    slowly); minutes before a fire's first key frame or after its last one have no box.
+    """
+    keys: dict[str, list[tuple[int, np.ndarray]]] = {}
+    with path.open() as fh:
+        for row in csv.DictReader(fh):
+            box = np.array([float(row[k]) for k in ("x0", "y0", "x1", "y1")])
+            keys.setdefault(row["fire_id"], []).append((int(row["offset_min"]), box))
+    out: dict[tuple[str, int], PixelBox] = {}
+    for fire, frames in keys.items():
+        frames.sort(key=lambda f: f[0])
+        for (m0, b0), (m1, b1) in zip(frames, frames[1:] + frames[-1:], strict=True):
+            for minute in range(m0, max(m1, m0 + 1)):
+                w = (minute - m0) / (m1 - m0) if m1 > m0 else 0.0
+                x0, y0, x1, y1 = ((1 - w) * b0 + w * b1).round(1).tolist()
+                out[(fire, minute)] = (x0, y0, x1, y1)
+    return out
+
+
+def figlib(
+    data: Path, every_frame: bool = False, early_plumes: Path | None = None
+) -> list[LabelledImage]:
+    """FIgLib frames. Training fires give their pre-ignition frames (no smoke anywhere), and
+    the post-ignition frames that the key frames of ``early_plumes`` box (as ``smoke``, see
+    :func:`early_smoke_boxes`); with ``every_frame`` (for evaluation) every frame, unboxed."""
     root = data / "smoke" / "figlib-2018-2019"
+    boxes = early_smoke_boxes(early_plumes) if early_plumes and not every_frame else {}
     out = []
     with (root / "frames.csv").open() as fh:
         for row in csv.DictReader(fh):
             fire, offset = row["fire_id"], int(row["offset_s"])
             split = "val" if fire in HELD_OUT_FIRES else "train"
-            if split == "train" and offset >= 0 and not every_frame:
+            box = boxes.get((fire, round(offset / 60)))
+            if split == "train" and offset >= 0 and box is None and not every_frame:
                 continue
-            kind = "figlib_pre" if offset < 0 else "figlib_post"
+            kind = "figlib_pre" if offset < 0 else "smoke" if box else "figlib_post"
             out.append(
                 LabelledImage(
                     root / row["file"],
                     kind,
                     f"figlib-{fire}",
                     split,
-                    smoke_known=offset < 0,
+                    smoke_boxes=(box,) if box else (),
+                    smoke_known=offset < 0 or box is not None,
                     offset_s=offset,
                 )
             )
@@ -232,12 +262,12 @@ def negatives(data: Path) -> list[LabelledImage]:
     return out
 
 
-def all_images(data: Path) -> list[LabelledImage]:
-    """Every image the recipe uses, in a fixed order."""
+def all_images(data: Path, early_plumes: Path | None = None) -> list[LabelledImage]:
+    """Every image the recipe uses, in a fixed order (``early_plumes``: see :func:`figlib`)."""
     return [
         *aiformankind(data),
         *firegaze(data),
         *flame_photos(data),
-        *figlib(data),
+        *figlib(data, early_plumes=early_plumes),
         *negatives(data),
     ]

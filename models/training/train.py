@@ -51,7 +51,7 @@ from models.training import (
 )
 from models.training.augment import augment
 from models.training.metrics import pick_threshold, pick_threshold_fpr, prf, roc_auc
-from models.training.sources import all_images
+from models.training.sources import EARLY_SMOKE_LABELS, all_images
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -94,6 +94,7 @@ class Config:
     dev_threshold: bool = True
     int8: bool = True
     float_from: Path | None = None
+    early_plumes: Path | None = None
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
@@ -147,6 +148,17 @@ def parse_args(argv: list[str] | None = None) -> Config:
         help="glare and night-light augmentation",
     )
     p.add_argument(
+        "--early-plumes",
+        type=Path,
+        nargs="?",
+        const=EARLY_SMOKE_LABELS,
+        default=None,
+        metavar="CSV",
+        help="also train on the post-ignition frames of the training FIgLib fires that the key "
+        "frames of CSV box (default labels/figlib_early_smoke.csv; tried for v4, not shipped: "
+        "see the card)",
+    )
+    p.add_argument(
         "--ema-decay",
         type=float,
         default=0.995,
@@ -188,6 +200,8 @@ def parse_args(argv: list[str] | None = None) -> Config:
     for path in a.operator_data:
         if not path.exists():
             p.error(f"--operator-data {path}: no such file or directory")
+    if a.early_plumes is not None and not a.early_plumes.is_file():
+        p.error(f"--early-plumes {a.early_plumes}: no such file")
     if a.float_from is not None and not a.float_from.is_file():
         p.error(f"--float-from {a.float_from}: no such file")
     converted = {"ema_decay": a.ema_decay or None, "operator_data": tuple(a.operator_data)}
@@ -221,10 +235,11 @@ def load_tiles(cfg: Config, spec: ModelSpec) -> tiles.TileSet:
             2,
             [operator_data.export_digest(p) for p in cfg.operator_data],
         ]
+        + ([hashlib.sha256(cfg.early_plumes.read_bytes()).hexdigest()] if cfg.early_plumes else [])
     )
     path = CACHE / f"tiles-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
     if not tiles.TileSet.exists(path):
-        items = all_images(cfg.data)
+        items = all_images(cfg.data, cfg.early_plumes)
         for export in cfg.operator_data:
             items += operator_data.operator_images(export, CACHE)
         tiles.build_tiles(items, spec, cfg.seed).save(path)
