@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -210,12 +211,17 @@ def early_smoke_boxes(path: Path = EARLY_SMOKE_LABELS) -> dict[tuple[str, int], 
     out: dict[tuple[str, int], PixelBox] = {}
     for fire, frames in keys.items():
         frames.sort(key=lambda f: f[0])
-        for (m0, b0), (m1, b1) in zip(frames, frames[1:] + frames[-1:], strict=True):
-            for minute in range(m0, max(m1, m0 + 1)):
-                w = (minute - m0) / (m1 - m0) if m1 > m0 else 0.0
-                x0, y0, x1, y1 = ((1 - w) * b0 + w * b1).round(1).tolist()
-                out[(fire, minute)] = (x0, y0, x1, y1)
+        for (m0, b0), (m1, b1) in itertools.pairwise(frames):
+            for minute in range(m0, m1):
+                out[(fire, minute)] = _box(b0 + (minute - m0) / (m1 - m0) * (b1 - b0))
+        last, box = frames[-1]
+        out[(fire, last)] = _box(box)
     return out
+
+
+def _box(values: np.ndarray) -> PixelBox:
+    x0, y0, x1, y1 = values.round(1).tolist()
+    return (x0, y0, x1, y1)
 
 
 def figlib(
