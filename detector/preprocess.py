@@ -36,13 +36,18 @@ def crops_for(image: np.ndarray, spec: ModelSpec) -> tuple[list[np.ndarray], lis
 def to_tensor(crops: list[np.ndarray], spec: InputSpec) -> np.ndarray:
     """Stack uint8 RGB crops into one float32 batch in the model's layout, normalised.
 
-    Output shape: ``N x 3 x H x W`` (NCHW) or ``N x H x W x 3`` (NHWC).
+    Output shape: ``N x 3 x H x W`` (NCHW) or ``N x H x W x 3`` (NHWC). The layout change is a
+    view of the uint8 stack; one pass converts, reorders and subtracts the mean into a
+    contiguous float buffer (transposing float data afterwards cost six times as much).
     """
-    batch = np.stack(crops).astype(np.float32)
-    mean = np.asarray(spec.mean, dtype=np.float32) * 255.0
-    inv_std = 1.0 / (np.asarray(spec.std, dtype=np.float32) * 255.0)
-    batch -= mean
-    batch *= inv_std
+    batch = np.stack(crops)
+    channels: tuple[int, ...] = (3,)
     if spec.layout == "NCHW":
         batch = batch.transpose(0, 3, 1, 2)
-    return np.ascontiguousarray(batch)
+        channels = (3, 1, 1)
+    mean = (np.asarray(spec.mean, dtype=np.float32) * 255.0).reshape(channels)
+    inv_std = (1.0 / (np.asarray(spec.std, dtype=np.float32) * 255.0)).reshape(channels)
+    out = np.empty(batch.shape, dtype=np.float32)
+    np.subtract(batch, mean, out=out)
+    out *= inv_std
+    return out
