@@ -119,9 +119,11 @@ class Scheduler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._offset = 0
+        self._carry: Frame | None = None  # taken, did not fit: it leads the next batch
         self.timeout = AdaptiveTimeout(config.batch_timeout_s, config.batch_timeout_max_s)
         self.busy = 0.0  # smoothed share of wall time spent in model runs
         self._extra = 0  # frames that arrived while the last batch was being collected
+        self._full = False  # the last batch collected could take no more frames
         self._last_start: float | None = None
         self._last_run_s = 0.0
         self.batches = 0
@@ -154,17 +156,27 @@ class Scheduler:
                 self._on_tick()
 
     def collect(self) -> list[Frame]:
-        """Gather ready frames: at most one per camera, up to ``max_batch`` network inputs."""
+        """Gather ready frames: at most one per camera and at most ``max_batch`` network inputs.
+
+        A frame that would not fit leads the next batch, and this one counts as full (a single
+        frame larger than ``max_batch`` still runs, alone).
+        """
         frames: list[Frame] = []
         taken: set[str] = set()
         inputs = 0
+        if self._carry is not None:
+            frames.append(self._carry)
+            taken.add(self._carry.camera_id)
+            inputs = self._inputs_of(self._carry)
+            self._carry = None
         deadline: float | None = None
         first = 0
+        full = False
         while not self._stop.is_set():
             self._wake.clear()
-            inputs = self._take_ready(frames, taken, inputs)
+            inputs, full = self._take_ready(frames, taken, inputs)
             now = time.monotonic()
-            if inputs >= self._config.max_batch:
+            if full:
                 break
             if frames and deadline is None:
                 deadline, first = now + self.timeout.value, len(frames)
@@ -174,6 +186,7 @@ class Scheduler:
             if not self._wake.wait(wait) and deadline is None:
                 break  # idle tick: let the loop run on_tick
         self._extra = len(frames) - first if deadline is not None else 0
+        self._full = full
         return frames
 
     def _timed_batch(self, frames: list[Frame]) -> None:
@@ -185,29 +198,37 @@ class Scheduler:
             self.busy += _BUSY_ALPHA * (share - self.busy)
         self.run_batch(frames)
         self._last_start, self._last_run_s = start, time.monotonic() - start
-        inputs = sum(self.model.inputs_per_frame(f.width, f.height) for f in frames)
-        full = inputs >= self._config.max_batch
-        self.timeout.update(full=full, extra_frames=self._extra, busy=self.busy)
+        self.timeout.update(full=self._full, extra_frames=self._extra, busy=self.busy)
 
-    def _take_ready(self, frames: list[Frame], taken: set[str], inputs: int) -> int:
+    def _take_ready(self, frames: list[Frame], taken: set[str], inputs: int) -> tuple[int, bool]:
+        """Take the ready frames that fit; return the batch's inputs and whether it is full."""
         sources = list(self._sources())
+        full = inputs >= self._config.max_batch
         if not sources:
-            return inputs
+            return inputs, full
         start = self._offset % len(sources)
         for source in sources[start:] + sources[:start]:
-            if inputs >= self._config.max_batch:
+            if full:
                 break
             if source.id in taken:
                 continue
             frame = source.take()
             if frame is None:
                 continue
+            size = self._inputs_of(frame)
+            if frames and inputs + size > self._config.max_batch:
+                self._carry, full = frame, True
+                break
             taken.add(source.id)
             frames.append(frame)
-            inputs += self.model.inputs_per_frame(frame.width, frame.height)
+            inputs += size
+            full = inputs >= self._config.max_batch
         # Next batch starts after the last camera served, so a capped batch rotates fairly.
         self._offset = start + len(taken)
-        return inputs
+        return inputs, full
+
+    def _inputs_of(self, frame: Frame) -> int:
+        return self.model.inputs_per_frame(frame.width, frame.height)
 
     def run_batch(self, frames: list[Frame]) -> list[Detection]:
         """Score ``frames`` in one model run and pass the detections on; errors are logged."""
@@ -220,7 +241,7 @@ class Scheduler:
         self.batches += 1
         self.frames += len(frames)
         if self._observer is not None:
-            inputs = sum(self.model.inputs_per_frame(f.width, f.height) for f in frames)
+            inputs = sum(self._inputs_of(f) for f in frames)
             self._observer.observe_batch(len(frames), inputs, times.as_dict())
         self._handle(detections)
         return detections

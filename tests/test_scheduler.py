@@ -90,3 +90,30 @@ def test_batches_mix_cameras_and_skip_idle_ones(plume_model_dir: Path) -> None:
     assert sorted(f.camera_id for f in frames) == ["a", "b"]
     detections = sched.run_batch(frames)
     assert [d.camera_id for d in detections] == [f.camera_id for f in frames]
+
+
+class TiledModel(SlowModel):
+    """12 network inputs a frame, like a 16:9 frame of the shipped model; no delay."""
+
+    def inputs_per_frame(self, width: int, height: int) -> int:
+        return 12
+
+    def score(
+        self, frames: Sequence[Frame], rules: Mapping[str, CameraRules] | None = None
+    ) -> tuple[list[Detection], StageTimes]:
+        self.batches.append([f.camera_id for f in frames])
+        return [Detection(f, {"smoke": 0.0}) for f in frames], StageTimes(0, 0, 0)
+
+
+def test_a_batch_never_holds_more_inputs_than_max_batch() -> None:
+    cams = [LatestOnly(f"cam{i}") for i in range(5)]
+    model = TiledModel()
+    config = DetectorConfig(max_batch=32, batch_timeout_s=0, batch_timeout_max_s=0)
+    sched = Scheduler(model, lambda: cams, lambda d: None, config)  # type: ignore[arg-type]
+    for _ in range(3):
+        sched.run_batch(sched.collect())
+    assert model.batches == [["cam0", "cam1"], ["cam2", "cam3"], ["cam4", "cam0"]]
+    small = Scheduler(
+        model, lambda: cams, lambda d: None, config.model_copy(update={"max_batch": 8})
+    )  # type: ignore[arg-type]
+    assert len(small.collect()) == 1  # a frame larger than max_batch still runs, alone
