@@ -37,6 +37,9 @@ _SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
 # first picture would arrive one GOP later.
 NETWORK_OPTIONS = {"analyzeduration": "100000"}
 RTSP_OPTIONS = {"rtsp_transport": "tcp", **NETWORK_OPTIONS}
+# FFmpeg's socket I/O timeouts in microseconds: the RTSP demuxer's own option, and the generic
+# one of every other network protocol.
+RTSP_TIMEOUT, NETWORK_TIMEOUT = "timeout", "rw_timeout"
 
 # Everything FFmpeg reports (corrupt data, refused connections, timeouts) is an FFmpegError;
 # OSError covers failures of the operating system around it.
@@ -79,6 +82,10 @@ def open_stream(url: str, settings: StreamSettings | None = None) -> InputContai
     ``settings`` is None; FFmpeg's RTSP reader may take up to twice that to give up on a silent
     server). Files are opened plainly.
 
+    The read timeout is FFmpeg's own socket timeout, not PyAV's: PyAV checks its timeout in a
+    callback that takes the GIL every time FFmpeg waits for the network, which cost a fifth of
+    the CPU of receiving a 4 Mbit/s camera (measured: 57 against 45 ms per 10 s).
+
     Raises:
         StreamError: naming the (redacted) URL and the reason, e.g. "Connection refused",
             "timed out after 5 s", "No such file or directory", or "no video stream".
@@ -86,11 +93,13 @@ def open_stream(url: str, settings: StreamSettings | None = None) -> InputContai
     if not is_network_url(url):
         return _checked(url, _open_file(url))
     scheme = url.split("://", 1)[0].lower()
-    options = RTSP_OPTIONS if scheme in ("rtsp", "rtsps") else NETWORK_OPTIONS
+    rtsp = scheme in ("rtsp", "rtsps")
     open_s, read_s = (settings.open_timeout_s, settings.read_timeout_s) if settings else (5.0, 5.0)
+    options = dict(RTSP_OPTIONS if rtsp else NETWORK_OPTIONS)
+    options[RTSP_TIMEOUT if rtsp else NETWORK_TIMEOUT] = str(round(read_s * 1e6))
     started = time.monotonic()
     try:
-        container = av.open(url, options=dict(options), timeout=(open_s, read_s))
+        container = av.open(url, options=options, timeout=(open_s, None))
     except AV_ERRORS as exc:
         reason = describe_error(exc)
         # A silent server surfaces as "Invalid data" or "Immediate exit requested"; say what
