@@ -18,6 +18,7 @@ from detector.smoothing import CameraSmoother
 from detector.types import Detection, EventUpdate
 from streams.config import CameraConfig
 from streams.frame import Frame
+from streams.memory import release_frame_buffers
 from streams.redact import redact_url
 from streams.source import CameraSource
 from streams.state import SourceStats, StreamState
@@ -148,6 +149,7 @@ class Pipeline:
         return _Camera(cam, source, smoother, rules, OverrunWatch(cam.id, cam.interval_s))
 
     def start(self) -> None:
+        release_frame_buffers()
         with self._lock:
             self._running = True
             for cam in self._cams.values():
