@@ -50,7 +50,13 @@ class DetectorConfig(_Strict):
     model_dir: Path | None = Field(
         None, description="Model directory (model.onnx + model.yaml). Default: the shipped model."
     )
-    max_batch: int = Field(32, ge=1, le=1024, description="Largest batch of network inputs.")
+    max_batch: int = Field(
+        32,
+        ge=1,
+        le=1024,
+        description="Largest batch of network inputs (a frame that does not fit waits for the "
+        "next batch). On a CPU larger batches are no faster per input, only bigger in memory.",
+    )
     batch_timeout_s: float = Field(
         0.05, ge=0, le=5, description="How long to collect frames for a batch before running."
     )
