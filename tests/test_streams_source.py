@@ -169,6 +169,22 @@ def test_stop_during_a_blocking_read(
     assert source.state == StreamState.STOPPED
 
 
+def test_a_hung_camera_times_out_and_is_reconnected(
+    make_rtsp_server: MakeRtspServer, sources: Callable[..., CameraSource]
+) -> None:
+    server = make_rtsp_server()
+    source = sources(server.url("negative"), interval_s=0.5)
+    take_frame(source)
+    server.pause()  # connected, silent: only the read timeout can end the read
+    try:
+        assert wait_for(lambda: source.state == StreamState.BACKOFF, 4 * FAST.read_timeout_s + 5)
+    finally:
+        server.resume()
+    assert "timed out" in (source.stats().last_error or "")
+    assert wait_for(lambda: source.stats().reconnects >= 1)
+    take_frame(source)
+
+
 def test_file_plays_to_the_end_and_stops(
     synth_clips: SynthClips, sources: Callable[..., CameraSource]
 ) -> None:
