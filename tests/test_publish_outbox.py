@@ -84,6 +84,18 @@ def test_enqueue_stores_queued_rows_that_are_due(
     assert outbox.next_due_at() == 1000.0
 
 
+def test_a_claimed_delivery_is_not_claimed_again_until_its_lease_runs_out(
+    engine: Engine, outbox: Outbox, event_id: int, tmp_path: Path
+) -> None:
+    ids = publish(outbox, event_id, department(engine, "a"), department(engine, "b"))
+    other = Outbox(make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}"))  # a second service
+    assert [d.id for d in outbox.claim_due(1000.0, 7.0)] == ids
+    assert other.claim_due(1000.0, 7.0) == [] and other.claim_due(1006.9, 7.0) == []
+    assert outbox.mark_failed(ids[0], "HTTP 500", 500, retry_at=1001.0)
+    assert [d.id for d in other.claim_due(1001.0, 7.0)] == ids[:1]  # retried by either
+    assert [d.id for d in other.claim_due(1007.0, 7.0)] == ids[1:]  # the first sender died
+
+
 def test_failure_schedules_a_retry_and_success_ends_it(
     engine: Engine, outbox: Outbox, clock: Clock, event_id: int
 ) -> None:

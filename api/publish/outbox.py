@@ -198,6 +198,35 @@ class Outbox:
             rows = session.execute(query.limit(limit))
             return [DueDelivery.of(d, dep, pub) for d, dep, pub in rows]
 
+    def claim_due(
+        self, now: float, lease_s: float, *, skip: frozenset[int] = frozenset(), limit: int = 64
+    ) -> list[DueDelivery]:
+        """The :meth:`due` deliveries this sender won: each one's next attempt moves to
+        ``now + lease_s`` unless another sender on the same database moved it first.
+
+        So two services on one database never send the same copy at once; if a sender dies
+        mid-request its claims run out and the copy is sent again (same Idempotency-Key).
+        Each claim is its own short transaction, decided by the database at write time.
+        """
+        claimed = []
+        for due in self.due(now, skip=skip, limit=limit):
+            stmt = (
+                update(DeliveryRow)
+                .where(
+                    DeliveryRow.id == due.id,
+                    DeliveryRow.status.in_(PENDING),
+                    DeliveryRow.next_attempt_at == due.due_at,
+                )
+                .values(next_attempt_at=now + lease_s)
+                .execution_options(synchronize_session=False)
+            )
+            with self._sessions() as session:
+                won = rowcount(session.execute(stmt)) > 0
+                session.commit()
+            if won:
+                claimed.append(due)
+        return claimed
+
     def next_due_at(self) -> float | None:
         """When the earliest pending delivery is due (epoch s), None when nothing is pending."""
         query = select(func.min(DeliveryRow.next_attempt_at)).where(DeliveryRow.status.in_(PENDING))

@@ -84,6 +84,7 @@ class DueDelivery:
     attempts: int
     escalations: int
     payload: Mapping[str, Any] = field(repr=False)
+    due_at: float | None = None  # its next_attempt_at when read (claims compare it)
 
     @classmethod
     def of(cls, row: DeliveryRow, dep: DepartmentRow, pub: PublicationRow) -> DueDelivery:
@@ -98,6 +99,7 @@ class DueDelivery:
             attempts=row.attempts,
             escalations=row.escalations,
             payload=pub.payload,
+            due_at=row.next_attempt_at,
         )
 
     @property

@@ -14,7 +14,8 @@ from ``retry_initial_s`` up to ``retry_max_s`` and the sender never gives up. Al
 the database, so a restarted process continues with whatever is due; a kill between a
 receiver's 2xx and our commit re-sends with the same Idempotency-Key.
 
-One sender per database: two processes would both send the due rows.
+Several services may share one database: a sender claims each due delivery before sending
+(:meth:`Outbox.claim_due`), for the request timeout plus :data:`CLAIM_MARGIN_S`.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from streams.redact import redact_text
 log = logging.getLogger(__name__)
 
 USER_AGENT = "emberwatch-alerts/1"
+#: A claim outlasts the request timeout by this much before another sender may retry the copy.
+CLAIM_MARGIN_S = 2.0
 
 
 def retry_delay(attempts: int, initial_s: float, max_s: float) -> float:
@@ -143,7 +146,9 @@ class Sender:
             )
         with self._lock:
             skip = frozenset(self._inflight)
-        for due in self.outbox.due(self._clock(), skip=skip, limit=self.settings.workers * 4):
+        lease_s = self.settings.request_timeout_s + CLAIM_MARGIN_S
+        limit = self.settings.workers * 4
+        for due in self.outbox.claim_due(self._clock(), lease_s, skip=skip, limit=limit):
             with self._lock:
                 self._inflight.add(due.id)
             if self._pool is None:
