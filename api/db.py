@@ -17,6 +17,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from alembic import command
+from alembic.config import Config as AlembicConfig
 from sqlalchemy import (
     JSON,
     Double,
@@ -25,6 +27,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    MetaData,
     String,
     Text,
     UniqueConstraint,
@@ -40,6 +43,7 @@ from detector.types import Region
 # How long a SQLite writer waits for another connection's lock before failing (milliseconds).
 # Writes are short (one event, a few rows), so 10 s only runs out when something is wrong.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 class EventStatus(StrEnum):
@@ -176,9 +180,26 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def metadata_with_all_tables() -> MetaData:
+    """``Base.metadata`` with every table module imported (tables register on import)."""
+    import api.auth_tables
+    import api.camera_registry
+    import api.publish.tables  # noqa: F401
+
+    return Base.metadata
+
+
 def init_db(engine: Engine) -> None:
-    """Create the tables that do not exist yet (existing tables are left as they are)."""
-    Base.metadata.create_all(engine)
+    """Bring the database to the current schema by running the Alembic migrations it lacks.
+
+    Nothing is dropped. The first revision creates only the tables that are missing, so a
+    database made before migrations existed is taken over as it is.
+    """
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
 
 
 # --- Frozen views of stored rows, handed out by api.store (never ORM rows). ---

@@ -1,0 +1,66 @@
+"""The schema comes from Alembic migrations: fresh databases match the models, and databases
+made before migrations existed are taken over with their data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+from api.db import MIGRATIONS, init_db, make_engine, metadata_with_all_tables
+from api.store import EventStore
+from detector.types import Transition
+from tests.fixtures.app import T0, make_update
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'db.sqlite'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+def _differences(engine: Engine) -> list[object]:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, metadata_with_all_tables()))
+
+
+def _revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def _head() -> str | None:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def test_migrations_build_exactly_the_schema_of_the_models(database_url: str) -> None:
+    engine = make_engine(database_url)
+    init_db(engine)
+    init_db(engine)  # every start runs it: the second time there is nothing to do
+    # A model changed without a new revision in api/migrations/versions shows up here.
+    assert _differences(engine) == []
+    assert _revision(engine) == _head()
+
+
+def test_a_database_from_before_migrations_keeps_its_data(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
+    metadata_with_all_tables().create_all(engine)  # how earlier versions made the tables
+    store = EventStore(engine, tmp_path / "snaps")
+    event_id = store.apply(make_update("ridge", Transition.OPENED, T0))
+    assert event_id is not None and _revision(engine) is None
+    init_db(engine)
+    assert _revision(engine) == _head()
+    assert _differences(engine) == []
+    event = EventStore(engine, tmp_path / "snaps").get_event(event_id)
+    assert event.camera_id == "ridge" and event.started_at == T0
