@@ -10,6 +10,7 @@ Nothing here uses SQLite-only SQL; moving to PostgreSQL is a URL change.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import (
     JSON,
     Double,
@@ -44,6 +47,10 @@ from detector.types import Region
 # Writes are short (one event, a few rows), so 10 s only runs out when something is wrong.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+log = logging.getLogger(__name__)
+# Alembic describes its own machinery at INFO on every start; init_db says what changed.
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 class EventStatus(StrEnum):
@@ -197,9 +204,14 @@ def init_db(engine: Engine) -> None:
     """
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
     with engine.begin() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+        if current == head:
+            return
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+    log.info("database schema upgraded from revision %s to %s", current or "(none)", head)
 
 
 # --- Frozen views of stored rows, handed out by api.store (never ORM rows). ---
