@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
+from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from api.db import EventRecord, EventStatus, ScorePoint, SnapshotKind, SnapshotRecord
@@ -50,6 +51,11 @@ class ValidationErrorItem(BaseModel):
 
 class InvalidRequest(Error):
     errors: list[ValidationErrorItem] = Field(description="One entry per invalid field.")
+
+
+def field_error(field: str, msg: str) -> RequestValidationError:
+    """A 422 naming ``body.<field>``, for what is checked after FastAPI parsed the body."""
+    return RequestValidationError([{"loc": ["body", field], "msg": msg, "type": "value_error"}])
 
 
 def responses(errors: Mapping[int, str], *, jpeg: bool = False) -> dict[int | str, dict[str, Any]]:

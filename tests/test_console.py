@@ -223,3 +223,35 @@ def test_mask_drawn_in_the_editor_is_applied(
     running = {v.config.id: v.config for v in live_service.app.state.pipeline.cameras()}
     assert [list(map(list, p)) for p in running["hill"].masks] == masks, "the detector has it"
     page.context.close()
+
+
+def test_admin_adds_an_email_department(
+    browser: Browser, tmp_path: Path, plume_model_dir: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    smtp = {"host": "127.0.0.1", "port": 2525, "security": "none", "from_address": "a@b.org"}
+    detector = {"model_dir": str(plume_model_dir)}
+    config = AppConfig.model_validate(
+        {"data_dir": tmp_path / "data", "detector": detector, "publish": {"smtp": smtp}}
+    )
+    with LiveServer(create_app(config)) as server:
+        server.app.state.auth.add_user("ada", Role.ADMIN, PASSWORD)
+        page = login(browser, server.url, "ada")
+        page.click("#nav button[data-view=departments]")
+        form = page.locator("#department-form")
+        form.locator("[name=name]").fill("Forestry")
+        form.locator("[name=webhook_url]").fill("http://127.0.0.1:9/hook")
+        form.locator("[name=email_to]").fill("duty@forest.example.org, chief@forest.example.org")
+        form.locator("[name=secret]").fill("forestry-secret-0123")
+        form.locator("button[type=submit]").click()
+        expect(page.locator(".toast")).to_contain_text("not both")  # one channel only
+        form.locator("[name=webhook_url]").fill("")
+        form.locator("button[type=submit]").click()
+        row = page.locator("#view-departments tbody tr")
+        expect(row).to_contain_text("duty@forest.example.org, chief@forest.example.org")
+        deps = server.app.state.publish.departments.list_all()
+        assert [(d.name, d.email_to, d.webhook_url) for d in deps] == [
+            ("Forestry", ("duty@forest.example.org", "chief@forest.example.org"), None)
+        ]
+        page.context.close()

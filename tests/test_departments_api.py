@@ -44,6 +44,7 @@ def test_create_and_read_never_show_the_secret(client: TestClient) -> None:
         "id",
         "name",
         "webhook_url",
+        "email_to",
         "secret_set",
         "enabled",
         "escalation_minutes",

@@ -10,7 +10,13 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from api.publish.tables import PENDING, DeliveryRow, DeliveryStatus, DepartmentRow
+from api.publish.tables import (
+    PENDING,
+    DeliveryRow,
+    DeliveryStatus,
+    DepartmentRow,
+    split_addresses,
+)
 from api.recorder import rowcount
 
 
@@ -59,8 +65,9 @@ class DepartmentSpec:
     """What an admin sets. ``secret`` None on update: keep the stored one."""
 
     name: str
-    webhook_url: str
+    webhook_url: str | None
     secret: str | None = field(default=None, repr=False)
+    email_to: tuple[str, ...] = ()
     enabled: bool = True
     escalation_minutes: float | None = None
     auto: AutoPolicy = AutoPolicy()
@@ -70,13 +77,14 @@ class DepartmentSpec:
 class Department:
     id: int
     name: str
-    webhook_url: str
+    webhook_url: str | None
     secret: str = field(repr=False)
     enabled: bool
     escalation_minutes: float | None
     auto: AutoPolicy
     created_at: float
     updated_at: float
+    email_to: tuple[str, ...] = ()
 
 
 def _record(row: DepartmentRow) -> Department:
@@ -84,6 +92,7 @@ def _record(row: DepartmentRow) -> Department:
         id=row.id,
         name=row.name,
         webhook_url=row.webhook_url,
+        email_to=split_addresses(row.email_to),
         secret=row.secret,
         enabled=row.enabled,
         escalation_minutes=row.escalation_minutes,
@@ -100,6 +109,7 @@ def _record(row: DepartmentRow) -> Department:
 
 def _apply(row: DepartmentRow, spec: DepartmentSpec) -> None:
     row.name, row.webhook_url, row.enabled = spec.name, spec.webhook_url, spec.enabled
+    row.email_to = ", ".join(spec.email_to) or None
     if spec.secret is not None:
         row.secret = spec.secret
     row.escalation_minutes = spec.escalation_minutes

@@ -6,7 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.publish.tables import DeliveryRow, DeliveryStatus, DepartmentRow, PublicationRow
+from api.publish.tables import (
+    DeliveryRow,
+    DeliveryStatus,
+    DepartmentRow,
+    PublicationRow,
+    split_addresses,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +84,14 @@ class DueDelivery:
     uid: str
     event_id: int
     department_name: str
-    url: str
+    url: str | None  # the webhook, or None for an e-mail department
     secret: str = field(repr=False)
     ack_token: str = field(repr=False)
     attempts: int
     escalations: int
     payload: Mapping[str, Any] = field(repr=False)
     due_at: float | None = None  # its next_attempt_at when read (claims compare it)
+    email_to: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, row: DeliveryRow, dep: DepartmentRow, pub: PublicationRow) -> DueDelivery:
@@ -100,6 +107,7 @@ class DueDelivery:
             escalations=row.escalations,
             payload=pub.payload,
             due_at=row.next_attempt_at,
+            email_to=split_addresses(dep.email_to),
         )
 
     @property

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from api.publish.departments import AutoPolicy, Department, DepartmentSpec
 from api.publish.locate import EventLocation
@@ -64,11 +73,35 @@ def _check_url(value: str | None) -> str | None:
     return value
 
 
+# One plain address (no display name): something@host.domain, nothing else.
+_ADDRESS = re.compile(r"^[^@\s,<>\"]+@[^@\s,<>\"]+\.[^@\s,<>\".]+$")
+
+
+def _check_addresses(value: list[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    cleaned = [a.strip() for a in value]
+    bad = [a for a in cleaned if not _ADDRESS.match(a)]
+    if bad:
+        raise ValueError(f"not an e-mail address: {', '.join(bad)}")
+    if len(", ".join(cleaned)) > 2000:
+        raise ValueError("too many addresses (2000 characters at most)")
+    return cleaned
+
+
+def _one_channel(webhook_url: str | None, email_to: list[str] | tuple[str, ...]) -> None:
+    if bool(webhook_url) == bool(email_to):
+        raise ValueError("give either webhook_url or email_to (one channel per department)")
+
+
 class DepartmentIn(_In):
-    """Body of ``POST /api/departments``."""
+    """Body of ``POST /api/departments``: a webhook or e-mail addresses, not both."""
 
     name: Name
-    webhook_url: str = Field(max_length=2000, description="Where alerts are POSTed.")
+    webhook_url: str | None = Field(None, max_length=2000, description="Where alerts are POSTed.")
+    email_to: list[str] = Field(
+        default_factory=list, description="Or: addresses that receive alerts by e-mail."
+    )
     secret: Secret = Field(
         description="HMAC key for X-Emberwatch-Signature. Write-only: never returned."
     )
@@ -79,11 +112,18 @@ class DepartmentIn(_In):
     auto_publish: AutoPolicyIO = AutoPolicyIO()
 
     _url = field_validator("webhook_url")(_check_url)
+    _addresses = field_validator("email_to")(_check_addresses)
+
+    @model_validator(mode="after")
+    def _channel(self) -> DepartmentIn:
+        _one_channel(self.webhook_url, self.email_to)
+        return self
 
     def spec(self) -> DepartmentSpec:
         return DepartmentSpec(
             name=self.name,
             webhook_url=self.webhook_url,
+            email_to=tuple(self.email_to),
             secret=self.secret,
             enabled=self.enabled,
             escalation_minutes=self.escalation_minutes,
@@ -97,6 +137,7 @@ class DepartmentUpdate(_In):
 
     name: Name | None = None
     webhook_url: str | None = Field(None, max_length=2000)
+    email_to: list[str] | None = Field(None, description="Sent alone, it replaces the webhook.")
     secret: Secret | None = Field(None, description="Write-only; omit to keep the current one.")
     enabled: bool | None = None
     escalation_minutes: float | None = Field(
@@ -105,12 +146,22 @@ class DepartmentUpdate(_In):
     auto_publish: AutoPolicyIO | None = None
 
     _url = field_validator("webhook_url")(_check_url)
+    _addresses = field_validator("email_to")(_check_addresses)
 
     def merged(self, current: Department) -> DepartmentSpec:
+        """The updated settings. Raises ValueError unless exactly one channel remains."""
         sent = self.model_fields_set
+        webhook, email = current.webhook_url, current.email_to
+        if self.webhook_url and self.email_to:
+            _one_channel(self.webhook_url, self.email_to)
+        if self.webhook_url:  # a channel that is sent replaces the other one
+            webhook, email = self.webhook_url, ()
+        elif self.email_to:
+            webhook, email = None, tuple(self.email_to)
         return DepartmentSpec(
             name=self.name or current.name,
-            webhook_url=self.webhook_url or current.webhook_url,
+            webhook_url=webhook,
+            email_to=email,
             secret=self.secret,
             enabled=current.enabled if self.enabled is None else self.enabled,
             escalation_minutes=(
@@ -125,7 +176,10 @@ class DepartmentUpdate(_In):
 class DepartmentOut(BaseModel):
     id: int
     name: str
-    webhook_url: str = Field(description="With any password or token query value masked.")
+    webhook_url: str | None = Field(
+        description="With any password or token query value masked; null for e-mail."
+    )
+    email_to: list[str] = Field(description="Addresses of an e-mail department.")
     secret_set: bool = Field(description="The secret itself is never returned.")
     enabled: bool
     escalation_minutes: float | None
@@ -138,7 +192,8 @@ class DepartmentOut(BaseModel):
         return cls(
             id=dep.id,
             name=dep.name,
-            webhook_url=redact_url(dep.webhook_url),
+            webhook_url=redact_url(dep.webhook_url) if dep.webhook_url else None,
+            email_to=list(dep.email_to),
             secret_set=bool(dep.secret),
             enabled=dep.enabled,
             escalation_minutes=dep.escalation_minutes,

@@ -1,12 +1,15 @@
-"""The sender: a thread that delivers due outbox rows to department webhooks.
+"""The sender: a thread that delivers due outbox rows to departments' webhooks or mailboxes.
 
-Each attempt POSTs the rendered body with::
+Each attempt to a webhook POSTs the rendered body with::
 
     Content-Type: application/json
     X-Emberwatch-Signature: sha256=<hex HMAC-SHA256 of the body, department secret>
     X-Emberwatch-Delivery: <delivery id>
     X-Emberwatch-Event: <event id>
     Idempotency-Key: <delivery id>   (<delivery id>.<n> for the n-th escalation re-send)
+
+An e-mail department gets the same body and signature in a message (:mod:`api.publish.mail`)
+through ``publish.smtp``; the server accepting it counts as delivered (status 250).
 
 A 2xx answer marks the delivery delivered. Anything else (a refused connection, a timeout,
 any other status) marks it failing with the error text and a retry time: the delay doubles
@@ -29,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from sqlalchemy.exc import SQLAlchemyError
 
+from api.publish.mail import MailError, build_message, send
 from api.publish.outbox import Outbox
 from api.publish.payload import DeliveryInfo, Links, render_body
 from api.publish.records import DueDelivery
@@ -39,6 +43,8 @@ from streams.redact import redact_text
 log = logging.getLogger(__name__)
 
 USER_AGENT = "emberwatch-alerts/1"
+#: The status recorded for an e-mail the mail server accepted (SMTP's "250 OK").
+SMTP_ACCEPTED = 250
 #: A claim outlasts the request timeout by this much before another sender may retry the copy.
 CLAIM_MARGIN_S = 2.0
 
@@ -171,6 +177,8 @@ class Sender:
             due.uid, due.department_name, self.links.ack_url(due.ack_token), due.escalations
         )
         body = render_body(due.payload, info)
+        if due.url is None:
+            return self._mail(due, body)
         client = self._client
         if client is None:
             return False
@@ -187,8 +195,30 @@ class Sender:
         self._failed(due, f"HTTP {response.status_code}: {text}".rstrip(": "), response.status_code)
         return False
 
+    def _mail(self, due: DueDelivery, body: bytes) -> bool:
+        smtp = self.settings.smtp
+        if smtp is None:
+            self._failed(due, "no mail server configured (publish.smtp)", None)
+            return False
+        msg = build_message(due, body, smtp.from_address)
+        try:
+            refused = send(msg, smtp, self.settings.request_timeout_s)
+        except MailError as exc:
+            self._failed(due, str(exc), None)
+            return False
+        self.outbox.mark_delivered(due.id, SMTP_ACCEPTED)
+        if refused:
+            log.warning("event %d: %s: the mail server refused %s", due.event_id,
+                        due.department_name, ", ".join(refused))  # fmt: skip
+        log.info("event %d: alert e-mailed to %s", due.event_id, due.department_name)
+        return True
+
+    def _smtp_password(self) -> str | None:
+        return self.settings.smtp.password if self.settings.smtp else None
+
     def _failed(self, due: DueDelivery, error: str, status_code: int | None) -> None:
-        error = redact_text(error or "unknown error", [due.url, due.secret])
+        secrets = [s for s in (due.url, due.secret, self._smtp_password()) if s]
+        error = redact_text(error or "unknown error", secrets)
         delay = retry_delay(
             due.attempts + 1, self.settings.retry_initial_s, self.settings.retry_max_s
         )

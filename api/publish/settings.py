@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from streams.config import expand_env
@@ -28,6 +30,28 @@ class LocationConfig(_Strict):
     )
 
 
+class SmtpConfig(_Strict):
+    """The mail server that carries alerts to e-mail departments."""
+
+    host: str = Field(min_length=1, description="SMTP server name or address.")
+    port: int = Field(587, ge=1, le=65535, description="587 (STARTTLS), 465 (TLS) or 25.")
+    security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="starttls: upgrade after connecting; tls: TLS from the start."
+    )
+    username: str | None = Field(None, description="Log in with this user when set.")
+    password: str | None = Field(
+        None, repr=False, description="Its password (${VAR} expands from the environment)."
+    )
+    from_address: str = Field(
+        min_length=3, description="Sender address, e.g. Emberwatch <alerts@example.org>."
+    )
+
+    @field_validator("password", mode="before")
+    @classmethod
+    def _expand(cls, value: object) -> object:
+        return expand_env(value) if isinstance(value, str) else value
+
+
 class PublishConfig(_Strict):
     """Alert delivery to departments: links in payloads, retries, snapshot URL signing."""
 
@@ -48,7 +72,9 @@ class PublishConfig(_Strict):
     inline_snapshot: bool = Field(True, description="Embed the snapshot JPEG (base64).")
     retry_initial_s: float = Field(2.0, gt=0, description="First retry delay after a failure.")
     retry_max_s: float = Field(300.0, gt=0, description="Cap of the doubling retry delay.")
-    request_timeout_s: float = Field(10.0, gt=0, description="Timeout of one webhook request.")
+    request_timeout_s: float = Field(
+        10.0, gt=0, description="Timeout of one webhook request or mail server conversation."
+    )
     poll_interval_s: float = Field(
         1.0, gt=0, description="How often the sender looks for due retries and escalations."
     )
@@ -60,6 +86,9 @@ class PublishConfig(_Strict):
         3, ge=0, description="Re-sends of an unacknowledged alert per department, at most."
     )
     location: LocationConfig = LocationConfig()
+    smtp: SmtpConfig | None = Field(
+        None, description="Mail server for departments that receive alerts by e-mail."
+    )
 
     @field_validator("signing_key", mode="before")
     @classmethod

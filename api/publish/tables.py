@@ -38,14 +38,21 @@ _STATUS = Enum(
 )
 
 
+def split_addresses(text: str | None) -> tuple[str, ...]:
+    """``email_to`` as stored (``"a@x, b@y"``) -> ``("a@x", "b@y")``; None -> ``()``."""
+    return tuple(a.strip() for a in (text or "").split(",") if a.strip())
+
+
 class DepartmentRow(Base):
-    """A recipient of alerts: a webhook signed with the department's own secret."""
+    """A recipient of alerts, signed with the department's own secret: a webhook, or e-mail to
+    one or more addresses (exactly one of ``webhook_url`` and ``email_to`` is set)."""
 
     __tablename__ = "departments"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
-    webhook_url: Mapped[str] = mapped_column(String(2000))
+    webhook_url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    email_to: Mapped[str | None] = mapped_column(String(2000), nullable=True)  # comma-separated
     secret: Mapped[str] = mapped_column(String(200))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     # Re-send an alert not acknowledged this many minutes after delivery; None: never.

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import AUTH_RESPONSES, RequireAdmin, Role, require
 from api.camera_registry import CameraExists, CameraIn, CameraNotFound, CameraRegistry, Masks
 from api.deps import PipelineDep, StoreDep
-from api.schemas import CameraCounters, CameraOut, responses, to_datetime
+from api.schemas import CameraCounters, CameraOut, field_error, responses, to_datetime
 from api.snapshots import SnapshotError, render_snapshot
 from streams.config import check_polygons
 from streams.decode import is_network_url
@@ -166,14 +166,10 @@ def _invalid(exc: ValidationError, prefix: tuple[str, ...] = ("body",)) -> Reque
     return RequestValidationError(errors)
 
 
-def _field_error(field: str, msg: str) -> RequestValidationError:
-    return RequestValidationError([{"loc": ["body", field], "msg": msg, "type": "value_error"}])
-
-
 def _check_source(camera: CameraIn) -> None:
     """422 for a local video file that does not exist (network URLs are tried by the stream)."""
     if not is_network_url(camera.url) and not Path(camera.url).is_file():
-        raise _field_error("url", "no such video file")
+        raise field_error("url", "no such video file")
 
 
 def _view(pipeline: PipelineLike, camera_id: str) -> CameraOut:
@@ -214,7 +210,7 @@ def replace_camera(
     _: RequireAdmin,
 ) -> CameraOut:
     if body.id != camera_id:
-        raise _field_error("id", f"must be {camera_id!r}, the id in the path")
+        raise field_error("id", f"must be {camera_id!r}, the id in the path")
     _check_source(body)
     try:
         config = registry.replace(_manager(pipeline), body)

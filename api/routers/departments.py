@@ -6,9 +6,10 @@ from fastapi import APIRouter, Depends, HTTPException, Response, status
 
 from api.auth import AUTH_RESPONSES, Role, require
 from api.deps import PublishDep
-from api.publish.departments import DepartmentNameTaken, DepartmentNotFound
+from api.publish.departments import DepartmentNameTaken, DepartmentNotFound, DepartmentSpec
+from api.publish.runtime import PublishRuntime
 from api.publish.schemas import DepartmentIn, DepartmentOut, DepartmentUpdate
-from api.schemas import responses
+from api.schemas import field_error, responses
 
 router = APIRouter(
     prefix="/api/departments",
@@ -24,6 +25,14 @@ def _missing(exc: DepartmentNotFound) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
 
 
+def _deliverable(spec: DepartmentSpec, publish: PublishRuntime) -> DepartmentSpec:
+    """``spec``, or 422 when it needs e-mail and no mail server is configured."""
+    if spec.email_to and publish.sender.settings.smtp is None:
+        msg = "e-mail departments need a mail server: set publish.smtp in the configuration"
+        raise field_error("email_to", msg)
+    return spec
+
+
 @router.get("", summary="List departments by name", responses=responses({}))
 def list_departments(publish: PublishDep) -> list[DepartmentOut]:
     return [DepartmentOut.of(d) for d in publish.departments.list_all()]
@@ -37,7 +46,7 @@ def list_departments(publish: PublishDep) -> list[DepartmentOut]:
 )
 def create_department(body: DepartmentIn, publish: PublishDep) -> DepartmentOut:
     try:
-        return DepartmentOut.of(publish.departments.create(body.spec()))
+        return DepartmentOut.of(publish.departments.create(_deliverable(body.spec(), publish)))
     except DepartmentNameTaken as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
 
@@ -61,9 +70,12 @@ def update_department(
     """A changed webhook URL or secret applies to pending alerts too (their next retry)."""
     store = publish.departments
     try:
-        updated = store.update(department_id, body.merged(store.get(department_id)))
+        spec = _deliverable(body.merged(store.get(department_id)), publish)
+        updated = store.update(department_id, spec)
     except DepartmentNotFound as exc:
         raise _missing(exc) from exc
+    except ValueError as exc:
+        raise field_error("email_to", str(exc)) from exc
     except DepartmentNameTaken as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     publish.sender.wake()

@@ -8,6 +8,9 @@ Object.assign(MESSAGES.en, {
   "dep.title": "Departments that receive alerts",
   "dep.name": "Name",
   "dep.url": "Webhook URL",
+  "dep.email": "or e-mail to (comma-separated)",
+  "dep.channel": "Webhook or e-mail",
+  "dep.one_channel": "Give a webhook URL or e-mail addresses, not both.",
   "dep.secret": "Secret (16+ characters, shared with the department)",
   "dep.escalation": "Re-send after (min)",
   "dep.auto_classes": "Automatic for classes",
@@ -25,6 +28,9 @@ Object.assign(MESSAGES["zh-CN"], {
   "dep.title": "接收警报的部门",
   "dep.name": "名称",
   "dep.url": "Webhook 地址",
+  "dep.email": "或发送电子邮件至（逗号分隔）",
+  "dep.channel": "Webhook 或电子邮件",
+  "dep.one_channel": "请填写 Webhook 地址或电子邮件地址，二者只能选其一。",
   "dep.secret": "密钥（至少 16 个字符，与该部门共享）",
   "dep.escalation": "未确认时重发（分钟）",
   "dep.auto_classes": "自动发布的类别",
@@ -57,7 +63,9 @@ const Departments = {
     const input = (name, attrs = {}) => el("input", { name, ...attrs });
     const form = el("form", { class: "filters", id: "department-form" },
       this.field(t("dep.name"), input("name", { required: true, maxlength: "100" })),
-      this.field(t("dep.url"), input("webhook_url", { required: true, type: "url", size: "40" })),
+      this.field(t("dep.url"), input("webhook_url", { type: "url", size: "40" })),
+      this.field(t("dep.email"), input("email_to", { size: "30",
+        placeholder: "duty@fire.example.org" })),
       this.field(t("dep.secret"), input("secret", { required: true, minlength: "16",
         type: "password", autocomplete: "new-password" })),
       this.field(t("dep.escalation"), input("escalation_minutes", { type: "number", min: "1",
@@ -78,8 +86,12 @@ const Departments = {
     const f = new FormData(form);
     const classes = String(f.get("classes") || "").split(",").map((c) => c.trim()).filter(Boolean);
     const escalation = f.get("escalation_minutes");
+    const webhook = String(f.get("webhook_url") || "").trim();
+    const emails = String(f.get("email_to") || "").split(",").map((a) => a.trim()).filter(Boolean);
+    if (!webhook === !emails.length) throw new Error(t("dep.one_channel"));
     await api("/api/departments", { method: "POST", body: {
-      name: f.get("name"), webhook_url: f.get("webhook_url"), secret: f.get("secret"),
+      name: f.get("name"), webhook_url: webhook || null, email_to: emails,
+      secret: f.get("secret"),
       escalation_minutes: escalation ? Number(escalation) : null,
       auto_publish: { classes, min_score: Number(f.get("min_score") || 0),
         unconfirmed: f.get("unconfirmed") === "on" },
@@ -96,7 +108,7 @@ const Departments = {
       : t("dep.auto_off"));
     const body = rows.map((d) => el("tr", { dataset: { id: d.id } },
       el("td", {}, d.name),
-      el("td", { class: "muted" }, d.webhook_url),
+      el("td", { class: "muted" }, d.webhook_url || d.email_to.join(", ")),
       el("td", {}, d.escalation_minutes === null ? "–" : String(d.escalation_minutes)),
       el("td", {}, auto(d.auto_publish)),
       el("td", {}, el("input", { type: "checkbox", checked: d.enabled, title: t("dep.enabled"),
@@ -104,7 +116,7 @@ const Departments = {
       el("td", {}, el("button", { type: "button", class: "link",
         onclick: () => this.remove(d) }, t("dep.delete")))));
     return el("table", { class: "grid" },
-      el("thead", {}, el("tr", {}, [t("dep.name"), t("dep.url"), t("dep.escalation"),
+      el("thead", {}, el("tr", {}, [t("dep.name"), t("dep.channel"), t("dep.escalation"),
         t("dep.auto_classes"), t("dep.enabled"), ""].map((h) => el("th", {}, h)))),
       el("tbody", {}, body));
   },

@@ -1,0 +1,134 @@
+"""Departments that receive alerts by e-mail, through the real app and a real SMTP server on
+loopback: one message per department, signed like a webhook, with the snapshot attached."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth import Role
+from api.config import AppConfig
+from api.publish.signing import verify_body
+from tests.fixtures.app import FakePipeline, authorize, camera_configs
+from tests.fixtures.mail import MailServer
+from tests.fixtures.webhooks import FAST_PUBLISH, Receiver, wait_until
+from tests.test_publish_delivery import confirmed_event, statuses
+
+SECRET = "mail-secret-0123456789"
+TO = ["duty@fire.example.org", "chief@fire.example.org"]
+
+
+@pytest.fixture
+def mail_server() -> Iterator[MailServer]:
+    server = MailServer()  # its port is chosen now; each test starts it when it wants
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def client(tmp_path: Path, mail_server: MailServer) -> Iterator[TestClient]:
+    smtp = {"host": "127.0.0.1", "port": mail_server.port, "security": "none",
+            "from_address": "Emberwatch <alerts@emberwatch.example.org>"}  # fmt: skip
+    config = AppConfig(
+        data_dir=tmp_path / "data",
+        cameras=camera_configs(tmp_path),
+        publish={**FAST_PUBLISH, "smtp": smtp},  # type: ignore[arg-type]
+    )
+    with TestClient(create_app(config, pipeline=FakePipeline(config.cameras))) as client:
+        authorize(client, "ana", Role.ADMIN)
+        yield client
+
+
+def add(client: TestClient, name: str, **channel: Any) -> dict[str, Any]:
+    response = client.post("/api/departments", json={"name": name, "secret": SECRET, **channel})
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def test_an_email_department_gets_one_signed_message_with_the_snapshot(
+    client: TestClient, mail_server: MailServer
+) -> None:
+    mail_server.start()
+    dep = add(client, "Fire brigade", email_to=TO)
+    assert dep["email_to"] == TO and dep["webhook_url"] is None
+    event_id = confirmed_event(client)
+    body = {"departments": "all", "message": "Smoke above the ridge"}
+    response = client.post(f"/api/events/{event_id}/publish", json=body)
+    assert response.status_code == 202, response.text
+    wait_until(lambda: statuses(client, event_id) == {"Fire brigade": "delivered"})
+    (mail,) = mail_server.mails()
+    assert sorted(mail.recipients) == sorted(TO)
+    msg = mail.message
+    assert msg["Subject"] == f"[Emberwatch] smoke at Ridge North (event {event_id})"
+    text = msg.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Smoke above the ridge" in text and "Camera: Ridge North (ridge)" in text
+    (alert,) = [p for p in msg.iter_attachments() if p.get_filename() == "alert.json"]
+    body = alert.get_content()
+    raw = body if isinstance(body, bytes) else body.encode()
+    assert verify_body(SECRET, raw, msg["X-Emberwatch-Signature"])
+    payload = json.loads(raw)
+    assert payload["event"]["id"] == event_id and payload["delivery"]["department"] == dep["name"]
+    (jpeg,) = [p for p in msg.iter_attachments() if p.get_content_type() == "image/jpeg"]
+    assert jpeg.get_content()[:2] == b"\xff\xd8"
+    token = payload["delivery"]["ack_url"].rsplit("/", 1)[1]
+    assert client.post(f"/api/acks/{token}").status_code == 200
+    assert statuses(client, event_id) == {"Fire brigade": "acknowledged"}
+
+
+def test_a_mail_server_that_is_down_gets_the_alert_when_it_is_back(
+    client: TestClient, mail_server: MailServer
+) -> None:
+    add(client, "Forestry", email_to=TO[:1])
+    webhook = Receiver().start()
+    try:
+        add(client, "Police", webhook_url=webhook.url)
+        event_id = confirmed_event(client)
+        client.post(f"/api/events/{event_id}/publish", json={"departments": "all"})
+        wait_until(lambda: statuses(client, event_id) == {"Forestry": "failing",
+                                                          "Police": "delivered"})  # fmt: skip
+        (failing,) = [d for d in client.get(f"/api/events/{event_id}/deliveries").json()
+                      ["deliveries"] if d["department"] == "Forestry"]  # fmt: skip
+        assert f"127.0.0.1:{mail_server.port}" in failing["last_error"]
+        mail_server.start()
+        wait_until(lambda: statuses(client, event_id)["Forestry"] == "delivered")
+        assert len(mail_server.mails()) == 1 and len(webhook.bodies()) == 1
+    finally:
+        webhook.stop()
+
+
+@pytest.mark.parametrize(
+    ("channel", "says"),
+    [
+        ({}, "either webhook_url or email_to"),
+        ({"webhook_url": "http://127.0.0.1:9/h", "email_to": TO}, "either webhook_url"),
+        ({"email_to": ["duty at fire"]}, "not an e-mail address: duty at fire"),
+    ],
+)
+def test_a_department_has_exactly_one_valid_channel(
+    client: TestClient, channel: dict[str, Any], says: str
+) -> None:
+    response = client.post("/api/departments", json={"name": "x", "secret": SECRET, **channel})
+    assert response.status_code == 422 and says in response.text
+
+
+def test_switching_a_department_from_webhook_to_email(client: TestClient) -> None:
+    dep = add(client, "Hospital", webhook_url="http://127.0.0.1:9/h")
+    changed = client.put(f"/api/departments/{dep['id']}", json={"email_to": TO[:1]}).json()
+    assert changed["email_to"] == TO[:1] and changed["webhook_url"] is None
+
+
+def test_email_departments_need_a_mail_server(tmp_path: Path) -> None:
+    config = AppConfig(data_dir=tmp_path / "data", cameras=camera_configs(tmp_path),
+                       publish=FAST_PUBLISH)  # type: ignore[arg-type]  # fmt: skip
+    with TestClient(create_app(config, pipeline=FakePipeline(config.cameras))) as client:
+        authorize(client, "ana", Role.ADMIN)
+        response = client.post("/api/departments",
+                               json={"name": "x", "secret": SECRET, "email_to": TO})  # fmt: skip
+    assert response.status_code == 422 and "publish.smtp" in response.text
