@@ -13,6 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from api.db import MIGRATIONS, init_db, make_engine, metadata_with_all_tables
+from api.publish.departments import DepartmentStore
 from api.store import EventStore
 from detector.types import Transition
 from tests.fixtures.app import T0, make_update
@@ -61,8 +62,16 @@ def test_a_database_from_before_migrations_keeps_its_data(tmp_path: Path) -> Non
     store = EventStore(engine, tmp_path / "snaps")
     event_id = store.apply(make_update("ridge", Transition.OPENED, T0))
     assert event_id is not None and _revision(engine) is None
+    with engine.begin() as connection:
+        connection.execute(baseline.tables["departments"].insert().values(
+            name="Fire", webhook_url="http://127.0.0.1:9/h", secret="s" * 16, enabled=True,
+            auto_classes=[], auto_cameras=[], auto_min_score=0.0, auto_unconfirmed=False,
+            created_at=T0, updated_at=T0))  # fmt: skip
     init_db(engine)
     assert _revision(engine) == _head()
     assert _differences(engine) == []
     event = EventStore(engine, tmp_path / "snaps").get_event(event_id)
     assert event.camera_id == "ridge" and event.started_at == T0
+    (department,) = DepartmentStore(engine).list_all()  # its table was rebuilt by 0002
+    assert (department.name, department.webhook_url, department.email_to) == (
+        "Fire", "http://127.0.0.1:9/h", ())  # fmt: skip
