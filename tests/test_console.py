@@ -245,7 +245,7 @@ def test_admin_adds_an_email_department(
         form.locator("[name=email_to]").fill("duty@forest.example.org, chief@forest.example.org")
         form.locator("[name=secret]").fill("forestry-secret-0123")
         form.locator("button[type=submit]").click()
-        expect(page.locator(".toast")).to_contain_text("not both")  # one channel only
+        expect(page.locator(".toast")).to_contain_text("exactly one channel")
         form.locator("[name=webhook_url]").fill("")
         form.locator("button[type=submit]").click()
         row = page.locator("#view-departments tbody tr")

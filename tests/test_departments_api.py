@@ -45,6 +45,7 @@ def test_create_and_read_never_show_the_secret(client: TestClient) -> None:
         "name",
         "webhook_url",
         "email_to",
+        "mqtt_topic",
         "secret_set",
         "enabled",
         "escalation_minutes",

@@ -106,8 +106,8 @@ def test_a_mail_server_that_is_down_gets_the_alert_when_it_is_back(
 @pytest.mark.parametrize(
     ("channel", "says"),
     [
-        ({}, "either webhook_url or email_to"),
-        ({"webhook_url": "http://127.0.0.1:9/h", "email_to": TO}, "either webhook_url"),
+        ({}, "one channel per department"),
+        ({"webhook_url": "http://127.0.0.1:9/h", "email_to": TO}, "one channel per department"),
         ({"email_to": ["duty at fire"]}, "not an e-mail address: duty at fire"),
     ],
 )

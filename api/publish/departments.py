@@ -68,6 +68,7 @@ class DepartmentSpec:
     webhook_url: str | None
     secret: str | None = field(default=None, repr=False)
     email_to: tuple[str, ...] = ()
+    mqtt_topic: str | None = None
     enabled: bool = True
     escalation_minutes: float | None = None
     auto: AutoPolicy = AutoPolicy()
@@ -85,6 +86,7 @@ class Department:
     created_at: float
     updated_at: float
     email_to: tuple[str, ...] = ()
+    mqtt_topic: str | None = None
 
 
 def _record(row: DepartmentRow) -> Department:
@@ -93,6 +95,7 @@ def _record(row: DepartmentRow) -> Department:
         name=row.name,
         webhook_url=row.webhook_url,
         email_to=split_addresses(row.email_to),
+        mqtt_topic=row.mqtt_topic,
         secret=row.secret,
         enabled=row.enabled,
         escalation_minutes=row.escalation_minutes,
@@ -110,6 +113,7 @@ def _record(row: DepartmentRow) -> Department:
 def _apply(row: DepartmentRow, spec: DepartmentSpec) -> None:
     row.name, row.webhook_url, row.enabled = spec.name, spec.webhook_url, spec.enabled
     row.email_to = ", ".join(spec.email_to) or None
+    row.mqtt_topic = spec.mqtt_topic
     if spec.secret is not None:
         row.secret = spec.secret
     row.escalation_minutes = spec.escalation_minutes

@@ -84,7 +84,7 @@ class DueDelivery:
     uid: str
     event_id: int
     department_name: str
-    url: str | None  # the webhook, or None for an e-mail department
+    url: str | None  # the webhook, or None for an e-mail or MQTT department
     secret: str = field(repr=False)
     ack_token: str = field(repr=False)
     attempts: int
@@ -92,6 +92,7 @@ class DueDelivery:
     payload: Mapping[str, Any] = field(repr=False)
     due_at: float | None = None  # its next_attempt_at when read (claims compare it)
     email_to: tuple[str, ...] = ()
+    mqtt_topic: str | None = None
 
     @classmethod
     def of(cls, row: DeliveryRow, dep: DepartmentRow, pub: PublicationRow) -> DueDelivery:
@@ -108,6 +109,7 @@ class DueDelivery:
             payload=pub.payload,
             due_at=row.next_attempt_at,
             email_to=split_addresses(dep.email_to),
+            mqtt_topic=dep.mqtt_topic,
         )
 
     @property

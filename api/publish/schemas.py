@@ -89,18 +89,31 @@ def _check_addresses(value: list[str] | None) -> list[str] | None:
     return cleaned
 
 
-def _one_channel(webhook_url: str | None, email_to: list[str] | tuple[str, ...]) -> None:
-    if bool(webhook_url) == bool(email_to):
-        raise ValueError("give either webhook_url or email_to (one channel per department)")
+def _check_topic(value: str | None) -> str | None:
+    if value is not None and (not value or any(c in value for c in "+#\0")):
+        raise ValueError("an MQTT topic to publish on: not empty, no wildcards (+ #)")
+    return value
+
+
+def _one_channel(
+    webhook_url: str | None, email_to: list[str] | tuple[str, ...], mqtt_topic: str | None
+) -> None:
+    if sum(map(bool, (webhook_url, email_to, mqtt_topic))) != 1:
+        raise ValueError(
+            "give one of webhook_url, email_to and mqtt_topic (one channel per department)"
+        )
 
 
 class DepartmentIn(_In):
-    """Body of ``POST /api/departments``: a webhook or e-mail addresses, not both."""
+    """Body of ``POST /api/departments``: a webhook, e-mail addresses or an MQTT topic."""
 
     name: Name
     webhook_url: str | None = Field(None, max_length=2000, description="Where alerts are POSTed.")
     email_to: list[str] = Field(
         default_factory=list, description="Or: addresses that receive alerts by e-mail."
+    )
+    mqtt_topic: str | None = Field(
+        None, max_length=500, description="Or: the MQTT topic alerts are published on."
     )
     secret: Secret = Field(
         description="HMAC key for X-Emberwatch-Signature. Write-only: never returned."
@@ -113,10 +126,11 @@ class DepartmentIn(_In):
 
     _url = field_validator("webhook_url")(_check_url)
     _addresses = field_validator("email_to")(_check_addresses)
+    _topic = field_validator("mqtt_topic")(_check_topic)
 
     @model_validator(mode="after")
     def _channel(self) -> DepartmentIn:
-        _one_channel(self.webhook_url, self.email_to)
+        _one_channel(self.webhook_url, self.email_to, self.mqtt_topic)
         return self
 
     def spec(self) -> DepartmentSpec:
@@ -124,6 +138,7 @@ class DepartmentIn(_In):
             name=self.name,
             webhook_url=self.webhook_url,
             email_to=tuple(self.email_to),
+            mqtt_topic=self.mqtt_topic,
             secret=self.secret,
             enabled=self.enabled,
             escalation_minutes=self.escalation_minutes,
@@ -137,7 +152,8 @@ class DepartmentUpdate(_In):
 
     name: Name | None = None
     webhook_url: str | None = Field(None, max_length=2000)
-    email_to: list[str] | None = Field(None, description="Sent alone, it replaces the webhook.")
+    email_to: list[str] | None = Field(None, description="A channel sent replaces the other.")
+    mqtt_topic: str | None = Field(None, max_length=500)
     secret: Secret | None = Field(None, description="Write-only; omit to keep the current one.")
     enabled: bool | None = None
     escalation_minutes: float | None = Field(
@@ -147,21 +163,22 @@ class DepartmentUpdate(_In):
 
     _url = field_validator("webhook_url")(_check_url)
     _addresses = field_validator("email_to")(_check_addresses)
+    _topic = field_validator("mqtt_topic")(_check_topic)
 
     def merged(self, current: Department) -> DepartmentSpec:
-        """The updated settings. Raises ValueError unless exactly one channel remains."""
+        """The updated settings: a channel that is sent replaces the current one. Raises
+        ValueError when more than one is sent."""
         sent = self.model_fields_set
-        webhook, email = current.webhook_url, current.email_to
-        if self.webhook_url and self.email_to:
-            _one_channel(self.webhook_url, self.email_to)
-        if self.webhook_url:  # a channel that is sent replaces the other one
-            webhook, email = self.webhook_url, ()
-        elif self.email_to:
-            webhook, email = None, tuple(self.email_to)
+        channel: tuple[str | None, tuple[str, ...], str | None] = (
+            current.webhook_url, current.email_to, current.mqtt_topic)  # fmt: skip
+        if self.webhook_url or self.email_to or self.mqtt_topic:
+            _one_channel(self.webhook_url, self.email_to or (), self.mqtt_topic)
+            channel = (self.webhook_url, tuple(self.email_to or ()), self.mqtt_topic)
         return DepartmentSpec(
             name=self.name or current.name,
-            webhook_url=webhook,
-            email_to=email,
+            webhook_url=channel[0],
+            email_to=channel[1],
+            mqtt_topic=channel[2],
             secret=self.secret,
             enabled=current.enabled if self.enabled is None else self.enabled,
             escalation_minutes=(
@@ -177,9 +194,10 @@ class DepartmentOut(BaseModel):
     id: int
     name: str
     webhook_url: str | None = Field(
-        description="With any password or token query value masked; null for e-mail."
+        description="With any password or token query value masked; null for other channels."
     )
     email_to: list[str] = Field(description="Addresses of an e-mail department.")
+    mqtt_topic: str | None = Field(description="Topic of an MQTT department.")
     secret_set: bool = Field(description="The secret itself is never returned.")
     enabled: bool
     escalation_minutes: float | None
@@ -194,6 +212,7 @@ class DepartmentOut(BaseModel):
             name=dep.name,
             webhook_url=redact_url(dep.webhook_url) if dep.webhook_url else None,
             email_to=list(dep.email_to),
+            mqtt_topic=dep.mqtt_topic,
             secret_set=bool(dep.secret),
             enabled=dep.enabled,
             escalation_minutes=dep.escalation_minutes,

@@ -9,7 +9,9 @@ Each attempt to a webhook POSTs the rendered body with::
     Idempotency-Key: <delivery id>   (<delivery id>.<n> for the n-th escalation re-send)
 
 An e-mail department gets the same body and signature in a message (:mod:`api.publish.mail`)
-through ``publish.smtp``; the server accepting it counts as delivered (status 250).
+through ``publish.smtp``; the server accepting it counts as delivered (status 250). An MQTT
+department gets the body on its topic through ``publish.mqtt``, the headers as MQTT 5 user
+properties (:mod:`api.publish.mqtt`); the broker's acknowledgement counts as delivered.
 
 A 2xx answer marks the delivery delivered. Anything else (a refused connection, a timeout,
 any other status) marks it failing with the error text and a retry time: the delay doubles
@@ -33,6 +35,7 @@ import httpx
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.publish.mail import MailError, build_message, send
+from api.publish.mqtt import MqttError, publish
 from api.publish.outbox import Outbox
 from api.publish.payload import DeliveryInfo, Links, render_body
 from api.publish.records import DueDelivery
@@ -45,6 +48,8 @@ log = logging.getLogger(__name__)
 USER_AGENT = "emberwatch-alerts/1"
 #: The status recorded for an e-mail the mail server accepted (SMTP's "250 OK").
 SMTP_ACCEPTED = 250
+#: The status recorded for a message the MQTT broker acknowledged (as for a 200 of a webhook).
+MQTT_ACKNOWLEDGED = 200
 #: A claim outlasts the request timeout by this much before another sender may retry the copy.
 CLAIM_MARGIN_S = 2.0
 
@@ -177,6 +182,8 @@ class Sender:
             due.uid, due.department_name, self.links.ack_url(due.ack_token), due.escalations
         )
         body = render_body(due.payload, info)
+        if due.mqtt_topic is not None:
+            return self._mqtt(due, due.mqtt_topic, body)
         if due.url is None:
             return self._mail(due, body)
         client = self._client
@@ -213,11 +220,25 @@ class Sender:
         log.info("event %d: alert e-mailed to %s", due.event_id, due.department_name)
         return True
 
-    def _smtp_password(self) -> str | None:
-        return self.settings.smtp.password if self.settings.smtp else None
+    def _mqtt(self, due: DueDelivery, topic: str, body: bytes) -> bool:
+        broker = self.settings.mqtt
+        if broker is None:
+            self._failed(due, "no MQTT broker configured (publish.mqtt)", None)
+            return False
+        try:
+            publish(
+                broker, topic, body, request_headers(due, body), self.settings.request_timeout_s
+            )
+        except MqttError as exc:
+            self._failed(due, str(exc), None)
+            return False
+        self.outbox.mark_delivered(due.id, MQTT_ACKNOWLEDGED)
+        log.info("event %d: alert published to %s on %s", due.event_id, due.department_name, topic)
+        return True
 
     def _failed(self, due: DueDelivery, error: str, status_code: int | None) -> None:
-        secrets = [s for s in (due.url, due.secret, self._smtp_password()) if s]
+        passwords = [c.password for c in (self.settings.smtp, self.settings.mqtt) if c]
+        secrets = [s for s in (due.url, due.secret, *passwords) if s]
         error = redact_text(error or "unknown error", secrets)
         delay = retry_delay(
             due.attempts + 1, self.settings.retry_initial_s, self.settings.retry_max_s

@@ -52,6 +52,25 @@ class SmtpConfig(_Strict):
         return expand_env(value) if isinstance(value, str) else value
 
 
+class MqttConfig(_Strict):
+    """The MQTT broker that carries alerts to departments subscribed to a topic."""
+
+    host: str = Field(min_length=1, description="Broker name or address.")
+    port: int = Field(1883, ge=1, le=65535, description="1883, or 8883 with tls.")
+    tls: bool = Field(False, description="Connect with TLS (the system's CA certificates).")
+    username: str | None = Field(None, description="Log in with this user when set.")
+    password: str | None = Field(
+        None, repr=False, description="Its password (${VAR} expands from the environment)."
+    )
+    client_id: str = Field("emberwatch", min_length=1, max_length=64)
+    qos: Literal[1, 2] = Field(1, description="1: at least once; 2: exactly once.")
+
+    @field_validator("password", mode="before")
+    @classmethod
+    def _expand(cls, value: object) -> object:
+        return expand_env(value) if isinstance(value, str) else value
+
+
 class PublishConfig(_Strict):
     """Alert delivery to departments: links in payloads, retries, snapshot URL signing."""
 
@@ -73,7 +92,7 @@ class PublishConfig(_Strict):
     retry_initial_s: float = Field(2.0, gt=0, description="First retry delay after a failure.")
     retry_max_s: float = Field(300.0, gt=0, description="Cap of the doubling retry delay.")
     request_timeout_s: float = Field(
-        10.0, gt=0, description="Timeout of one webhook request or mail server conversation."
+        10.0, gt=0, description="Timeout of one webhook request, e-mail or MQTT publish."
     )
     poll_interval_s: float = Field(
         1.0, gt=0, description="How often the sender looks for due retries and escalations."
@@ -88,6 +107,9 @@ class PublishConfig(_Strict):
     location: LocationConfig = LocationConfig()
     smtp: SmtpConfig | None = Field(
         None, description="Mail server for departments that receive alerts by e-mail."
+    )
+    mqtt: MqttConfig | None = Field(
+        None, description="Broker for departments that receive alerts on an MQTT topic."
     )
 
     @field_validator("signing_key", mode="before")

@@ -44,8 +44,9 @@ def split_addresses(text: str | None) -> tuple[str, ...]:
 
 
 class DepartmentRow(Base):
-    """A recipient of alerts, signed with the department's own secret: a webhook, or e-mail to
-    one or more addresses (exactly one of ``webhook_url`` and ``email_to`` is set)."""
+    """A recipient of alerts, signed with the department's own secret, on one channel: a
+    webhook, e-mail to one or more addresses, or an MQTT topic (exactly one of ``webhook_url``,
+    ``email_to`` and ``mqtt_topic`` is set)."""
 
     __tablename__ = "departments"
 
@@ -53,6 +54,7 @@ class DepartmentRow(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     webhook_url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
     email_to: Mapped[str | None] = mapped_column(String(2000), nullable=True)  # comma-separated
+    mqtt_topic: Mapped[str | None] = mapped_column(String(500), nullable=True)
     secret: Mapped[str] = mapped_column(String(200))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     # Re-send an alert not acknowledged this many minutes after delivery; None: never.

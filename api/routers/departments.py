@@ -26,10 +26,14 @@ def _missing(exc: DepartmentNotFound) -> HTTPException:
 
 
 def _deliverable(spec: DepartmentSpec, publish: PublishRuntime) -> DepartmentSpec:
-    """``spec``, or 422 when it needs e-mail and no mail server is configured."""
-    if spec.email_to and publish.sender.settings.smtp is None:
+    """``spec``, or 422 when its channel needs a server the configuration does not name."""
+    settings = publish.sender.settings
+    if spec.email_to and settings.smtp is None:
         msg = "e-mail departments need a mail server: set publish.smtp in the configuration"
         raise field_error("email_to", msg)
+    if spec.mqtt_topic and settings.mqtt is None:
+        msg = "MQTT departments need a broker: set publish.mqtt in the configuration"
+        raise field_error("mqtt_topic", msg)
     return spec
 
 
@@ -74,8 +78,8 @@ def update_department(
         updated = store.update(department_id, spec)
     except DepartmentNotFound as exc:
         raise _missing(exc) from exc
-    except ValueError as exc:
-        raise field_error("email_to", str(exc)) from exc
+    except ValueError as exc:  # more than one channel sent
+        raise field_error("webhook_url", str(exc)) from exc
     except DepartmentNameTaken as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     publish.sender.wake()

@@ -9,8 +9,9 @@ Object.assign(MESSAGES.en, {
   "dep.name": "Name",
   "dep.url": "Webhook URL",
   "dep.email": "or e-mail to (comma-separated)",
-  "dep.channel": "Webhook or e-mail",
-  "dep.one_channel": "Give a webhook URL or e-mail addresses, not both.",
+  "dep.mqtt": "or MQTT topic",
+  "dep.channel": "Webhook, e-mail or MQTT topic",
+  "dep.one_channel": "Give exactly one channel: a webhook URL, e-mail addresses or an MQTT topic.",
   "dep.secret": "Secret (16+ characters, shared with the department)",
   "dep.escalation": "Re-send after (min)",
   "dep.auto_classes": "Automatic for classes",
@@ -29,8 +30,9 @@ Object.assign(MESSAGES["zh-CN"], {
   "dep.name": "名称",
   "dep.url": "Webhook 地址",
   "dep.email": "或发送电子邮件至（逗号分隔）",
-  "dep.channel": "Webhook 或电子邮件",
-  "dep.one_channel": "请填写 Webhook 地址或电子邮件地址，二者只能选其一。",
+  "dep.mqtt": "或 MQTT 主题",
+  "dep.channel": "Webhook、电子邮件或 MQTT 主题",
+  "dep.one_channel": "请只填写一个渠道：Webhook 地址、电子邮件地址或 MQTT 主题。",
   "dep.secret": "密钥（至少 16 个字符，与该部门共享）",
   "dep.escalation": "未确认时重发（分钟）",
   "dep.auto_classes": "自动发布的类别",
@@ -66,6 +68,8 @@ const Departments = {
       this.field(t("dep.url"), input("webhook_url", { type: "url", size: "40" })),
       this.field(t("dep.email"), input("email_to", { size: "30",
         placeholder: "duty@fire.example.org" })),
+      this.field(t("dep.mqtt"), input("mqtt_topic", { size: "24", maxlength: "500",
+        placeholder: "district/alerts/fire" })),
       this.field(t("dep.secret"), input("secret", { required: true, minlength: "16",
         type: "password", autocomplete: "new-password" })),
       this.field(t("dep.escalation"), input("escalation_minutes", { type: "number", min: "1",
@@ -88,9 +92,13 @@ const Departments = {
     const escalation = f.get("escalation_minutes");
     const webhook = String(f.get("webhook_url") || "").trim();
     const emails = String(f.get("email_to") || "").split(",").map((a) => a.trim()).filter(Boolean);
-    if (!webhook === !emails.length) throw new Error(t("dep.one_channel"));
+    const topic = String(f.get("mqtt_topic") || "").trim();
+    if ([webhook, emails.length, topic].filter(Boolean).length !== 1) {
+      throw new Error(t("dep.one_channel"));
+    }
     await api("/api/departments", { method: "POST", body: {
       name: f.get("name"), webhook_url: webhook || null, email_to: emails,
+      mqtt_topic: topic || null,
       secret: f.get("secret"),
       escalation_minutes: escalation ? Number(escalation) : null,
       auto_publish: { classes, min_score: Number(f.get("min_score") || 0),
@@ -108,7 +116,8 @@ const Departments = {
       : t("dep.auto_off"));
     const body = rows.map((d) => el("tr", { dataset: { id: d.id } },
       el("td", {}, d.name),
-      el("td", { class: "muted" }, d.webhook_url || d.email_to.join(", ")),
+      el("td", { class: "muted" },
+        d.webhook_url || d.email_to.join(", ") || (d.mqtt_topic ? `MQTT ${d.mqtt_topic}` : "")),
       el("td", {}, d.escalation_minutes === null ? "–" : String(d.escalation_minutes)),
       el("td", {}, auto(d.auto_publish)),
       el("td", {}, el("input", { type: "checkbox", checked: d.enabled, title: t("dep.enabled"),
