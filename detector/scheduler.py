@@ -144,6 +144,7 @@ class Scheduler:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        self._carry = None  # a frame left over is stale by the next start
 
     def _loop(self) -> None:
         last_tick = time.monotonic()
