@@ -51,7 +51,7 @@ def test_two_senders_on_one_database_deliver_each_copy_once(
         make_update("ridge", Transition.OPENED, T0)
     )
     assert event_id is not None
-    tag = new_uid()[:8]  # the PostgreSQL database is shared by the session's tests
+    tag = new_uid()[:8]  # one PostgreSQL database serves every test of the run
     store = DepartmentStore(engine)
     secret = "s" * 24
     departments = [
