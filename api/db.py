@@ -196,14 +196,20 @@ def metadata_with_all_tables() -> MetaData:
     return Base.metadata
 
 
+def migrations_config() -> AlembicConfig:
+    """Alembic's configuration for the migrations in :data:`MIGRATIONS`."""
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
 def init_db(engine: Engine) -> None:
     """Bring the database to the current schema by running the Alembic migrations it lacks.
 
     Nothing is dropped. The first revision creates only the tables that are missing, so a
     database made before migrations existed is taken over as it is.
     """
-    config = AlembicConfig()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config = migrations_config()
     head = ScriptDirectory.from_config(config).get_current_head()
     with engine.begin() as connection:
         current = MigrationContext.configure(connection).get_current_revision()

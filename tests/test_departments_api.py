@@ -161,3 +161,16 @@ def test_delete_cancels_undelivered_alerts(client: TestClient) -> None:
     assert delivery["status"] == "cancelled" and delivery["department_id"] is None
     assert delivery["department"] == "Fire brigade"
     assert delivery["last_error"] == "the department was deleted"
+
+
+@pytest.mark.parametrize(
+    ("channel", "server"),
+    [({"email_to": ["duty@fire.example.org"]}, "publish.smtp"),
+     ({"mqtt_topic": "district/alerts/fire"}, "publish.mqtt")],
+)  # fmt: skip
+def test_a_channel_needs_its_server_configured(
+    client: TestClient, channel: dict[str, Any], server: str
+) -> None:
+    body = {"name": "x", "secret": SECRET, **channel}  # this config names no mail server or broker
+    response = client.post("/api/departments", json=body)
+    assert response.status_code == 422 and server in response.text

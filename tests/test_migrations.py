@@ -6,25 +6,16 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-from api.db import MIGRATIONS, init_db, make_engine, metadata_with_all_tables
+from api.db import init_db, make_engine, metadata_with_all_tables, migrations_config
 from api.publish.departments import DepartmentStore
 from api.store import EventStore
 from detector.types import Transition
 from tests.fixtures.app import T0, make_update
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'db.sqlite'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
 
 
 def _differences(engine: Engine) -> list[object]:
@@ -39,11 +30,7 @@ def _revision(engine: Engine) -> str | None:
 
 
 def _head() -> str | None:
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return ScriptDirectory.from_config(config).get_current_head()
+    return ScriptDirectory.from_config(migrations_config()).get_current_head()
 
 
 def test_migrations_build_exactly_the_schema_of_the_models(database_url: str) -> None:

@@ -11,11 +11,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.auth import Role
 from api.config import AppConfig
 from api.publish.signing import verify_body
-from tests.fixtures.app import FakePipeline, authorize, camera_configs
+from tests.fixtures.app import camera_configs
 from tests.fixtures.mail import MailServer
 from tests.fixtures.webhooks import FAST_PUBLISH, Receiver, wait_until
 from tests.test_publish_delivery import confirmed_event, statuses
@@ -32,17 +30,13 @@ def mail_server() -> Iterator[MailServer]:
 
 
 @pytest.fixture
-def client(tmp_path: Path, mail_server: MailServer) -> Iterator[TestClient]:
+def app_config(tmp_path: Path, mail_server: MailServer) -> AppConfig:
+    """The API fixtures' config with fast retries and the loopback mail server."""
     smtp = {"host": "127.0.0.1", "port": mail_server.port, "security": "none",
             "from_address": "Emberwatch <alerts@emberwatch.example.org>"}  # fmt: skip
-    config = AppConfig(
-        data_dir=tmp_path / "data",
-        cameras=camera_configs(tmp_path),
-        publish={**FAST_PUBLISH, "smtp": smtp},  # type: ignore[arg-type]
-    )
-    with TestClient(create_app(config, pipeline=FakePipeline(config.cameras))) as client:
-        authorize(client, "ana", Role.ADMIN)
-        yield client
+    publish = {**FAST_PUBLISH, "smtp": smtp}
+    cameras = camera_configs(tmp_path)
+    return AppConfig(data_dir=tmp_path / "data", cameras=cameras, publish=publish)  # type: ignore[arg-type]
 
 
 def add(client: TestClient, name: str, **channel: Any) -> dict[str, Any]:
@@ -122,13 +116,3 @@ def test_switching_a_department_from_webhook_to_email(client: TestClient) -> Non
     dep = add(client, "Hospital", webhook_url="http://127.0.0.1:9/h")
     changed = client.put(f"/api/departments/{dep['id']}", json={"email_to": TO[:1]}).json()
     assert changed["email_to"] == TO[:1] and changed["webhook_url"] is None
-
-
-def test_email_departments_need_a_mail_server(tmp_path: Path) -> None:
-    config = AppConfig(data_dir=tmp_path / "data", cameras=camera_configs(tmp_path),
-                       publish=FAST_PUBLISH)  # type: ignore[arg-type]  # fmt: skip
-    with TestClient(create_app(config, pipeline=FakePipeline(config.cameras))) as client:
-        authorize(client, "ana", Role.ADMIN)
-        response = client.post("/api/departments",
-                               json={"name": "x", "secret": SECRET, "email_to": TO})  # fmt: skip
-    assert response.status_code == 422 and "publish.smtp" in response.text

@@ -11,11 +11,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.auth import Role
 from api.config import AppConfig
 from api.publish.signing import verify_body
-from tests.fixtures.app import FakePipeline, authorize, camera_configs
+from tests.fixtures.app import camera_configs
 from tests.fixtures.mqtt import Broker, Subscriber
 from tests.fixtures.webhooks import FAST_PUBLISH, wait_until
 from tests.test_publish_delivery import confirmed_event, statuses
@@ -32,16 +30,11 @@ def broker() -> Iterator[Broker]:
 
 
 @pytest.fixture
-def client(tmp_path: Path, broker: Broker) -> Iterator[TestClient]:
+def app_config(tmp_path: Path, broker: Broker) -> AppConfig:
+    """The API fixtures' config with fast retries and the loopback broker."""
     publish = {**FAST_PUBLISH, "mqtt": {"host": "127.0.0.1", "port": broker.port}}
-    config = AppConfig(
-        data_dir=tmp_path / "data",
-        cameras=camera_configs(tmp_path),
-        publish=publish,  # type: ignore[arg-type]
-    )
-    with TestClient(create_app(config, pipeline=FakePipeline(config.cameras))) as client:
-        authorize(client, "ana", Role.ADMIN)
-        yield client
+    cameras = camera_configs(tmp_path)
+    return AppConfig(data_dir=tmp_path / "data", cameras=cameras, publish=publish)  # type: ignore[arg-type]
 
 
 def add(client: TestClient, **channel: Any) -> dict[str, Any]:
@@ -91,13 +84,3 @@ def test_a_topic_with_wildcards_is_refused(client: TestClient, topic: str) -> No
     body = {"name": "x", "secret": SECRET, "mqtt_topic": topic}
     response = client.post("/api/departments", json=body)
     assert response.status_code == 422 and "no wildcards" in response.text
-
-
-def test_mqtt_departments_need_a_broker(tmp_path: Path) -> None:
-    config = AppConfig(data_dir=tmp_path / "data", cameras=camera_configs(tmp_path),
-                       publish=FAST_PUBLISH)  # type: ignore[arg-type]  # fmt: skip
-    with TestClient(create_app(config, pipeline=FakePipeline(config.cameras))) as client:
-        authorize(client, "ana", Role.ADMIN)
-        body = {"name": "x", "secret": SECRET, "mqtt_topic": TOPIC}
-        response = client.post("/api/departments", json=body)
-    assert response.status_code == 422 and "publish.mqtt" in response.text

@@ -26,14 +26,6 @@ from tests.fixtures.webhooks import FAST_PUBLISH, Receiver, wait_until
 DEPARTMENTS = 8
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'shared.sqlite'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
-
-
 @pytest.fixture
 def receivers() -> Iterator[list[Receiver]]:
     started = [Receiver().start() for _ in range(DEPARTMENTS)]
