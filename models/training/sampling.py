@@ -1,9 +1,10 @@
 """What each training batch is made of: pools, hard-negative mining and zoom-out mosaics.
 
-- Pools: smoke-positive, flame-positive, hard negatives (box-free tiles of fire images and
-  FIgLib pre-ignition frames), easy negatives (clouds, sky, webcams) and **mined** negatives:
-  the smoke-negative training tiles the model being trained scores highest (clouds over hills,
-  haze, the sky-ridge edge), re-ranked every few epochs.
+- Pools: smoke-positive (distant plumes of the smoke sets), close smoke (marked in flame
+  photos, only with ``--flame-smoke``), flame-positive, hard negatives (box-free tiles of fire
+  images and FIgLib pre-ignition frames), easy negatives (clouds, sky, webcams) and **mined**
+  negatives: the smoke-negative training tiles the model being trained scores highest (clouds
+  over hills, haze, the sky-ridge edge), re-ranked every few epochs.
 - Zoom-out mosaics: ``k x k`` tiles shrunk into one tile (k = 2 or 3), so a plume of 60-180
   px at the input becomes 20-90 px (10-60 px from 1-row tiles): real distant smoke is that small.
   Negatives get the same treatment at the same rate, so the seams between cells carry no label.
@@ -26,6 +27,10 @@ MINED_POOL_SHARES = {
     "mined_neg": 0.20,
     "easy_neg": 0.15,
 }
+#: Share of close smoke when the flame photos' smoke is marked; the negative pools give it up,
+#: so the distant plumes keep their share.
+CLOSE_SMOKE_SHARE = 0.08
+NEGATIVE_POOLS = ("hard_neg", "mined_neg", "easy_neg")
 #: Mosaic grid sizes (``--mosaic-p`` is the chance that a drawn tile becomes one cell).
 MOSAIC_GRIDS = (2, 2, 3)
 #: Mined pool size: the top-scoring smoke-negative training tiles.
@@ -39,8 +44,10 @@ def sampling_pools(ts: TileSet) -> dict[str, np.ndarray]:
     pos_s, pos_f = ts.labels[:, 0] == 1, ts.labels[:, 1] == 1
     neg = ~pos_s & ~pos_f
     hard = np.nonzero(train & neg & (ts.pool != "negative"))[0]
+    close = ts.pool == "flame"
     return {
-        "smoke_pos": np.nonzero(train & pos_s)[0],
+        "smoke_pos": np.nonzero(train & pos_s & ~close)[0],
+        "close_smoke": np.nonzero(train & pos_s & close)[0],
         "flame_pos": np.nonzero(train & pos_f)[0],
         "hard_neg": hard,
         "mined_neg": hard,
@@ -60,11 +67,23 @@ def mine(pools: dict[str, np.ndarray], smoke_scores: np.ndarray) -> dict[str, np
 def draw_epoch(
     pools: dict[str, np.ndarray], size: int, rng: np.random.Generator, mined: bool = False
 ) -> np.ndarray:
-    shares = MINED_POOL_SHARES if mined else POOL_SHARES
+    shares = pool_shares(mined, close_smoke=len(pools["close_smoke"]) > 0)
     picks = [rng.choice(pools[k], size=int(size * share)) for k, share in shares.items()]
     order = np.concatenate(picks)
     rng.shuffle(order)
     return order
+
+
+def pool_shares(mined: bool, close_smoke: bool) -> dict[str, float]:
+    """Share of an epoch per pool: :data:`MINED_POOL_SHARES` or :data:`POOL_SHARES`, and with
+    ``close_smoke`` :data:`CLOSE_SMOKE_SHARE` of close smoke taken from the negatives."""
+    shares = dict(MINED_POOL_SHARES if mined else POOL_SHARES)
+    if close_smoke:
+        negative = sum(shares.get(k, 0.0) for k in NEGATIVE_POOLS)
+        scale = (negative - CLOSE_SMOKE_SHARE) / negative
+        shares = {k: v * scale if k in NEGATIVE_POOLS else v for k, v in shares.items()}
+        shares["close_smoke"] = CLOSE_SMOKE_SHARE
+    return shares
 
 
 def combine_labels(labels: np.ndarray) -> np.ndarray:

@@ -28,6 +28,9 @@ PixelBox = tuple[float, float, float, float]
 HELD_OUT_FIRES = ("20190925_FIRE_wc-s-mobo-c", "20191001_FIRE_bh-w-mobo-c")
 #: Hand-drawn smoke boxes on key frames of the training fires' first minutes (1536 px frames).
 EARLY_SMOKE_LABELS = Path(__file__).with_name("labels") / "figlib_early_smoke.csv"
+#: Hand-marked smoke in the flame photos: cells of a 4x4 grid per photo.
+FLAME_PHOTO_SMOKE_LABELS = Path(__file__).with_name("labels") / "flame_photo_smoke.csv"
+GRID = 4
 #: Sunset frames come from the negative dev clip: keep them out of training.
 VAL_WEBCAM_PREFIX = "philopho_"
 VAL_FRACTION = 0.15
@@ -40,7 +43,8 @@ class LabelledImage:
     ``kind`` is the sampling pool: ``smoke`` / ``flame`` (boxed images), ``figlib_pre`` (FIgLib
     pre-ignition, no smoke anywhere), ``negative`` (clouds, sky, webcams), and the operator
     pools of ``operator_data``. ``partial``: the boxes mark some of the class, not all of it, so
-    box-free tiles are unlabelled for it. ``focus_boxes``: areas whose tiles are kept first.
+    box-free tiles are unlabelled for it; ``smoke_partial``: the same for smoke only.
+    ``focus_boxes``: areas whose tiles are kept first.
     """
 
     path: Path
@@ -53,6 +57,7 @@ class LabelledImage:
     flame_known: bool = True
     offset_s: int | None = None
     partial: bool = False
+    smoke_partial: bool = False
     focus_boxes: tuple[PixelBox, ...] = ()
 
 
@@ -154,47 +159,89 @@ def firegaze(data: Path) -> list[LabelledImage]:
     return out
 
 
+_CELL = re.compile(r"^[A-D][1-4]$")
 _RF_NAME = re.compile(r"^(img|pic|small)-(\d+)-_(?:jpe?g|png)\.rf\.")
 
 
-def flame_photos(data: Path) -> list[LabelledImage]:
-    """FireNET photos plus the Roboflow re-exports that do not duplicate a FireNET photo."""
+def flame_photos(data: Path, smoke_cells: Path | None = None) -> list[LabelledImage]:
+    """FireNET photos plus the Roboflow re-exports that do not duplicate a FireNET photo.
+
+    Their smoke is unknown (ignored by the loss) unless ``smoke_cells`` marks it (see
+    :func:`grid_smoke_cells`): then the marked cells are smoke, the rest of a photo with marked
+    cells stays unknown (thin smoke at the edge of a plume is easily left unmarked), and a
+    photo marked as showing no smoke has none.
+    """
+    cells = grid_smoke_cells(smoke_cells) if smoke_cells else {}
     out, seen = [], set()
     for sub in ("train", "validation"):
         for path in sorted((data / "flame" / "firenet" / sub / "images").glob("*.jpg")):
             xml = path.parent.parent / "annotations" / f"{path.stem}.xml"
             boxes = tuple(_voc_boxes(xml, {"fire"})) if xml.is_file() else ()
             seen.add(path.stem)
-            out.append(
-                LabelledImage(
-                    path,
-                    "flame",
-                    f"firenet-{path.stem}",
-                    hash_split(f"firenet-{path.stem}"),
-                    flame_boxes=boxes,
-                    smoke_known=False,
-                )
-            )
+            smoke = cells.get(_rel(path, data))
+            out.append(_flame_photo(path, f"firenet-{path.stem}", boxes, smoke))
     for path in sorted((data / "flame" / "roboflow-fire").glob("*/images/*.jpg")):
         match = _RF_NAME.match(path.name)
         key = f"{match.group(1)} ({match.group(2)})" if match else path.stem
         if key in seen:
             continue  # same photo as a FireNET one (stretched): it would leak across splits
         seen.add(key)
-        img = cv2.imread(str(path))
+        height, width = _size(path)
         txt = path.parent.parent / "labels" / f"{path.stem}.txt"
-        boxes = tuple(_yolo_boxes(txt, img.shape[1], img.shape[0]))
-        out.append(
-            LabelledImage(
-                path,
-                "flame",
-                f"firenet-{key}",
-                hash_split(f"firenet-{key}"),
-                flame_boxes=boxes,
-                smoke_known=False,
-            )
-        )
+        boxes = tuple(_yolo_boxes(txt, width, height))
+        out.append(_flame_photo(path, f"firenet-{key}", boxes, cells.get(_rel(path, data))))
     return out
+
+
+def _rel(path: Path, data: Path) -> str:
+    return path.relative_to(data).as_posix()
+
+
+def _size(path: Path) -> tuple[int, int]:
+    img = cv2.imread(str(path))
+    return img.shape[0], img.shape[1]
+
+
+def _flame_photo(
+    path: Path, group: str, flame_boxes: tuple[PixelBox, ...], smoke: tuple[str, ...] | None
+) -> LabelledImage:
+    smoke_boxes = () if smoke is None else cell_boxes(smoke, *_size(path))
+    return LabelledImage(
+        path,
+        "flame",
+        group,
+        hash_split(group),
+        smoke_boxes=smoke_boxes,
+        flame_boxes=flame_boxes,
+        smoke_known=smoke is not None,
+        smoke_partial=bool(smoke),
+    )
+
+
+def grid_smoke_cells(path: Path = FLAME_PHOTO_SMOKE_LABELS) -> dict[str, tuple[str, ...]]:
+    """Photo (path under the data folder) -> the cells of a 4x4 grid that show smoke, named
+    column A-D (left to right) and row 1-4 (top to bottom): ``B1`` is the second cell of the
+    top row. A photo with no cells shows no smoke; photos marked ``?`` are left out (unknown)."""
+    out = {}
+    with path.open() as fh:
+        for row in csv.DictReader(fh):
+            if row["cells"].strip() == "?":
+                continue
+            cells = tuple(row["cells"].split())
+            if bad := [c for c in cells if not _CELL.match(c)]:
+                raise ValueError(f"{path}: {row['photo']}: cells {bad} are not A1-D4")
+            out[row["photo"]] = cells
+    return out
+
+
+def cell_boxes(cells: tuple[str, ...], height: int, width: int) -> tuple[PixelBox, ...]:
+    """Pixel boxes of grid cells (see :func:`grid_smoke_cells`) in an image of this size."""
+    cw, ch = width / GRID, height / GRID
+    out = []
+    for cell in cells:
+        col, row = "ABCD".index(cell[0]), int(cell[1:]) - 1
+        out.append((col * cw, row * ch, (col + 1) * cw, (row + 1) * ch))
+    return tuple(out)
 
 
 def early_smoke_boxes(path: Path = EARLY_SMOKE_LABELS) -> dict[tuple[str, int], PixelBox]:
@@ -268,12 +315,15 @@ def negatives(data: Path) -> list[LabelledImage]:
     return out
 
 
-def all_images(data: Path, early_plumes: Path | None = None) -> list[LabelledImage]:
-    """Every image the recipe uses, in a fixed order (``early_plumes``: see :func:`figlib`)."""
+def all_images(
+    data: Path, early_plumes: Path | None = None, flame_smoke: Path | None = None
+) -> list[LabelledImage]:
+    """Every image the recipe uses, in a fixed order (``early_plumes``: see :func:`figlib`;
+    ``flame_smoke``: see :func:`flame_photos`)."""
     return [
         *aiformankind(data),
         *firegaze(data),
-        *flame_photos(data),
+        *flame_photos(data, flame_smoke),
         *figlib(data, early_plumes=early_plumes),
         *negatives(data),
     ]

@@ -141,7 +141,9 @@ def image_tiles(
         for crop, box in zip(crops, boxes, strict=True):
             px = pixel_box(box, width, height)
             labels = (
-                tile_label(px, item.smoke_boxes, item.smoke_known, item.partial),
+                tile_label(
+                    px, item.smoke_boxes, item.smoke_known, item.partial or item.smoke_partial
+                ),
                 tile_label(px, item.flame_boxes, item.flame_known, item.partial),
             )
             out.append((crop, labels, _touches(px, item.focus_boxes)))

@@ -51,7 +51,7 @@ from models.training import (
 )
 from models.training.augment import augment
 from models.training.metrics import pick_threshold, pick_threshold_fpr, prf, roc_auc
-from models.training.sources import EARLY_SMOKE_LABELS, all_images
+from models.training.sources import EARLY_SMOKE_LABELS, FLAME_PHOTO_SMOKE_LABELS, all_images
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -95,6 +95,7 @@ class Config:
     int8: bool = True
     float_from: Path | None = None
     early_plumes: Path | None = None
+    flame_smoke: Path | None = None
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
@@ -159,6 +160,16 @@ def parse_args(argv: list[str] | None = None) -> Config:
         "see the card)",
     )
     p.add_argument(
+        "--flame-smoke",
+        type=Path,
+        nargs="?",
+        const=FLAME_PHOTO_SMOKE_LABELS,
+        default=None,
+        metavar="CSV",
+        help="learn the smoke that CSV marks in the flame photos (default "
+        "labels/flame_photo_smoke.csv); without it their smoke is unknown to the loss",
+    )
+    p.add_argument(
         "--ema-decay",
         type=float,
         default=0.995,
@@ -200,8 +211,9 @@ def parse_args(argv: list[str] | None = None) -> Config:
     for path in a.operator_data:
         if not path.exists():
             p.error(f"--operator-data {path}: no such file or directory")
-    if a.early_plumes is not None and not a.early_plumes.is_file():
-        p.error(f"--early-plumes {a.early_plumes}: no such file")
+    for option in ("early_plumes", "flame_smoke"):
+        if (path := getattr(a, option)) is not None and not path.is_file():
+            p.error(f"--{option.replace('_', '-')} {path}: no such file")
     if a.float_from is not None and not a.float_from.is_file():
         p.error(f"--float-from {a.float_from}: no such file")
     converted = {"ema_decay": a.ema_decay or None, "operator_data": tuple(a.operator_data)}
@@ -235,15 +247,19 @@ def load_tiles(cfg: Config, spec: ModelSpec) -> tiles.TileSet:
             2,
             [operator_data.export_digest(p) for p in cfg.operator_data],
         ]
-        + ([hashlib.sha256(cfg.early_plumes.read_bytes()).hexdigest()] if cfg.early_plumes else [])
+        + [_digest(f) for f in (cfg.early_plumes, cfg.flame_smoke) if f]
     )
     path = CACHE / f"tiles-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
     if not tiles.TileSet.exists(path):
-        items = all_images(cfg.data, cfg.early_plumes)
+        items = all_images(cfg.data, cfg.early_plumes, cfg.flame_smoke)
         for export in cfg.operator_data:
             items += operator_data.operator_images(export, CACHE)
         tiles.build_tiles(items, spec, cfg.seed).save(path)
     return tiles.TileSet.load(path)
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 class Schedule:
