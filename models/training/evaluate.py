@@ -3,7 +3,8 @@
 - Held-out FIgLib fires: max smoke tile score per frame; AUC of pre-ignition vs post-ignition
   frames, false-positive frames before ignition and the first post-ignition alarm, at the
   model.yaml threshold.
-- Image-level checks: CAIR flame photos (all contain flame) and the validation negatives.
+- Image-level checks: CAIR fire photos (all contain flame; the smoke some show is marked in
+  ``labels/cair_smoke.csv``) and the validation negatives.
 - Cost: all tiles of one 1920x1080 frame on one onnxruntime thread.
 
 Run: ``python -m models.training.evaluate models/ember-tiles-v3 [--data DIR] [--out FILE]``.
@@ -12,6 +13,7 @@ Run: ``python -m models.training.evaluate models/ember-tiles-v3 [--data DIR] [--
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import time
 from pathlib import Path
@@ -25,6 +27,8 @@ from models.training.metrics import roc_auc
 from models.training.sources import HELD_OUT_FIRES, figlib, negatives
 from models.training.tiles import read_rgb
 
+#: How much smoke each CAIR photo shows (none / some / prominent), marked by eye.
+CAIR_SMOKE_LABELS = Path(__file__).with_name("labels") / "cair_smoke.csv"
 #: Their pre-ignition frames were training negatives; their post-ignition frames were never used.
 TRAINING_FIRES = ("20180718_FIRE_syp-w-mobo-c", "20180728_FIRE_rm-w-mobo-c")
 
@@ -95,21 +99,43 @@ def figlib_frames(
 
 
 def image_level(scorer: TileScorer, data: Path) -> dict[str, object]:
-    """Share of CAIR flame photos and of validation negative images that raise a tile."""
+    """Share of CAIR fire photos (flame, and the smoke marked in ``labels/cair_smoke.csv``) and
+    of validation negative images that raise a tile."""
     cair = sorted(
         p for p in (data / "flame" / "cair").iterdir() if p.suffix.lower() in (".jpg", ".png")
     )
-    flame_max = np.array([scorer.scores(read_rgb(p))[:, 1].max() for p in cair])
+    cair_max = np.array([scorer.scores(read_rgb(p)).max(axis=0) for p in cair])
+    flame_max = cair_max[:, 1]
     negs = [n for n in negatives(data) if n.split == "val"]
     neg_max = np.array([scorer.scores(read_rgb(n.path)).max(axis=0) for n in negs])
     thr_s, thr_f = scorer.spec.threshold("smoke"), scorer.spec.threshold("flame")
     return {
         "cair_flame_images": len(cair),
         "cair_flame_detected": round(float(np.mean(flame_max >= thr_f)), 3),
+        "cair_fire_detected_either_class": round(
+            float(np.mean((flame_max >= thr_f) | (cair_max[:, 0] >= thr_s))), 3
+        ),
+        **cair_smoke(cair, cair_max[:, 0] >= thr_s),
         "val_negative_images": len(negs),
         "val_negative_smoke_fp_rate": round(float(np.mean(neg_max[:, 0] >= thr_s)), 4),
         "val_negative_flame_fp_rate": round(float(np.mean(neg_max[:, 1] >= thr_f)), 4),
     }
+
+
+def cair_smoke(photos: list[Path], smoke_hit: np.ndarray) -> dict[str, object]:
+    """Smoke recall on the CAIR photos by how much smoke they show (``prominent`` / ``some``,
+    marked by eye in ``CAIR_SMOKE_LABELS``): close and heavy smoke, unlike the distant plumes
+    of the smoke training images."""
+    with CAIR_SMOKE_LABELS.open() as fh:
+        amount = {row["image"]: row["smoke"] for row in csv.DictReader(fh)}
+    out: dict[str, object] = {}
+    for level in ("prominent", "some"):
+        hits = [
+            bool(h) for p, h in zip(photos, smoke_hit, strict=True) if amount.get(p.name) == level
+        ]
+        out[f"cair_smoke_{level}_images"] = len(hits)
+        out[f"cair_smoke_{level}_detected"] = round(float(np.mean(hits)), 3) if hits else None
+    return out
 
 
 def frame_cost_ms(model_dir: Path, repeats: int = 20) -> dict[str, float]:
