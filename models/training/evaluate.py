@@ -109,33 +109,43 @@ def image_level(scorer: TileScorer, data: Path) -> dict[str, object]:
     negs = [n for n in negatives(data) if n.split == "val"]
     neg_max = np.array([scorer.scores(read_rgb(n.path)).max(axis=0) for n in negs])
     thr_s, thr_f = scorer.spec.threshold("smoke"), scorer.spec.threshold("flame")
+    fire_hit = (flame_max >= thr_f) | (cair_max[:, 0] >= thr_s)
     return {
         "cair_flame_images": len(cair),
         "cair_flame_detected": round(float(np.mean(flame_max >= thr_f)), 3),
-        "cair_fire_detected_either_class": round(
-            float(np.mean((flame_max >= thr_f) | (cair_max[:, 0] >= thr_s))), 3
-        ),
-        **cair_smoke(cair, cair_max[:, 0] >= thr_s),
+        "cair_fire_detected_either_class": _share(list(fire_hit)),
+        **cair_marks(cair, cair_max[:, 0] >= thr_s, fire_hit),
         "val_negative_images": len(negs),
         "val_negative_smoke_fp_rate": round(float(np.mean(neg_max[:, 0] >= thr_s)), 4),
         "val_negative_flame_fp_rate": round(float(np.mean(neg_max[:, 1] >= thr_f)), 4),
     }
 
 
-def cair_smoke(photos: list[Path], smoke_hit: np.ndarray) -> dict[str, object]:
-    """Smoke recall on the CAIR photos by how much smoke they show (``prominent`` / ``some``,
-    marked by eye in ``CAIR_SMOKE_LABELS``): close and heavy smoke, unlike the distant plumes
-    of the smoke training images."""
+def cair_marks(
+    photos: list[Path], smoke_hit: np.ndarray, fire_hit: np.ndarray
+) -> dict[str, object]:
+    """Recall on the CAIR photos by what ``CAIR_SMOKE_LABELS`` marks by eye: smoke recall by how
+    much smoke a photo shows (``prominent`` / ``some``: close and heavy smoke, unlike the distant
+    plumes of the smoke training images), and fire found by either class in wildfire scenes."""
     with CAIR_SMOKE_LABELS.open() as fh:
-        amount = {row["image"]: row["smoke"] for row in csv.DictReader(fh)}
+        marks = {row["image"]: row for row in csv.DictReader(fh)}
+    rows = [
+        (marks.get(p.name), bool(s), bool(f))
+        for p, s, f in zip(photos, smoke_hit, fire_hit, strict=True)
+    ]
     out: dict[str, object] = {}
     for level in ("prominent", "some"):
-        hits = [
-            bool(h) for p, h in zip(photos, smoke_hit, strict=True) if amount.get(p.name) == level
-        ]
+        hits = [s for m, s, _ in rows if m and m["smoke"] == level]
         out[f"cair_smoke_{level}_images"] = len(hits)
-        out[f"cair_smoke_{level}_detected"] = round(float(np.mean(hits)), 3) if hits else None
+        out[f"cair_smoke_{level}_detected"] = _share(hits)
+    wild = [f for m, _, f in rows if m and m["wild"] == "1"]
+    out["cair_wildfire_images"] = len(wild)
+    out["cair_wildfire_detected_either_class"] = _share(wild)
     return out
+
+
+def _share(hits: list[bool]) -> float | None:
+    return round(float(np.mean(hits)), 3) if hits else None
 
 
 def frame_cost_ms(model_dir: Path, repeats: int = 20) -> dict[str, float]:
