@@ -3,8 +3,9 @@
 - Held-out FIgLib fires: max smoke tile score per frame; AUC of pre-ignition vs post-ignition
   frames, false-positive frames before ignition and the first post-ignition alarm, at the
   model.yaml threshold.
-- Image-level checks: CAIR fire photos (all contain flame; the smoke some show is marked in
-  ``labels/cair_smoke.csv``) and the validation negatives.
+- Image-level checks: CAIR fire photos (all contain flame; how much smoke each shows and
+  which are wildfire scenes is marked in ``labels/cair_smoke.csv``) and the validation
+  negatives.
 - Cost: all tiles of one 1920x1080 frame on one onnxruntime thread.
 
 Run: ``python -m models.training.evaluate models/ember-tiles-v3 [--data DIR] [--out FILE]``.

@@ -247,7 +247,11 @@ def load_tiles(cfg: Config, spec: ModelSpec) -> tiles.TileSet:
             2,
             [operator_data.export_digest(p) for p in cfg.operator_data],
         ]
-        + [_digest(f) for f in (cfg.early_plumes, cfg.flame_smoke) if f]
+        + [
+            f"{option}:{_digest(path)}"
+            for option, path in (("early", cfg.early_plumes), ("flame-smoke", cfg.flame_smoke))
+            if path
+        ]
     )
     path = CACHE / f"tiles-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
     if not tiles.TileSet.exists(path):
