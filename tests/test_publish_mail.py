@@ -1,5 +1,6 @@
 """Departments that receive alerts by e-mail, through the real app and a real SMTP server on
-loopback: one message per department, signed like a webhook, with the snapshot attached."""
+loopback: one message per department, signed like a webhook, with the snapshot shown in its HTML
+part."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.config import AppConfig
+from api.publish.mail import build_message
+from api.publish.records import DueDelivery
 from api.publish.signing import verify_body
 from tests.fixtures.app import camera_configs
 from tests.fixtures.mail import MailServer
@@ -69,8 +72,11 @@ def test_an_email_department_gets_one_signed_message_with_the_snapshot(
     assert verify_body(SECRET, raw, msg["X-Emberwatch-Signature"])
     payload = json.loads(raw)
     assert payload["event"]["id"] == event_id and payload["delivery"]["department"] == dep["name"]
-    (jpeg,) = [p for p in msg.iter_attachments() if p.get_content_type() == "image/jpeg"]
+    (jpeg,) = [p for p in msg.walk() if p.get_content_type() == "image/jpeg"]
     assert jpeg.get_content()[:2] == b"\xff\xd8"
+    page = msg.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
+    assert f'src="cid:{jpeg["Content-ID"].strip("<>")}"' in page
+    assert "Smoke above the ridge" in page and payload["delivery"]["ack_url"] in page
     token = payload["delivery"]["ack_url"].rsplit("/", 1)[1]
     assert client.post(f"/api/acks/{token}").status_code == 200
     assert statuses(client, event_id) == {"Fire brigade": "acknowledged"}
@@ -116,3 +122,31 @@ def test_switching_a_department_from_webhook_to_email(client: TestClient) -> Non
     dep = add(client, "Hospital", webhook_url="http://127.0.0.1:9/h")
     changed = client.put(f"/api/departments/{dep['id']}", json={"email_to": TO[:1]}).json()
     assert changed["email_to"] == TO[:1] and changed["webhook_url"] is None
+
+
+def test_the_html_part_escapes_what_it_shows_and_has_no_picture_without_a_snapshot() -> None:
+    payload = {
+        "message": "<b>Smoke</b> & ash",
+        "alert_id": "a-1",
+        "event": {
+            "id": 7,
+            "class": "smoke",
+            "peak_score": 0.91,
+            "started_at": "t0",
+            "decided_by": "duty",
+            "decided_at": "t1",
+        },
+        "camera": {"name": "Ridge <North>", "id": "ridge"},
+        "delivery": {"escalation": 0, "ack_url": "https://ew.example/api/acks/t?a=1&b=2"},
+    }
+    due = DueDelivery(id=1, uid="u-1", event_id=7, department_name="Fire", url=None,
+                      secret=SECRET, ack_token="t", attempts=0, escalations=0,
+                      payload=payload, email_to=tuple(TO))  # fmt: skip
+    msg = build_message(due, json.dumps(payload).encode(), "alerts@emberwatch.example.org")
+    page = msg.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
+    assert "&lt;b&gt;Smoke&lt;/b&gt; &amp; ash" in page and "<b>Smoke" not in page
+    assert "Ridge &lt;North&gt; (ridge)" in page
+    assert 'href="https://ew.example/api/acks/t?a=1&amp;b=2"' in page
+    assert "<img" not in page and not [p for p in msg.walk() if p.get_content_maintype() == "image"]
+    text = msg.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "<b>Smoke</b> & ash" in text and "Camera: Ridge <North> (ridge)" in text

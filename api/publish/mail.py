@@ -1,21 +1,22 @@
 """Alerts by e-mail: the webhook's signed JSON body, in a message any mail program shows.
 
-The message has a plain-text summary (message, camera, class, times, bearing, location, the
-acknowledgement and snapshot links), the exact JSON body as ``alert.json`` and the snapshot as a
-JPEG attachment. ``X-Emberwatch-Signature`` signs ``alert.json`` as it does a webhook body, and
-the ``Message-ID`` is the idempotency key, so a re-sent copy can be recognised.
+The message has a summary (message, camera, class, times, bearing, location, the acknowledgement
+and snapshot links) as plain text and as HTML with the snapshot shown inline, and the exact JSON
+body as ``alert.json``. ``X-Emberwatch-Signature`` signs ``alert.json`` as it does a webhook
+body, and the ``Message-ID`` is the idempotency key, so a re-sent copy can be recognised.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import html
 import json
 import smtplib
 import ssl
 from collections.abc import Mapping
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import formatdate, make_msgid
 from typing import Any
 
 from api.publish.records import DueDelivery
@@ -40,11 +41,14 @@ def build_message(due: DueDelivery, body: bytes, from_address: str) -> EmailMess
     msg["X-Emberwatch-Delivery"] = due.uid
     msg["X-Emberwatch-Event"] = str(due.event_id)
     msg.set_content(summary(payload))
-    msg.add_attachment(body, maintype="application", subtype="json", filename="alert.json")
     jpeg = _snapshot_jpeg(payload.get("snapshot"))
-    if jpeg is not None:
+    cid = make_msgid(domain="emberwatch") if jpeg is not None else None
+    msg.add_alternative(summary_html(payload, cid), subtype="html")
+    html_part = msg.get_body(preferencelist=("html",))
+    if jpeg is not None and cid is not None and isinstance(html_part, EmailMessage):
         name = f"event-{due.event_id}.jpg"
-        msg.add_attachment(jpeg, maintype="image", subtype="jpeg", filename=name)
+        html_part.add_related(jpeg, maintype="image", subtype="jpeg", cid=cid, filename=name)
+    msg.add_attachment(body, maintype="application", subtype="json", filename="alert.json")
     return msg
 
 
@@ -57,25 +61,52 @@ def subject(payload: Mapping[str, Any]) -> str:
 
 def summary(payload: Mapping[str, Any]) -> str:
     """The plain-text part: what a duty officer reads first."""
-    event, camera, delivery = payload["event"], payload["camera"], payload["delivery"]
-    lines = [
-        payload.get("message") or "",
-        "",
-        f"Class: {event['class']} (peak score {event['peak_score']})",
-        f"Camera: {camera['name']} ({camera['id']})",
-        f"Started: {event['started_at']}",
-        f"Confirmed by: {event['decided_by'] or '-'} at {event['decided_at'] or '-'}",
-    ]
-    if payload.get("bearing_deg") is not None:
-        lines.append(f"Bearing from the camera: {payload['bearing_deg']} deg")
-    location = payload.get("location")
-    if location:
-        lines.append(f"Estimated location: {location['latitude']}, {location['longitude']}")
-    snapshot = payload.get("snapshot")
-    if snapshot:
-        lines.append(f"Snapshot: {snapshot['url']} (until {snapshot['expires_at']})")
+    delivery = payload["delivery"]
+    lines = [payload.get("message") or "", ""]
+    lines += [f"{label}: {value}" for label, value in _fields(payload)]
     lines += ["", f"Acknowledge receipt: {delivery['ack_url']}", "", f"Alert {payload['alert_id']}"]
     return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def summary_html(payload: Mapping[str, Any], snapshot_cid: str | None) -> str:
+    """The HTML part: the same summary, the snapshot (``cid:`` of the related image) above it."""
+    esc = html.escape
+    rows = "".join(
+        f'<tr><th style="text-align:left;padding:2px 12px 2px 0">{esc(label)}</th>'
+        f"<td>{esc(value)}</td></tr>"
+        for label, value in _fields(payload)
+    )
+    image = (
+        f'<p><img src="cid:{esc(snapshot_cid.strip("<>"))}" alt="snapshot" '
+        'style="max-width:100%;height:auto"></p>'
+        if snapshot_cid
+        else ""
+    )
+    ack = esc(payload["delivery"]["ack_url"])
+    return (
+        '<!DOCTYPE html><html><body style="font-family:sans-serif">'
+        f"<h2>{esc(subject(payload))}</h2>"
+        f"<p>{esc(payload.get('message') or '')}</p>{image}<table>{rows}</table>"
+        f'<p><a href="{ack}" style="font-weight:bold">Acknowledge receipt</a></p>'
+        f'<p style="color:#666">Alert {esc(str(payload["alert_id"]))}</p></body></html>'
+    )
+
+
+def _fields(payload: Mapping[str, Any]) -> list[tuple[str, str]]:
+    event, camera = payload["event"], payload["camera"]
+    fields = [
+        ("Class", f"{event['class']} (peak score {event['peak_score']})"),
+        ("Camera", f"{camera['name']} ({camera['id']})"),
+        ("Started", str(event["started_at"])),
+        ("Confirmed by", f"{event['decided_by'] or '-'} at {event['decided_at'] or '-'}"),
+    ]
+    if payload.get("bearing_deg") is not None:
+        fields.append(("Bearing from the camera", f"{payload['bearing_deg']} deg"))
+    if location := payload.get("location"):
+        fields.append(("Estimated location", f"{location['latitude']}, {location['longitude']}"))
+    if snapshot := payload.get("snapshot"):
+        fields.append(("Snapshot", f"{snapshot['url']} (until {snapshot['expires_at']})"))
+    return fields
 
 
 def _snapshot_jpeg(snapshot: Mapping[str, Any] | None) -> bytes | None:
