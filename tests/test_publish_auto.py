@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 
 from api.config import AppConfig
 from detector.types import Region, Transition
-from tests.fixtures.app import T0, camera_configs, make_update, push_update
-from tests.fixtures.webhooks import FAST_PUBLISH, Receiver, wait_until
+from tests.fixtures.app import T0, make_update, publish_config, push_update
+from tests.fixtures.webhooks import Receiver, wait_until
 
 OPENED, UPDATED = Transition.OPENED, Transition.UPDATED
 FLAME = Region(cls="flame", score=0.9, box=(0.4, 0.5, 0.5, 0.7))
@@ -22,9 +22,7 @@ FLAME = Region(cls="flame", score=0.9, box=(0.4, 0.5, 0.5, 0.7))
 
 @pytest.fixture
 def app_config(tmp_path: Path) -> AppConfig:
-    return AppConfig(
-        data_dir=tmp_path / "data", cameras=camera_configs(tmp_path), publish=FAST_PUBLISH
-    )
+    return publish_config(tmp_path)
 
 
 @pytest.fixture

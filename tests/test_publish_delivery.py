@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from api.config import AppConfig
 from api.publish.signing import verify_body
 from detector.types import Transition
-from tests.fixtures.app import T0, camera_configs, make_update, push_update
-from tests.fixtures.webhooks import FAST_PUBLISH, Receiver, free_port, wait_until
+from tests.fixtures.app import T0, make_update, publish_config, push_update
+from tests.fixtures.webhooks import Receiver, free_port, wait_until
 
 OPENED = Transition.OPENED
 
@@ -25,11 +25,7 @@ OPENED = Transition.OPENED
 @pytest.fixture
 def app_config(tmp_path: Path) -> AppConfig:
     """The API fixtures' config with fast retries (overrides tests.fixtures.app)."""
-    return AppConfig(
-        data_dir=tmp_path / "data",
-        cameras=camera_configs(tmp_path),
-        publish={**FAST_PUBLISH, "max_escalations": 1},
-    )
+    return publish_config(tmp_path, max_escalations=1)
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ from api.config import AppConfig
 from api.publish.mail import build_message
 from api.publish.records import DueDelivery
 from api.publish.signing import verify_body
-from tests.fixtures.app import camera_configs
+from tests.fixtures.app import publish_config
 from tests.fixtures.mail import MailServer
-from tests.fixtures.webhooks import FAST_PUBLISH, Receiver, wait_until
+from tests.fixtures.webhooks import Receiver, wait_until
 from tests.test_publish_delivery import confirmed_event, statuses
 
 SECRET = "mail-secret-0123456789"
@@ -37,9 +37,7 @@ def app_config(tmp_path: Path, mail_server: MailServer) -> AppConfig:
     """The API fixtures' config with fast retries and the loopback mail server."""
     smtp = {"host": "127.0.0.1", "port": mail_server.port, "security": "none",
             "from_address": "Emberwatch <alerts@emberwatch.example.org>"}  # fmt: skip
-    publish = {**FAST_PUBLISH, "smtp": smtp}
-    cameras = camera_configs(tmp_path)
-    return AppConfig(data_dir=tmp_path / "data", cameras=cameras, publish=publish)  # type: ignore[arg-type]
+    return publish_config(tmp_path, smtp=smtp)
 
 
 def add(client: TestClient, name: str, **channel: Any) -> dict[str, Any]:

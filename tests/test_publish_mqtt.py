@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 
 from api.config import AppConfig
 from api.publish.signing import verify_body
-from tests.fixtures.app import camera_configs
+from tests.fixtures.app import publish_config
 from tests.fixtures.mqtt import Broker, Subscriber
-from tests.fixtures.webhooks import FAST_PUBLISH, wait_until
+from tests.fixtures.webhooks import wait_until
 from tests.test_publish_delivery import confirmed_event, statuses
 
 SECRET = "mqtt-secret-0123456789"
@@ -32,9 +32,7 @@ def broker() -> Iterator[Broker]:
 @pytest.fixture
 def app_config(tmp_path: Path, broker: Broker) -> AppConfig:
     """The API fixtures' config with fast retries and the loopback broker."""
-    publish = {**FAST_PUBLISH, "mqtt": {"host": "127.0.0.1", "port": broker.port}}
-    cameras = camera_configs(tmp_path)
-    return AppConfig(data_dir=tmp_path / "data", cameras=cameras, publish=publish)  # type: ignore[arg-type]
+    return publish_config(tmp_path, mqtt={"host": "127.0.0.1", "port": broker.port})
 
 
 def add(client: TestClient, **channel: Any) -> dict[str, Any]:
