@@ -113,7 +113,7 @@ def image_level(scorer: TileScorer, data: Path) -> dict[str, object]:
     fire_hit = (flame_max >= thr_f) | (cair_max[:, 0] >= thr_s)
     return {
         "cair_flame_images": len(cair),
-        "cair_flame_detected": round(float(np.mean(flame_max >= thr_f)), 3),
+        "cair_flame_detected": _share(list(flame_max >= thr_f)),
         "cair_fire_detected_either_class": _share(list(fire_hit)),
         **cair_marks(cair, cair_max[:, 0] >= thr_s, fire_hit),
         "val_negative_images": len(negs),
