@@ -84,8 +84,7 @@ class NaiveLoop:
         self._thread = threading.Thread(target=self._run, name="naive-infer", daemon=True)
 
     def start(self) -> None:
-        for cam in self.cameras:
-            cam.start()
+        """Start scoring; the caller starts the cameras (the benchmark spreads them out)."""
         self._thread.start()
 
     def stop(self) -> None:

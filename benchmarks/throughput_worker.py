@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -42,6 +43,7 @@ class StepSpec:
     threads: int
     seconds: float
     warmup_max_s: float
+    stagger_s: float = 0.0  # cameras connect spread over this many seconds (0: all at once)
 
 
 @dataclass
@@ -120,6 +122,25 @@ def camera_ids(n: int) -> list[str]:
     return [f"cam{i:03d}" for i in range(n)]
 
 
+def start_spread(
+    starts: Sequence[Callable[[], None]],
+    over_s: float,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Call each of ``starts`` in order, evenly spread over ``over_s`` seconds.
+
+    Each mount of the benchmark's RTSP server plays its clip from the start when its camera
+    connects, so cameras that connect together send their keyframes in the same instant; real
+    cameras' keyframes are not aligned. Spreading the connections over one analysis interval
+    spreads the keyframes and the analysis grids the same way.
+    """
+    gap = over_s / len(starts) if starts else 0.0
+    for i, start in enumerate(starts):
+        if i and gap > 0:
+            sleep(gap)
+        start()
+
+
 class _Emberwatch:
     """The service's pipeline, events discarded (smoothing still runs)."""
 
@@ -131,16 +152,18 @@ class _Emberwatch:
         from detector.config import DetectorConfig
         from streams.config import CameraConfig
 
-        cams = [
+        self.cams = [
             CameraConfig(id=cid, url=url, interval_s=spec.interval_s)
             for cid, url in zip(camera_ids(len(spec.urls)), spec.urls, strict=True)
         ]
+        self.stagger_s = spec.stagger_s
         detector = DetectorConfig(model_dir=Path(spec.model_dir), intra_op_threads=spec.threads)
-        config = AppConfig(data_dir=data_dir, cameras=cams, detector=detector)
+        config = AppConfig(data_dir=data_dir, cameras=[], detector=detector)
         self.pipeline = Pipeline(config, lambda update: None, on_scored=rec.detections)
 
     def start(self) -> None:
         self.pipeline.start()
+        start_spread([partial(self.pipeline.add_camera, cam) for cam in self.cams], self.stagger_s)
 
     def stop(self) -> None:
         self.pipeline.stop()
@@ -167,8 +190,10 @@ class _Naive:
             for cid, url in zip(camera_ids(len(spec.urls)), spec.urls, strict=True)
         ]
         self.loop = NaiveLoop(model, cams, spec.interval_s, rec.score)
+        self.stagger_s = spec.stagger_s
 
     def start(self) -> None:
+        start_spread([cam.start for cam in self.loop.cameras], self.stagger_s)
         self.loop.start()
 
     def stop(self) -> None:

@@ -16,7 +16,7 @@ from benchmarks.throughput_report import (
     ratio_cores_per_stream,
     summarize,
 )
-from benchmarks.throughput_worker import StepMeasure
+from benchmarks.throughput_worker import StepMeasure, start_spread
 from tests.fixtures.media import require_rtsp
 
 REQUIRED = {"max_streams", "cores_per_100_streams", "latency_p95_s", "rss_mb_per_stream"}
@@ -111,11 +111,11 @@ def test_summary_and_ratio_at_a_common_n() -> None:
 
 @pytest.mark.slow
 def test_tiny_real_run_writes_the_json_keys(tmp_path: Path, plume_model_dir: Path) -> None:
-    """One camera per system over loopback RTSP, a few seconds each (numbers not checked)."""
+    """Two cameras per system over loopback RTSP, connected 1 s apart (numbers not checked)."""
     require_rtsp()
     settings = Settings(
         model_dir=plume_model_dir,
-        streams=(1,),
+        streams=(2,),
         seconds_per_step=4.0,
         interval_s=2.0,
         threads=1,
@@ -126,9 +126,10 @@ def test_tiny_real_run_writes_the_json_keys(tmp_path: Path, plume_model_dir: Pat
     for key in ("emberwatch", "baseline"):
         assert set(doc[key]) >= REQUIRED, doc[key]
         step = doc[key]["steps"][0]
-        assert step["streams"] == 1 and step["window_s"] > 0, step
+        assert step["streams"] == 2 and step["window_s"] > 0, step
+        assert step["analysed_per_s"] > 0, step
         assert step["cores"] > 0 and step["rss_mb"] > 0
-    assert "ratio_cores_per_stream" in doc
+    assert "ratio_cores_per_stream" in doc and doc["settings"]["stagger"] is True
     json.dumps(doc)
 
 
@@ -139,3 +140,16 @@ def test_command_is_registered_and_checks_the_model(tmp_path: Path) -> None:
     result = runner.invoke(app, ["bench", "throughput", "--model", str(tmp_path), "--quick"])
     assert result.exit_code == 2
     assert "has no model.yaml" in result.output
+
+
+def test_start_spread_calls_every_start_in_order_over_the_interval() -> None:
+    calls: list[str] = []
+    naps: list[float] = []
+    starts = [lambda name=name: calls.append(name) for name in ("a", "b", "c", "d")]
+    start_spread(starts, 10.0, sleep=naps.append)
+    assert calls == ["a", "b", "c", "d"]
+    assert naps == [2.5, 2.5, 2.5]  # the first camera at once, the last 7.5 s later
+    calls.clear()
+    start_spread(starts, 0.0, sleep=naps.append)
+    assert calls == ["a", "b", "c", "d"] and len(naps) == 3  # no stagger: no sleeping
+    start_spread([], 10.0, sleep=naps.append)
