@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from models.training import augment as augment_module
-from models.training.augment import _glare, _lights, augment
+from models.training.augment import _fog, _glare, _lights, augment
 from models.training.metrics import pick_threshold, pick_threshold_fpr, prf
 
 
@@ -68,6 +68,43 @@ def test_only_tiles_positive_for_neither_class_get_night_lights(
     assert bool(calls) is lit
     if lit:
         assert 5 < len(calls) < 40  # about 10 % of the tiles
+
+
+def test_fog_is_a_bright_veil_that_flattens_the_scene() -> None:
+    tile = _tile(60)
+
+    def detail(img: np.ndarray) -> float:  # contrast of fine detail (minus a 3x3 mean)
+        grey = img.astype(float).mean(axis=2)
+        mean = sum(np.roll(np.roll(grey, dy, 0), dx, 1) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+        return float(np.std(grey - mean / 9))
+
+    for seed in range(10):
+        out = _fog(tile, np.random.default_rng(seed))
+        assert out.mean() > tile.mean() + 20  # grey-white veil over a dark scene
+        assert detail(out) < detail(tile) / 2  # the detail under it fades
+
+
+@pytest.mark.parametrize(("smoke", "fogged"), [(True, False), (False, True)])
+def test_only_tiles_without_smoke_get_fog_and_only_with_the_option(
+    monkeypatch: pytest.MonkeyPatch, smoke: bool, fogged: bool
+) -> None:
+    calls = []
+
+    def spy(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        calls.append(1)
+        return _fog(img, rng)
+
+    monkeypatch.setattr(augment_module, "_fog", spy)
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        augment(_tile(), smoke, rng, look_alikes=True, fog=True)
+    assert bool(calls) is fogged
+    if fogged:
+        assert 15 < len(calls) < 50  # about 15 % of the tiles
+    calls.clear()
+    a, b = np.random.default_rng(7), np.random.default_rng(7)
+    assert np.array_equal(augment(_tile(), smoke, a), augment(_tile(), smoke, b, fog=False))
+    assert not calls and a.random() == b.random()  # without the option: the recipe as before
 
 
 def test_f_beta_threshold_on_a_hand_made_table() -> None:

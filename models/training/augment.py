@@ -6,13 +6,18 @@ lenses and tile scales), blur, sensor noise, and night (a steep gamma that keeps
 flames bright and sinks the rest; smoke tiles are not darkened because smoke is not visible at
 night without flame). With ``look_alikes`` two more model what fools smoke and flame detectors
 on real cameras: sun glare (a bright veil with a hot spot and rays, on any tile) and point lights
-(headlights and street lamps with bloom, only on tiles that are not flame-positive).
+(headlights and street lamps with bloom, only on tiles that are not flame-positive). With
+``fog``, tiles without smoke may also get a fog bank: a thick grey-white veil that thins and
+thickens across the tile, softening what it covers (fog and low cloud over terrain are what a
+network that knows close smoke mistakes for it).
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+
+FOG_P = 0.15  # share of the tiles without smoke that get a fog bank (with ``fog``)
 
 
 def _zoom(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -94,6 +99,22 @@ def _lights(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
+def _fog(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A fog bank: a grey-white veil whose thickness varies smoothly over the tile."""
+    size = img.shape[0]
+    cells = int(rng.integers(2, 4))
+    field = cv2.resize(
+        rng.random((cells, cells)).astype(np.float32), (size, size), interpolation=cv2.INTER_CUBIC
+    )
+    field = (field - field.min()) / max(float(field.max() - field.min()), 1e-6)
+    thick, thinnest = rng.uniform(0.5, 0.9), rng.uniform(0.4, 0.8)  # veil opacity, its range
+    alpha = (thick * (thinnest + (1 - thinnest) * field))[..., None]
+    soft = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.5, 2.0)).astype(np.float32)
+    colour = rng.uniform(150, 235) + rng.uniform(-8, 8, size=3)
+    out = soft * (1 - alpha) + colour.astype(np.float32) * alpha
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
 def augment(
     img: np.ndarray,
     smoke_positive: bool,
@@ -101,11 +122,14 @@ def augment(
     *,
     flame_positive: bool = False,
     look_alikes: bool = False,
+    fog: bool = False,
 ) -> np.ndarray:
     """Return an augmented copy of ``img`` (uint8 RGB, square); the labels stay valid."""
     out = np.ascontiguousarray(img)
     if look_alikes:
         out = _look_alike(out, smoke_positive, flame_positive, rng)
+    if fog and not smoke_positive and rng.random() < FOG_P:
+        out = _fog(out, rng)
     if rng.random() < 0.5:
         out = out[:, ::-1]
     if rng.random() < 0.4:

@@ -96,6 +96,7 @@ class Config:
     float_from: Path | None = None
     early_plumes: Path | None = None
     flame_smoke: Path | None = None
+    fog: bool = False
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
@@ -168,6 +169,12 @@ def parse_args(argv: list[str] | None = None) -> Config:
         metavar="CSV",
         help="learn the smoke that CSV marks in the flame photos (default "
         "labels/flame_photo_smoke.csv); without it their smoke is unknown to the loss",
+    )
+    p.add_argument(
+        "--fog",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="fog-bank look-alike on 15 %% of the tiles without smoke (tried for v7: see the card)",
     )
     p.add_argument(
         "--ema-decay",
@@ -328,6 +335,7 @@ def train_epoch(
                 rng,
                 flame_positive=bool(lab[1] == 1),
                 look_alikes=cfg.look_alikes,
+                fog=cfg.fog,
             )
             for crop, lab in drawn
         ]
