@@ -6,9 +6,10 @@ RESULT.json`` so that the process's CPU time and memory are those of the system 
 service's real :class:`api.pipeline.Pipeline`; ``naive``: :mod:`benchmarks.naive`), the camera
 URLs, the analysis interval, the model and the durations.
 
-The step warms up until every camera was analysed once (at most ``warmup_max_s``), then measures
-for ``seconds``: analyses, latency from frame decode to score (``Frame.received`` to the moment
-the score is handed out, both ``time.monotonic()``), each camera's analysis times, frames
+The cameras connect one after another, spread over ``stagger_s`` (real cameras' keyframes are not
+aligned). The step warms up until every camera was analysed once (at most ``warmup_max_s``), then
+measures for ``seconds``: analyses, latency from frame decode to score (``Frame.received`` to the
+moment the score is handed out, both ``time.monotonic()``), each camera's analysis times, frames
 decoded, process CPU time (all threads) and resident memory at the end.
 """
 
