@@ -4,6 +4,7 @@ through the production clip reader and scores every frame."""
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,14 @@ def test_model_directory_is_complete_and_verified() -> None:
     choice = spec.metrics["threshold_choice"]  # how the smoke threshold was chosen
     assert choice["class"] == "smoke" and choice["threshold"] == spec.thresholds["smoke"]
     assert choice["rule"] and choice["clips"] == "clips/dev/clips.csv"
+
+
+def test_every_picture_the_card_shows_is_in_the_repository() -> None:
+    card = DEFAULT_MODEL / "CARD.md"
+    pictures = re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", card.read_text(encoding="utf-8"))
+    assert pictures, "the card shows no picture"
+    missing = [p for p in pictures if not (card.parent / p).is_file()]
+    assert not missing, f"{card.name} links pictures that do not exist: {missing}"
 
 
 def test_scores_a_1080p_frame_in_one_batch_of_tiles(model: OnnxModel) -> None:
