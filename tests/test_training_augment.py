@@ -15,6 +15,19 @@ def _tile(value: int = 90) -> np.ndarray:
     return np.clip(rng.normal(value, 20, (64, 64, 3)), 0, 255).astype(np.uint8)
 
 
+def count_calls(monkeypatch: pytest.MonkeyPatch, name: str) -> list[int]:
+    """Replace augment's transform ``name`` by a spy; the list grows by one per call."""
+    calls: list[int] = []
+    real = getattr(augment_module, name)
+
+    def spy(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        calls.append(1)
+        return real(img, rng)
+
+    monkeypatch.setattr(augment_module, name, spy)
+    return calls
+
+
 def test_augment_keeps_shape_and_type_with_and_without_look_alikes() -> None:
     rng = np.random.default_rng(0)
     for look_alikes in (False, True):
@@ -55,13 +68,7 @@ def test_night_lights_are_a_dark_scene_with_a_few_bright_spots() -> None:
 def test_only_tiles_positive_for_neither_class_get_night_lights(
     monkeypatch: pytest.MonkeyPatch, smoke: bool, flame: bool, lit: bool
 ) -> None:
-    calls = []
-
-    def spy(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        calls.append(1)
-        return _lights(img, rng)
-
-    monkeypatch.setattr(augment_module, "_lights", spy)
+    calls = count_calls(monkeypatch, "_lights")
     rng = np.random.default_rng(5)
     for _ in range(200):
         augment(_tile(), smoke, rng, flame_positive=flame, look_alikes=True)
@@ -88,13 +95,7 @@ def test_fog_is_a_bright_veil_that_flattens_the_scene() -> None:
 def test_only_tiles_without_smoke_get_fog_and_only_with_the_option(
     monkeypatch: pytest.MonkeyPatch, smoke: bool, fogged: bool
 ) -> None:
-    calls = []
-
-    def spy(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        calls.append(1)
-        return _fog(img, rng)
-
-    monkeypatch.setattr(augment_module, "_fog", spy)
+    calls = count_calls(monkeypatch, "_fog")
     rng = np.random.default_rng(5)
     for _ in range(200):
         augment(_tile(), smoke, rng, look_alikes=True, fog=True)
