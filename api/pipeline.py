@@ -36,7 +36,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 EventSink = Callable[[EventUpdate], None]
-# Called on the scheduler thread with every batch's detections, after smoothing (benchmarks).
+# Called on a scoring thread with every batch's detections, after smoothing (benchmarks).
 ScoredHook = Callable[[Sequence[Detection]], None]
 
 
@@ -95,6 +95,9 @@ class _Camera:
     analysed: int = 0
     lag_s: float | None = None
     scores: Mapping[str, float] = field(default_factory=dict)
+    # Held while the smoother changes and its updates are emitted: scores come from any scoring
+    # thread, expiry from the tick and from removal, and each camera's events stay in order.
+    smoothing: threading.Lock = field(default_factory=threading.Lock)
 
 
 class Pipeline:
@@ -219,8 +222,8 @@ class Pipeline:
 
     def _retire(self, cam: _Camera) -> None:
         cam.source.stop()
-        for update in cam.smoother.expire(time.time() + self.config.smoothing.quiet_s):
-            self._emit(update)
+        with cam.smoothing:
+            self._emit_all(cam.smoother.expire(time.time() + self.config.smoothing.quiet_s))
 
     def cameras(self) -> list[CameraView]:
         now = time.monotonic()
@@ -272,21 +275,25 @@ class Pipeline:
                 cam.lag_s = max(now - det.ts, 0.0)
                 cam.scores = det.scores
                 cam.watch.analysed(mono)
-            for update in cam.smoother.update(det):
-                self._emit(update)
+            with cam.smoothing:
+                self._emit_all(cam.smoother.update(det))
         if self._on_scored is not None:
             self._on_scored(detections)
 
     def _tick(self) -> None:
-        """Once a second on the scheduler thread: close quiet events, check for overruns."""
+        """Once a second on a scoring thread: close quiet events, check for overruns."""
         now, mono = time.time(), time.monotonic()
         with self._lock:
             cams = list(self._cams.values())
             for c in cams:
                 c.watch.check(mono, streaming=c.source.state == StreamState.STREAMING)
         for cam in cams:
-            for update in cam.smoother.expire(now):
-                self._emit(update)
+            with cam.smoothing:
+                self._emit_all(cam.smoother.expire(now))
+
+    def _emit_all(self, updates: Sequence[EventUpdate]) -> None:
+        for update in updates:
+            self._emit(update)
 
     def _emit(self, update: EventUpdate) -> None:
         log.info(

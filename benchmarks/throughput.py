@@ -46,6 +46,7 @@ class Settings:
     work_dir: Path
     refine: bool = False
     stagger: bool = True  # cameras connect spread over one interval, not all at once
+    scoring_threads: int = 1  # Emberwatch's scoring threads (the naive loop has one)
     systems: tuple[str, ...] = ("emberwatch", "naive")
     size: tuple[int, int] = (1920, 1080)  # clip width, height (tests use smaller clips)
 
@@ -113,6 +114,7 @@ def run_step(system: str, n: int, settings: Settings, server: RtspServer) -> Ste
         seconds=settings.seconds_per_step,
         warmup_max_s=settings.warmup_max_s,
         stagger_s=settings.interval_s if settings.stagger else 0.0,
+        scoring_threads=settings.scoring_threads,
     )
     step_dir = settings.work_dir / "steps"
     step_dir.mkdir(parents=True, exist_ok=True)
@@ -232,6 +234,7 @@ def _settings_json(settings: Settings, load_before: tuple[float, float, float]) 
         "interval_s": settings.interval_s,
         "onnxruntime_threads": settings.threads,
         "stagger": settings.stagger,
+        "scoring_threads": settings.scoring_threads,
         "clip": {
             "width": settings.size[0],
             "height": settings.size[1],
@@ -269,6 +272,10 @@ def throughput(
             "are not aligned; --no-stagger connects them all at once (worst case)."
         ),
     ] = True,
+    scoring_threads: Annotated[
+        int,
+        typer.Option(min=1, help="Emberwatch's scoring threads (detector.scoring_threads)."),
+    ] = 1,
     quick: Annotated[bool, typer.Option(help="Smoke test: N in 2, 4; 10 s steps.")] = False,
     only: Annotated[
         str | None, typer.Option(help="Run one system only: emberwatch or naive.")
@@ -287,6 +294,7 @@ def throughput(
         work_dir=work_dir or Path(tempfile.gettempdir()) / "emberwatch-bench-throughput",
         refine=refine,
         stagger=stagger,
+        scoring_threads=scoring_threads,
         systems=(only,) if only else ("emberwatch", "naive"),
     )
     if quick:

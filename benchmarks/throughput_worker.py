@@ -45,6 +45,7 @@ class StepSpec:
     seconds: float
     warmup_max_s: float
     stagger_s: float = 0.0  # cameras connect spread over this many seconds (0: all at once)
+    scoring_threads: int = 1  # Emberwatch only
 
 
 @dataclass
@@ -158,7 +159,11 @@ class _Emberwatch:
             for cid, url in zip(camera_ids(len(spec.urls)), spec.urls, strict=True)
         ]
         self.stagger_s = spec.stagger_s
-        detector = DetectorConfig(model_dir=Path(spec.model_dir), intra_op_threads=spec.threads)
+        detector = DetectorConfig(
+            model_dir=Path(spec.model_dir),
+            intra_op_threads=spec.threads,
+            scoring_threads=spec.scoring_threads,
+        )
         config = AppConfig(data_dir=data_dir, cameras=[], detector=detector)
         self.pipeline = Pipeline(config, lambda update: None, on_scored=rec.detections)
 

@@ -73,6 +73,14 @@ class DetectorConfig(_Strict):
         description="onnxruntime execution providers in order of preference.",
     )
     intra_op_threads: int = Field(0, ge=0, description="onnxruntime threads; 0 = its default.")
+    scoring_threads: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Threads that score batches: each runs the batch it collected while the next "
+        "collects, so model runs overlap. More than one helps when one thread cannot keep the "
+        "cores busy (many streams); use intra_op_threads 1 with it on a CPU.",
+    )
     spin_wait: bool = Field(
         False,
         description="Let onnxruntime threads spin between runs: lower latency per batch, but "

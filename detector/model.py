@@ -58,7 +58,7 @@ def choose_providers(requested: Sequence[str]) -> list[str]:
 
 
 class OnnxModel:
-    """A loaded model directory. Thread-compatible: call :meth:`score` from one thread.
+    """A loaded model directory. :meth:`score` may run on several threads at once.
 
     >>> model = OnnxModel(Path("models/ember-tiles-v3"))  # doctest: +SKIP
     >>> detections, times = model.score([frame])  # doctest: +SKIP

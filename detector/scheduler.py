@@ -8,6 +8,12 @@ overload every camera keeps being analysed, each less often, always on its lates
 The collection timeout adapts (:class:`AdaptiveTimeout`) between ``batch_timeout_s`` and
 ``batch_timeout_max_s``: longer while waiting brings more frames and the model has spare time
 (fewer, larger batches cost less per frame), shorter when batches fill anyway or nothing comes.
+
+With ``scoring_threads`` above 1, several threads take turns collecting, and each runs the batch
+it collected while the next thread collects: model runs overlap (onnxruntime sessions allow
+concurrent runs), so one thread's Python work between runs no longer idles the cores. A camera
+whose frame is being scored is skipped until its result is handled, so each camera's frames are
+still scored and smoothed one at a time and in order.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import onnxruntime as ort
@@ -94,8 +101,19 @@ class AdaptiveTimeout:
         return self.value
 
 
+@dataclass
+class _Pace:
+    """One scoring thread's last model run: when it started and how long it took (seconds)."""
+
+    start: float | None = None
+    run_s: float = 0.0
+
+
 class Scheduler:
-    """Runs the model over frames taken from ``sources()`` on one background thread."""
+    """Runs the model over frames taken from ``sources()`` on background threads.
+
+    ``config.scoring_threads`` threads score batches; ``on_tick`` runs on one of them.
+    """
 
     def __init__(
         self,
@@ -117,15 +135,18 @@ class Scheduler:
         self._on_tick = on_tick
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._collecting = threading.Lock()  # one thread collects at a time
+        self._flight_lock = threading.Lock()
+        self._in_flight: set[str] = set()  # cameras whose frame is being scored
+        self._stats_lock = threading.Lock()
         self._offset = 0
         self._carry: Frame | None = None  # taken, did not fit: it leads the next batch
         self.timeout = AdaptiveTimeout(config.batch_timeout_s, config.batch_timeout_max_s)
         self.busy = 0.0  # smoothed share of wall time spent in model runs
         self._extra = 0  # frames that arrived while the last batch was being collected
         self._full = False  # the last batch collected could take no more frames
-        self._last_start: float | None = None
-        self._last_run_s = 0.0
+        self._last_tick = time.monotonic()
         self.batches = 0
         self.frames = 0
 
@@ -135,26 +156,55 @@ class Scheduler:
 
     def start(self) -> None:
         self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
-        self._thread.start()
+        count = self._config.scoring_threads
+        self._threads = [
+            threading.Thread(
+                target=self._loop,
+                name="scheduler" if count == 1 else f"scheduler-{i}",
+                daemon=True,
+            )
+            for i in range(count)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(deadline - time.monotonic(), 0.0))
+        self._threads = []
         self._carry = None  # a frame left over is stale by the next start
+        self._in_flight.clear()
 
     def _loop(self) -> None:
-        last_tick = time.monotonic()
+        pace = _Pace()
         while not self._stop.is_set():
-            frames = self.collect()
+            with self._collecting:
+                frames = self.collect()
+                full, extra = self._full, self._extra
+                with self._flight_lock:
+                    self._in_flight.update(f.camera_id for f in frames)
             if frames:
-                self._timed_batch(frames)
-            if self._on_tick is not None and time.monotonic() - last_tick >= TICK_S:
-                last_tick = time.monotonic()
-                self._on_tick()
+                try:
+                    self._timed_batch(frames, pace, full=full, extra=extra)
+                finally:
+                    with self._flight_lock:
+                        self._in_flight.difference_update(f.camera_id for f in frames)
+                    self._wake.set()  # their next frames may be waiting
+            self._maybe_tick()
+
+    def _maybe_tick(self) -> None:
+        """Call ``on_tick`` about once a second, from whichever scoring thread is free."""
+        if self._on_tick is None:
+            return
+        now = time.monotonic()
+        with self._stats_lock:
+            if now - self._last_tick < TICK_S:
+                return
+            self._last_tick = now
+        self._on_tick()
 
     def collect(self) -> list[Frame]:
         """Gather ready frames: at most one per camera and at most ``max_batch`` network inputs.
@@ -190,16 +240,22 @@ class Scheduler:
         self._full = full
         return frames
 
-    def _timed_batch(self, frames: list[Frame]) -> None:
-        """Run a batch and adapt the collection timeout to how busy the model is."""
+    def _timed_batch(self, frames: list[Frame], pace: _Pace, *, full: bool, extra: int) -> None:
+        """Run a batch and adapt the collection timeout to how busy the model is.
+
+        ``busy`` follows the share of time a scoring thread spends in model runs, averaged over
+        the threads.
+        """
         start = time.monotonic()
-        if self._last_start is not None and start > self._last_start:
-            # The previous run's share of the time from its start to this batch's start.
-            share = min(1.0, self._last_run_s / (start - self._last_start))
-            self.busy += _BUSY_ALPHA * (share - self.busy)
+        if pace.start is not None and start > pace.start:
+            # The thread's previous run's share of the time from its start to this batch's.
+            share = min(1.0, pace.run_s / (start - pace.start))
+            with self._stats_lock:
+                self.busy += _BUSY_ALPHA * (share - self.busy)
         self.run_batch(frames)
-        self._last_start, self._last_run_s = start, time.monotonic() - start
-        self.timeout.update(full=self._full, extra_frames=self._extra, busy=self.busy)
+        pace.start, pace.run_s = start, time.monotonic() - start
+        with self._stats_lock:
+            self.timeout.update(full=full, extra_frames=extra, busy=self.busy)
 
     def _take_ready(self, frames: list[Frame], taken: set[str], inputs: int) -> tuple[int, bool]:
         """Take the ready frames that fit; return the batch's inputs and whether it is full."""
@@ -208,10 +264,12 @@ class Scheduler:
         if not sources:
             return inputs, full
         start = self._offset % len(sources)
+        with self._flight_lock:
+            busy = taken | self._in_flight
         for source in sources[start:] + sources[:start]:
             if full:
                 break
-            if source.id in taken:
+            if source.id in busy:
                 continue
             frame = source.take()
             if frame is None:
@@ -221,6 +279,7 @@ class Scheduler:
                 self._carry, full = frame, True
                 break
             taken.add(source.id)
+            busy.add(source.id)
             frames.append(frame)
             inputs += size
             full = inputs >= self._config.max_batch
@@ -239,8 +298,9 @@ class Scheduler:
             cams = sorted({f.camera_id for f in frames})
             log.error("model run failed for cameras %s: %s", cams, exc)
             return []
-        self.batches += 1
-        self.frames += len(frames)
+        with self._stats_lock:
+            self.batches += 1
+            self.frames += len(frames)
         if self._observer is not None:
             inputs = sum(self._inputs_of(f) for f in frames)
             self._observer.observe_batch(len(frames), inputs, times.as_dict())

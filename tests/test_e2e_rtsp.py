@@ -26,12 +26,15 @@ FAST_SMOOTHING = {"tau_s": 1.0, "min_persistence_s": 2.0, "quiet_s": 5.0}
 
 
 @contextmanager
-def service(tmp_path: Path, model_dir: Path, cameras: list[dict[str, Any]]) -> Iterator[TestClient]:
+def service(
+    tmp_path: Path, model_dir: Path, cameras: list[dict[str, Any]], scoring_threads: int = 1
+) -> Iterator[TestClient]:
+    detector = {"model_dir": str(model_dir), "batch_timeout_s": 0.02}
     config = AppConfig.model_validate(
         {
             "data_dir": tmp_path / "data",
             "cameras": cameras,
-            "detector": {"model_dir": str(model_dir), "batch_timeout_s": 0.02},
+            "detector": detector | {"scoring_threads": scoring_threads},
             "smoothing": FAST_SMOOTHING,
             "streams": {"open_timeout_s": 2, "read_timeout_s": 2, "backoff_max_s": 2},
         }
@@ -70,15 +73,15 @@ def wait_camera(
     return found
 
 
-@pytest.fixture
+@pytest.fixture(params=[1, 2], ids=["one-scoring-thread", "two-scoring-threads"])
 def smoke_and_negative(
-    tmp_path: Path, plume_model_dir: Path, rtsp_server: RtspServer
+    request: pytest.FixtureRequest, tmp_path: Path, plume_model_dir: Path, rtsp_server: RtspServer
 ) -> Iterator[TestClient]:
     cams = [
         {"id": "smoke", "url": rtsp_server.url("smoke"), "interval_s": 0.5},
         {"id": "negative", "url": rtsp_server.url("negative"), "interval_s": 0.5},
     ]
-    with service(tmp_path, plume_model_dir, cams) as client:
+    with service(tmp_path, plume_model_dir, cams, request.param) as client:
         yield client
 
 

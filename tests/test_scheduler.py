@@ -117,3 +117,73 @@ def test_a_batch_never_holds_more_inputs_than_max_batch() -> None:
         model, lambda: cams, lambda d: None, config.model_copy(update={"max_batch": 8})
     )  # type: ignore[arg-type]
     assert len(small.collect()) == 1  # a frame larger than max_batch still runs, alone
+
+
+class OverlapModel(SlowModel):
+    """Records how many model runs overlap, and fails if one camera is in two at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._running: set[str] = set()
+        self._runs = 0
+        self.most_at_once = 0
+        self.overlapping_cameras: list[str] = []
+
+    def score(
+        self, frames: Sequence[Frame], rules: Mapping[str, CameraRules] | None = None
+    ) -> tuple[list[Detection], StageTimes]:
+        ids = [f.camera_id for f in frames]
+        with self._lock:
+            self.overlapping_cameras += [c for c in ids if c in self._running]
+            self._running.update(ids)
+            self._runs += 1
+            self.most_at_once = max(self.most_at_once, self._runs)
+        try:
+            return super().score(frames, rules)
+        finally:
+            with self._lock:
+                self._running.difference_update(ids)
+                self._runs -= 1
+
+
+def test_two_scoring_threads_overlap_runs_and_keep_each_camera_in_order() -> None:
+    # Two frames a batch, three cameras: the second batch would take a camera of the first.
+    cams = [LatestOnly(f"cam{i}") for i in range(3)]
+    model = OverlapModel()
+    seen: dict[str, list[int]] = {c.id: [] for c in cams}
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def handle(dets: list[Detection]) -> None:
+        with lock:
+            for d in dets:
+                seen[d.camera_id].append(d.frame.index)
+            if min(len(v) for v in seen.values()) >= 10:
+                done.set()
+
+    config = DetectorConfig(max_batch=4, batch_timeout_s=0, scoring_threads=2)
+    sched = Scheduler(model, lambda: cams, handle, config)  # type: ignore[arg-type]
+    sched.start()
+    try:
+        assert done.wait(30), f"cameras not served: {seen}"
+    finally:
+        sched.stop()
+    assert model.most_at_once == 2  # runs overlapped
+    assert model.overlapping_cameras == []  # never one camera in two runs at once
+    for indices in seen.values():
+        assert indices == sorted(indices)  # each camera's frames handled in order
+    assert sched.frames == sum(len(b) for b in model.batches)
+
+
+def test_on_tick_keeps_running_with_several_idle_scoring_threads() -> None:
+    ticks = threading.Event()
+    config = DetectorConfig(scoring_threads=3)
+    sched = Scheduler(SlowModel(), list, lambda d: None, config, on_tick=ticks.set)  # type: ignore[arg-type]
+    sched.start()
+    try:
+        assert ticks.wait(10)
+        ticks.clear()
+        assert ticks.wait(10)  # not only once
+    finally:
+        sched.stop()

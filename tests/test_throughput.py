@@ -111,7 +111,10 @@ def test_summary_and_ratio_at_a_common_n() -> None:
 
 @pytest.mark.slow
 def test_tiny_real_run_writes_the_json_keys(tmp_path: Path, plume_model_dir: Path) -> None:
-    """Two cameras per system over loopback RTSP, connected 1 s apart (numbers not checked)."""
+    """Two cameras per system over loopback RTSP, connected 1 s apart (numbers not checked).
+
+    Emberwatch scores on two threads here; the step would fail if any camera went unanalysed.
+    """
     require_rtsp()
     settings = Settings(
         model_dir=plume_model_dir,
@@ -121,6 +124,7 @@ def test_tiny_real_run_writes_the_json_keys(tmp_path: Path, plume_model_dir: Pat
         threads=1,
         work_dir=tmp_path,
         size=(640, 360),
+        scoring_threads=2,
     )
     doc = benchmark(settings, show_progress=False)
     for key in ("emberwatch", "baseline"):
@@ -130,6 +134,7 @@ def test_tiny_real_run_writes_the_json_keys(tmp_path: Path, plume_model_dir: Pat
         assert step["analysed_per_s"] > 0, step
         assert step["cores"] > 0 and step["rss_mb"] > 0
     assert "ratio_cores_per_stream" in doc and doc["settings"]["stagger"] is True
+    assert doc["settings"]["scoring_threads"] == 2
     json.dumps(doc)
 
 
