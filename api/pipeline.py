@@ -212,6 +212,7 @@ class Pipeline:
             if cam is not None:
                 cam.config = cam.config.model_copy(update={"masks": [list(p) for p in masks]})
                 cam.rules = CameraRules(MaskSet.of(masks), cam.rules.thresholds)
+                self.model.forget(camera_id)  # its remembered views were masked differently
                 return cam.config
             disabled = self._disabled.get(camera_id)
             if disabled is None:
@@ -222,6 +223,7 @@ class Pipeline:
 
     def _retire(self, cam: _Camera) -> None:
         cam.source.stop()
+        self.model.forget(cam.config.id)
         with cam.smoothing:
             self._emit_all(cam.smoother.expire(time.time() + self.config.smoothing.quiet_s))
 

@@ -11,10 +11,11 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from detector.focus import ChangeFocus
 from detector.masks import MaskSet
 from detector.modelspec import ModelError, ModelSpec, OutputKind, load_spec
 from detector.postprocess import activate, tile_regions, yolo_regions
-from detector.preprocess import crops_for, to_tensor
+from detector.preprocess import crops_for, cut, to_tensor
 from detector.types import Box, Detection
 from streams.frame import Frame
 
@@ -96,6 +97,7 @@ class OnnxModel:
         self.output_name = self.session.get_outputs()[0].name
         self.providers = self.session.get_providers()
         self.classes = self.spec.output_classes
+        self._focus: dict[str, ChangeFocus] = {}  # camera id -> its recent views
         self._warm_up()
 
     def _warm_up(self) -> None:
@@ -111,7 +113,7 @@ class OnnxModel:
         """How many network inputs one frame of this size becomes."""
         if self.spec.kind is OutputKind.YOLO:
             return 1
-        return len(self.spec.tiling.boxes(width, height))
+        return len(self.spec.tiling.boxes(width, height)) + self.spec.focus.crops
 
     def thresholds(self, overrides: Mapping[str, float] | None = None) -> dict[str, float]:
         base = {cls: self.spec.threshold(cls) for cls in self.classes}
@@ -128,25 +130,44 @@ class OnnxModel:
         rules = rules or {}
         t0 = time.perf_counter()
         crops: list[np.ndarray] = []
-        spans: list[tuple[int, int, list[Box]]] = []
+        spans: list[tuple[int, int, list[Box], int]] = []
         for frame in frames:
             image = rules.get(frame.camera_id, CameraRules()).mask.apply(frame.image)
             frame_crops, boxes = crops_for(image, self.spec)
-            spans.append((len(crops), len(crops) + len(frame_crops), boxes))
+            tiles = len(boxes)
+            focus = self._focus_boxes(frame, image)
+            frame_crops += cut(image, focus, self.spec.input.size)
+            boxes += focus
+            spans.append((len(crops), len(crops) + len(frame_crops), boxes, tiles))
             crops.extend(frame_crops)
         tensor = to_tensor(crops, self.spec.input)
         t1 = time.perf_counter()
         raw = self._run(tensor)
         t2 = time.perf_counter()
         detections = [
-            self._post(frame, raw[start:end], boxes, rules.get(frame.camera_id, CameraRules()))
-            for frame, (start, end, boxes) in zip(frames, spans, strict=True)
+            self._post(
+                frame, raw[start:end], boxes, tiles, rules.get(frame.camera_id, CameraRules())
+            )
+            for frame, (start, end, boxes, tiles) in zip(frames, spans, strict=True)
         ]
         t3 = time.perf_counter()
         return detections, StageTimes(t1 - t0, t2 - t1, t3 - t2)
 
+    def _focus_boxes(self, frame: Frame, image: np.ndarray) -> list[Box]:
+        """Focus crops of the frame's camera (none when the model has none)."""
+        if self.spec.kind is OutputKind.YOLO or not self.spec.focus.crops:
+            return []
+        focus = self._focus.get(frame.camera_id)
+        if focus is None:
+            focus = self._focus[frame.camera_id] = ChangeFocus(self.spec.focus)
+        return focus.boxes(image, frame.ts)
+
+    def forget(self, camera_id: str) -> None:
+        """Drop what is kept about a camera's view (it was removed or replaced)."""
+        self._focus.pop(camera_id, None)
+
     def _post(
-        self, frame: Frame, raw: np.ndarray, boxes: list[Box], rule: CameraRules
+        self, frame: Frame, raw: np.ndarray, boxes: list[Box], tiles: int, rule: CameraRules
     ) -> Detection:
         thresholds = self.thresholds(rule.thresholds)
         if self.spec.kind is OutputKind.YOLO:
@@ -155,4 +176,5 @@ class OnnxModel:
         probs = activate(raw, self.spec.output.activation)
         keep = [i for i, c in enumerate(self.spec.classes) if c in self.classes]
         scores, regions = tile_regions(probs[:, keep], boxes, self.classes, thresholds)
-        return Detection(frame, scores, regions, tile_scores=probs[:, keep])
+        # The fixed tiles only: focus crops move from frame to frame (per-tile baselines).
+        return Detection(frame, scores, regions, tile_scores=probs[:tiles, keep])

@@ -19,6 +19,10 @@ so any ONNX model that follows one of the two output kinds can be dropped in::
       rows: 2                  # square tiles, side = frame height / rows
       min_overlap: 0.1         # columns overlap at least this fraction of a tile
       row_overlap: 0.5         # optional: extra rows so rows overlap this much (default 0)
+    focus:                     # tiled_classifier only, optional (default: off)
+      crops: 3                 # extra tiles a frame, centred on the strongest changes of the view
+      size: 0.22               # their side as a share of the frame height
+      reference_s: 120         # compared with the camera's view this long before
     thresholds: {smoke: 0.5, flame: 0.5}
     licence: {weights: ..., data: ...}
 """
@@ -87,6 +91,18 @@ class TilingSpec(_Strict):
         return tile_boxes(width, height, self.rows, self.min_overlap, self.row_overlap)
 
 
+class FocusSpec(_Strict):
+    """Focus crops (:mod:`detector.focus`): extra, smaller tiles where the view changed."""
+
+    crops: int = Field(0, ge=0, le=16, description="Focus crops a frame; 0 turns them off.")
+    size: float = Field(
+        0.22, gt=0, le=1, description="Side of a focus crop as a share of the frame height."
+    )
+    reference_s: float = Field(
+        120.0, gt=0, description="Each frame is compared with the view this many seconds before."
+    )
+
+
 class ModelSpec(_Strict):
     name: str
     file: str = "model.onnx"
@@ -96,6 +112,7 @@ class ModelSpec(_Strict):
     input: InputSpec
     output: OutputSpec = OutputSpec()
     tiling: TilingSpec = TilingSpec()
+    focus: FocusSpec = FocusSpec()
     thresholds: dict[str, float] = Field(default_factory=dict)
     licence: dict[str, str] = Field(default_factory=dict)
     metrics: dict[str, Any] = Field(default_factory=dict, description="Free-form, for people.")

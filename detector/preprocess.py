@@ -25,12 +25,17 @@ def crops_for(image: np.ndarray, spec: ModelSpec) -> tuple[list[np.ndarray], lis
         boxes = spec.tiling.boxes(width, height)
     else:
         boxes = [(0.0, 0.0, 1.0, 1.0)]
-    size = spec.input.size
+    return cut(image, boxes, spec.input.size), boxes
+
+
+def cut(image: np.ndarray, boxes: list[Box], size: tuple[int, int]) -> list[np.ndarray]:
+    """The ``boxes`` (normalised) of ``image``, each resized to ``size`` (width, height)."""
+    height, width = image.shape[:2]
     crops = []
     for box in boxes:
         x0, y0, x1, y1 = pixel_box(box, width, height)
         crops.append(cv2.resize(image[y0:y1, x0:x1], size, interpolation=cv2.INTER_LINEAR))
-    return crops, boxes
+    return crops
 
 
 def to_tensor(crops: list[np.ndarray], spec: InputSpec) -> np.ndarray:

@@ -22,11 +22,13 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from detector.model import OnnxModel
 from detector.modelspec import ModelSpec, load_spec, write_spec
 from detector.preprocess import crops_for, to_tensor
 from models.training.metrics import roc_auc
 from models.training.sources import HELD_OUT_FIRES, figlib, negatives
 from models.training.tiles import read_rgb
+from streams.frame import Frame
 
 #: How much smoke each CAIR photo shows (none / some / prominent), marked by eye.
 CAIR_SMOKE_LABELS = Path(__file__).with_name("labels") / "cair_smoke.csv"
@@ -150,19 +152,25 @@ def _share(hits: list[bool]) -> float | None:
 
 
 def frame_cost_ms(model_dir: Path, repeats: int = 20) -> dict[str, float]:
-    """Median ms to cut, normalise and score all tiles of one 1920x1080 frame on one thread."""
-    scorer = TileScorer(model_dir, threads=1)
+    """Median ms to score one 1920x1080 frame on one thread, as the service does.
+
+    The detector's own :meth:`OnnxModel.score`: cut, normalise, run and read every tile, plus the
+    model's focus crops (frames of one camera ``reference_s`` apart that differ, so every crop
+    is cut).
+    """
+    model = OnnxModel(model_dir, intra_op_threads=1)
     rng = np.random.default_rng(0)
-    frame = rng.integers(0, 255, size=(1080, 1920, 3), dtype=np.uint8)
-    scorer.scores(frame)
+    frames = [rng.integers(0, 255, size=(1080, 1920, 3), dtype=np.uint8) for _ in range(2)]
+    step = model.spec.focus.reference_s
     times = []
-    for _ in range(repeats):
+    for i in range(repeats + 2):  # the first has no reference view yet; both warm up
+        frame = Frame("cost", i * step, i, frames[i % 2])
         start = time.perf_counter()
-        scorer.scores(frame)
-        times.append((time.perf_counter() - start) * 1000.0)
-    crops, _ = crops_for(frame, scorer.spec)
+        model.score([frame])
+        if i >= 2:
+            times.append((time.perf_counter() - start) * 1000.0)
     return {
-        "tiles_per_1080p_frame": len(crops),
+        "tiles_per_1080p_frame": model.inputs_per_frame(1920, 1080),
         "median_ms": round(float(np.median(times)), 1),
         "min_ms": round(float(np.min(times)), 1),
         "p90_ms": round(float(np.percentile(times, 90)), 1),
