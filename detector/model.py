@@ -136,8 +136,8 @@ class OnnxModel:
             frame_crops, boxes = crops_for(image, self.spec)
             tiles = len(boxes)
             focus = self._focus_boxes(frame, image)
-            frame_crops += cut(image, focus, self.spec.input.size)
-            boxes += focus
+            frame_crops = frame_crops + cut(image, focus, self.spec.input.size)
+            boxes = boxes + focus
             spans.append((len(crops), len(crops) + len(frame_crops), boxes, tiles))
             crops.extend(frame_crops)
         tensor = to_tensor(crops, self.spec.input)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from detector.focus import ChangeFocus, centred_box, change_peaks, thumbnail
 from detector.model import OnnxModel
@@ -81,19 +80,6 @@ def test_focus_keeps_a_few_views_and_restarts_when_the_clock_goes_back() -> None
     assert len(focus._views) <= 6  # one view every 30 s, back to two minutes
     assert focus.boxes(with_puff(scene(), 250, 400), 10.0) == []  # replayed from the start
     assert len(focus._views) == 1
-
-
-@pytest.fixture
-def focus_model_dir(plume_model_dir: Path, tmp_path: Path) -> Path:
-    """The colour-rule model with three focus crops of a fifth of the frame height."""
-    out = tmp_path / "focus-model"
-    out.mkdir()
-    for name in ("model.onnx", "model.yaml"):
-        (out / name).write_bytes((plume_model_dir / name).read_bytes())
-    spec = yaml.safe_load((out / "model.yaml").read_text())
-    spec["focus"] = {"crops": 3, "size": 0.2, "reference_s": 60}
-    (out / "model.yaml").write_text(yaml.safe_dump(spec))
-    return out
 
 
 def test_a_puff_too_small_for_the_tiles_is_scored_in_a_focus_crop(focus_model_dir: Path) -> None:

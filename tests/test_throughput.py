@@ -16,7 +16,7 @@ from benchmarks.throughput_report import (
     ratio_cores_per_stream,
     summarize,
 )
-from benchmarks.throughput_worker import StepMeasure, start_spread
+from benchmarks.throughput_worker import StepMeasure, StepSpec, bench_model, start_spread
 from tests.fixtures.media import require_rtsp
 
 REQUIRED = {"max_streams", "cores_per_100_streams", "latency_p95_s", "rss_mb_per_stream"}
@@ -158,3 +158,14 @@ def test_start_spread_calls_every_start_in_order_over_the_interval() -> None:
     start_spread(starts, 0.0, sleep=naps.append)
     assert calls == ["a", "b", "c", "d"] and len(naps) == 3  # no stagger: no sleeping
     start_spread([], 10.0, sleep=naps.append)
+
+
+def test_bench_model_gives_focus_crops_from_the_second_analysis(
+    focus_model_dir: Path, plume_model_dir: Path
+) -> None:
+    def spec(model_dir: Path) -> StepSpec:
+        return StepSpec("emberwatch", [], 10.0, str(model_dir), 1, 20.0, 40.0)
+
+    assert bench_model(spec(focus_model_dir)).spec.focus.reference_s == 5.0
+    assert bench_model(spec(focus_model_dir)).spec.focus.crops == 3
+    assert bench_model(spec(plume_model_dir)).spec.focus.crops == 0  # nothing to hurry
