@@ -34,6 +34,10 @@ def thumbnail(image: np.ndarray) -> np.ndarray:
     """A grey ``THUMB_WIDTH``-wide uint8 copy of an RGB frame (36 KB for 16:9)."""
     height, width = image.shape[:2]
     size = (THUMB_WIDTH, max(1, round(height * THUMB_WIDTH / width)))
+    if width > 2 * THUMB_WIDTH:
+        # Area averaging at a non-integer ratio costs 6 ms on a 1080p frame; bilinear to twice
+        # the size, then 2x2 averaging, costs 0.3 ms.
+        image = cv2.resize(image, (2 * size[0], 2 * size[1]), interpolation=cv2.INTER_LINEAR)
     small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     return cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
 
