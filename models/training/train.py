@@ -31,6 +31,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from detector.modelspec import (
+    FocusSpec,
     InputSpec,
     ModelSpec,
     OutputSpec,
@@ -97,6 +98,7 @@ class Config:
     early_plumes: Path | None = None
     flame_smoke: Path | None = None
     fog: bool = False
+    focus_crops: int = 3
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
@@ -113,6 +115,13 @@ def parse_args(argv: list[str] | None = None) -> Config:
         default=0.5,
         help="run-time tiling only: add rows so that rows overlap this much (0.5 adds a row "
         "across the middle); training tiles do not change",
+    )
+    p.add_argument(
+        "--focus-crops",
+        type=int,
+        default=3,
+        help="run-time only: extra tiles a frame centred where the view changed (model.yaml "
+        "focus; 0 turns them off); training tiles do not change",
     )
     p.add_argument("--frozen-blocks", type=int, default=8, help="MBConv blocks kept frozen")
     p.add_argument("--epochs", type=int, default=10)
@@ -235,6 +244,7 @@ def base_spec(cfg: Config) -> ModelSpec:
         input=InputSpec(size=(cfg.size, cfg.size), layout="NCHW", mean=net.MEAN, std=net.STD),
         output=OutputSpec(activation="sigmoid"),
         tiling=TilingSpec(rows=cfg.rows, min_overlap=cfg.min_overlap, row_overlap=cfg.row_overlap),
+        focus=FocusSpec(crops=cfg.focus_crops),
         licence=LICENCE,
     )
 
