@@ -50,8 +50,9 @@ def test_scores_a_1080p_frame_in_one_batch_of_tiles(model: OnnxModel) -> None:
     (det,), times = model.score([Frame("cam", 0.0, 0, image)])
     assert set(det.scores) == {"smoke", "flame"}
     assert all(0.0 <= s <= 1.0 for s in det.scores.values())
-    assert det.tile_scores is not None
-    assert det.tile_scores.shape == (model.inputs_per_frame(1920, 1080), 2)
+    tiles = len(model.spec.tiling.boxes(1920, 1080))
+    assert det.tile_scores is not None and det.tile_scores.shape == (tiles, 2)
+    assert model.inputs_per_frame(1920, 1080) == tiles + model.spec.focus.crops == 15
     assert times.inference > 0
 
 
@@ -87,6 +88,31 @@ def test_detects_the_red_mountain_fire_after_ignition_and_not_before(model: Onnx
     assert outcome.false_events == 0
     assert outcome.detected
     assert outcome.ttd_s is not None and outcome.ttd_s <= 40 * 60
+
+
+@pytest.mark.skipif(not CLIPS.is_file(), reason="../shared/data is not present")
+def test_a_focus_crop_sees_the_young_red_mountain_plume_the_tiles_miss(model: OnnxModel) -> None:
+    """In the first minutes after ignition the plume is a speck in the fixed tiles; a focus crop
+    centred where the view changed scores it over the threshold."""
+    frames = list(
+        read_clip(
+            CLIPS.parent / "figlib_20180728_FIRE_rm-w-mobo-c.mp4",
+            camera_id="rm",
+            interval_s=60.0,
+            seconds_per_frame=60.0,
+        )
+    )
+    threshold = model.thresholds()["smoke"]
+    seen_by_crop_only = []
+    for minute, frame in enumerate(frames[:45], start=-40):
+        (det,), _ = model.score([frame])
+        assert det.tile_scores is not None
+        tiles = float(det.tile_scores[:, 0].max())
+        if minute < 0:
+            assert det.scores["smoke"] < threshold, f"{minute} min: {det.scores}"
+        elif det.scores["smoke"] >= threshold and tiles < threshold:
+            seen_by_crop_only.append(minute)
+    assert seen_by_crop_only, "no frame of the first 4 minutes was seen by a focus crop alone"
 
 
 CAIR = DATA / "flame" / "cair"
