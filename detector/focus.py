@@ -47,9 +47,9 @@ def change_peaks(
 ) -> list[tuple[int, int]]:
     """The ``count`` strongest changes between two thumbnails, as (row, column), at least
     ``spacing`` pixels apart in both directions (strongest first)."""
-    diff = cv2.absdiff(current, reference).astype(np.float32)
-    diff[: int(_CAPTION_BAND * diff.shape[0])] = 0.0
-    diff = cv2.GaussianBlur(diff, (0, 0), _BLUR_SIGMA)
+    raw = cv2.absdiff(current, reference).astype(np.float32)
+    raw[: int(_CAPTION_BAND * raw.shape[0])] = 0.0
+    diff = cv2.GaussianBlur(raw, (0, 0), _BLUR_SIGMA)
     peaks: list[tuple[int, int]] = []
     for _ in range(count):
         row, col = np.unravel_index(int(diff.argmax()), diff.shape)
