@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from api.config import AppConfig
@@ -148,7 +148,7 @@ class Pipeline:
         source = CameraSource(cam, self.config.streams, notify=self.scheduler.wake)
         thresholds = self.model.thresholds(cam.thresholds)
         smoother = CameraSmoother(cam.id, self.model.classes, thresholds, self.config.smoothing)
-        rules = CameraRules(MaskSet.of(cam.masks), thresholds)
+        rules = CameraRules(MaskSet.of(cam.masks), thresholds, focus=cam.focus)
         return _Camera(cam, source, smoother, rules, OverrunWatch(cam.id, cam.interval_s))
 
     def start(self) -> None:
@@ -211,7 +211,7 @@ class Pipeline:
             cam = self._cams.get(camera_id)
             if cam is not None:
                 cam.config = cam.config.model_copy(update={"masks": [list(p) for p in masks]})
-                cam.rules = CameraRules(MaskSet.of(masks), cam.rules.thresholds)
+                cam.rules = replace(cam.rules, mask=MaskSet.of(masks))
                 self.model.forget(camera_id)  # its remembered views were masked differently
                 return cam.config
             disabled = self._disabled.get(camera_id)

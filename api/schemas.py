@@ -256,6 +256,11 @@ class CameraOut(BaseModel):
     heading_deg: float | None
     fov_deg: float | None
     masks: list[list[tuple[float, float]]] = Field(description="Ignored polygons, 0..1.")
+    focus: bool = Field(
+        True,
+        description="Whether the camera's frames get focus crops where its view changed (when "
+        "the model has them; `focus` in its configuration).",
+    )
     latest_url: str
 
 

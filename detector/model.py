@@ -42,10 +42,11 @@ class StageTimes:
 
 @dataclass(frozen=True, slots=True)
 class CameraRules:
-    """Per-camera postprocessing settings: ignore masks and class thresholds."""
+    """Per-camera settings: ignore masks, class thresholds, and whether to cut focus crops."""
 
     mask: MaskSet = NO_MASK
     thresholds: Mapping[str, float] | None = None
+    focus: bool = True
 
 
 def choose_providers(requested: Sequence[str]) -> list[str]:
@@ -132,10 +133,11 @@ class OnnxModel:
         crops: list[np.ndarray] = []
         spans: list[tuple[int, int, list[Box], int]] = []
         for frame in frames:
-            image = rules.get(frame.camera_id, CameraRules()).mask.apply(frame.image)
+            rule = rules.get(frame.camera_id, CameraRules())
+            image = rule.mask.apply(frame.image)
             frame_crops, boxes = crops_for(image, self.spec)
             tiles = len(boxes)
-            focus = self._focus_boxes(frame, image)
+            focus = self._focus_boxes(frame, image) if rule.focus else []
             frame_crops = frame_crops + cut(image, focus, self.spec.input.size)
             boxes = boxes + focus
             spans.append((len(crops), len(crops) + len(frame_crops), boxes, tiles))

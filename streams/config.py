@@ -79,6 +79,11 @@ class CameraConfig(StrictModel):
     thresholds: dict[str, float] = Field(
         default_factory=dict, description="Per-class opening thresholds overriding the model's."
     )
+    focus: bool = Field(
+        True,
+        description="Score focus crops where the view changed, if the model has them; turn off "
+        "for a camera that pans, zooms or shakes (its whole view changes).",
+    )
 
     @field_validator("url")
     @classmethod

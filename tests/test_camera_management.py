@@ -102,7 +102,8 @@ def test_add_replace_delete_while_others_stream_and_restart_keeps_it(
 
     # A deleted YAML camera stays deleted; a camera added at runtime comes back.
     assert client.delete("/api/cameras/b").status_code == 204
-    assert client.post("/api/cameras", json=file_body("d", synth_clips.smoke_mp4)).is_success
+    body = file_body("d", synth_clips.smoke_mp4, focus=False)  # e.g. a camera that pans
+    assert client.post("/api/cameras", json=body).is_success
     assert client.put("/api/cameras/d/masks", json={"masks": MASK}).is_success
     client.__exit__(None, None, None)
 
@@ -110,6 +111,7 @@ def test_add_replace_delete_while_others_stream_and_restart_keeps_it(
     cams = cameras(again)
     assert sorted(cams) == ["a", "d"]
     assert cams["a"]["name"] == "A2" and cams["d"]["masks"] == MASK
+    assert cams["a"]["focus"] is True and cams["d"]["focus"] is False
     wait_until(lambda: analysed(again, "a") > 0 and analysed(again, "d") > 0, 60, "after restart")
     # Re-creating a deleted YAML camera is allowed and survives too.
     assert again.post("/api/cameras", json=file_body("b", synth_clips.negative_mp4)).is_success

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from detector.focus import ChangeFocus, centred_box, change_peaks, thumbnail
-from detector.model import OnnxModel
+from detector.model import CameraRules, OnnxModel
 from detector.modelspec import FocusSpec
 from streams.frame import Frame
 
@@ -102,6 +102,15 @@ def test_a_puff_too_small_for_the_tiles_is_scored_in_a_focus_crop(focus_model_di
     model.forget("cam")
     (again,), _ = model.score([Frame("cam", 120.0, 2, puff.image)])
     assert again.scores["smoke"] < 0.5
+
+
+def test_a_camera_can_turn_its_focus_crops_off(focus_model_dir: Path) -> None:
+    model = OnnxModel(focus_model_dir)
+    rules = {"ptz": CameraRules(focus=False)}
+    for ts in (0.0, 60.0, 120.0):
+        frame = Frame("ptz", ts, 0, with_puff(scene(), 250, 400) if ts else scene())
+        (det,), _ = model.score([frame], rules)
+        assert det.scores["smoke"] < 0.5
 
 
 def test_models_without_focus_score_their_tiles_only(plume_model_dir: Path) -> None:

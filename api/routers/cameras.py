@@ -73,6 +73,7 @@ def camera_out(view: CameraView, now: float) -> CameraOut:
         heading_deg=cfg.heading_deg,
         fov_deg=cfg.fov_deg,
         masks=[list(poly) for poly in cfg.masks],
+        focus=cfg.focus,
         latest_url=f"{CAMERAS_PATH}/{cfg.id}/latest.jpg",
     )
 
