@@ -6,17 +6,47 @@ All times are time-zone-aware UTC datetimes (ISO 8601 with ``Z``). Boxes are
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi.exceptions import RequestValidationError
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from api.db import EventRecord, EventStatus, ScorePoint, SnapshotKind, SnapshotRecord
 from detector.types import Region
 
 EVENTS_PATH = "/api/events"
+
+# SQLite and PostgreSQL store integers in 64 signed bits; a larger number in a query raises in
+# the driver (OverflowError), so every id and offset a client sends is bounded by this type.
+DB_INT_MAX = 2**63 - 1
+#: A row id in a path or query: 1 .. 2^63-1 (a larger one is a 422 naming the parameter).
+RowId = Annotated[int, Field(ge=1, le=DB_INT_MAX)]
+#: A paging offset: 0 .. 2^63-1.
+Offset = Annotated[int, Field(ge=0, le=DB_INT_MAX)]
+
+_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
+
+def _iso_only(value: object) -> object:
+    # pydantic reads a number (or a numeric string) as Unix seconds; a client sending
+    # until=0.5 almost certainly meant something else, and the schema promises date-time.
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("expected a date and time in ISO 8601 (e.g. 2026-06-01T12:00:00Z)")
+    return value
+
+
+#: A time in a query: ISO 8601 only, never a bare number (UTC if no zone).
+IsoTime = Annotated[datetime, BeforeValidator(_iso_only)]
 
 
 def to_datetime(ts: float | None) -> datetime | None:
@@ -190,11 +220,11 @@ class EventQuery(BaseModel):
     camera: str | None = Field(None, description="Camera id.")
     cls: str | None = Field(None, description="Class, e.g. smoke.")
     status: EventStatus | None = None
-    since: datetime | None = Field(None, description="Started at or after (UTC if no zone).")
-    until: datetime | None = Field(None, description="Started before (UTC if no zone).")
+    since: IsoTime | None = Field(None, description="Started at or after (UTC if no zone).")
+    until: IsoTime | None = Field(None, description="Started before (UTC if no zone).")
     active: bool | None = Field(None, description="true: still active; false: ended.")
     limit: int = Field(50, ge=1, le=500)
-    offset: int = Field(0, ge=0)
+    offset: Offset = 0
 
 
 Operator = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,9 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Emberwatch-Signature"
 SIGNATURE_PREFIX = "sha256="
 KEY_FILE = "publish-signing.key"
+#: A snapshot link's ``sig``: HMAC-SHA256 as 64 lower-case hex digits.
+SIGNATURE_PATTERN = r"^[0-9a-f]{64}$"
+_SIGNATURE = re.compile(SIGNATURE_PATTERN)
 
 
 def sign_body(secret: str, body: bytes) -> str:
@@ -34,7 +38,7 @@ def verify_body(secret: str, body: bytes, header: str | None) -> bool:
     """True when ``header`` is the signature of ``body`` with ``secret`` (constant time)."""
     if not header:
         return False
-    return hmac.compare_digest(sign_body(secret, body), header.strip())
+    return hmac.compare_digest(sign_body(secret, body).encode(), header.strip().encode())
 
 
 def new_token(nbytes: int = 24) -> str:
@@ -80,6 +84,8 @@ class SnapshotSigner:
 
     def valid(self, event_id: int, expires: int, sig: str, now: float) -> bool:
         """True when ``sig`` signs (event_id, expires) and ``expires`` is not past ``now``."""
-        if expires < now:
+        # Format first: compare_digest raises TypeError on a non-ASCII str, and comparing bytes
+        # keeps the comparison constant-time whatever the client sent.
+        if expires < now or not _SIGNATURE.fullmatch(sig):
             return False
-        return hmac.compare_digest(self.signature(event_id, expires), sig)
+        return hmac.compare_digest(self.signature(event_id, expires).encode(), sig.encode())

@@ -9,7 +9,7 @@ from api.deps import PublishDep
 from api.publish.departments import DepartmentNameTaken, DepartmentNotFound, DepartmentSpec
 from api.publish.runtime import PublishRuntime
 from api.publish.schemas import DepartmentIn, DepartmentOut, DepartmentUpdate
-from api.schemas import field_error, responses
+from api.schemas import RowId, field_error, responses
 
 router = APIRouter(
     prefix="/api/departments",
@@ -56,7 +56,7 @@ def create_department(body: DepartmentIn, publish: PublishDep) -> DepartmentOut:
 
 
 @router.get("/{department_id}", summary="One department", responses=responses(_NOT_FOUND))
-def get_department(department_id: int, publish: PublishDep) -> DepartmentOut:
+def get_department(department_id: RowId, publish: PublishDep) -> DepartmentOut:
     try:
         return DepartmentOut.of(publish.departments.get(department_id))
     except DepartmentNotFound as exc:
@@ -69,7 +69,7 @@ def get_department(department_id: int, publish: PublishDep) -> DepartmentOut:
     responses=responses({404: "No such department.", 409: "The name is taken."}),
 )
 def update_department(
-    department_id: int, body: DepartmentUpdate, publish: PublishDep
+    department_id: RowId, body: DepartmentUpdate, publish: PublishDep
 ) -> DepartmentOut:
     """A changed webhook URL or secret applies to pending alerts too (their next retry)."""
     store = publish.departments
@@ -93,7 +93,7 @@ def update_department(
     response_class=Response,
     responses=responses(_NOT_FOUND),
 )
-def delete_department(department_id: int, publish: PublishDep) -> Response:
+def delete_department(department_id: RowId, publish: PublishDep) -> Response:
     try:
         publish.departments.delete(department_id)
     except DepartmentNotFound as exc:

@@ -17,6 +17,7 @@ from api.schemas import (
     EventOut,
     EventPage,
     EventQuery,
+    RowId,
     responses,
     to_epoch,
 )
@@ -68,7 +69,7 @@ def list_events(store: StoreDep, query: Annotated[EventQuery, Query()]) -> Event
     summary="One event with its snapshots and score timeline",
     responses=responses(_NO_EVENT),
 )
-def get_event(event_id: int, store: StoreDep) -> EventDetail:
+def get_event(event_id: RowId, store: StoreDep) -> EventDetail:
     try:
         return EventDetail.of(store.get_event(event_id))
     except EventNotFound as exc:
@@ -82,7 +83,7 @@ def get_event(event_id: int, store: StoreDep) -> EventDetail:
     responses=responses({404: "No such event, or no such snapshot."}, jpeg=True),
 )
 def get_snapshot(
-    event_id: int,
+    event_id: RowId,
     store: StoreDep,
     request: Request,
     kind: Annotated[
@@ -119,14 +120,18 @@ def _decide(
 
 
 @router.post("/{event_id}/confirm", summary="Confirm an event as a real fire", responses=_DECIDE)
-def confirm(event_id: int, body: DecisionIn, store: StoreDep, user: RequireOperator) -> EventDetail:
+def confirm(
+    event_id: RowId, body: DecisionIn, store: StoreDep, user: RequireOperator
+) -> EventDetail:
     """Allowed once, while the event is open (also after its detection ended). The operator
     recorded is the logged-in user."""
     return _decide(store, event_id, Decision.CONFIRM, body, user)
 
 
 @router.post("/{event_id}/dismiss", summary="Dismiss an event as a false alarm", responses=_DECIDE)
-def dismiss(event_id: int, body: DecisionIn, store: StoreDep, user: RequireOperator) -> EventDetail:
+def dismiss(
+    event_id: RowId, body: DecisionIn, store: StoreDep, user: RequireOperator
+) -> EventDetail:
     """Allowed once, while the event is open (also after its detection ended). The operator
     recorded is the logged-in user."""
     return _decide(store, event_id, Decision.DISMISS, body, user)

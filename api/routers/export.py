@@ -20,7 +20,7 @@ from api.auth import AUTH_RESPONSES, RequireAdmin, RequireViewer
 from api.dataset import samples, write_zip
 from api.db import EventRecord, EventStatus
 from api.deps import StoreDep
-from api.schemas import responses, snapshot_url, to_epoch
+from api.schemas import IsoTime, responses, snapshot_url, to_epoch
 from api.store import EventFilter, EventStore
 
 router = APIRouter(prefix="/api/export", tags=["export"], responses=AUTH_RESPONSES)
@@ -50,8 +50,8 @@ class ExportQuery(BaseModel):
     camera: str | None = Field(None, description="Camera id.")
     cls: str | None = Field(None, description="Class, e.g. smoke.")
     status: EventStatus | None = None
-    since: datetime | None = Field(None, description="Started at or after (UTC if no zone).")
-    until: datetime | None = Field(None, description="Started before (UTC if no zone).")
+    since: IsoTime | None = Field(None, description="Started at or after (UTC if no zone).")
+    until: IsoTime | None = Field(None, description="Started before (UTC if no zone).")
     active: bool | None = None
 
     def filters(self) -> EventFilter:
@@ -149,8 +149,8 @@ async def dataset_zip(
     _admin: RequireAdmin,
     store: StoreDep,
     camera: Annotated[str | None, Query(description="Camera id.")] = None,
-    since: Annotated[datetime | None, Query(description="Events started at or after.")] = None,
-    until: Annotated[datetime | None, Query(description="Events started before.")] = None,
+    since: Annotated[IsoTime | None, Query(description="Events started at or after.")] = None,
+    until: Annotated[IsoTime | None, Query(description="Events started before.")] = None,
 ) -> FileResponse:
     """Clean snapshots of decided events in ``images/`` and ``labels.csv`` (file, label: the
     class or ``negative``, boxes, provenance); layout in :mod:`api.dataset` and README.txt."""

@@ -36,8 +36,9 @@ from api.publish.service import (
     NoDepartments,
     PublishRequest,
 )
+from api.publish.signing import SIGNATURE_PATTERN
 from api.publish.tables import DeliveryStatus
-from api.schemas import EVENTS_PATH, responses, to_datetime
+from api.schemas import DB_INT_MAX, EVENTS_PATH, RowId, responses, to_datetime
 from api.store import EventNotFound, EventStore, SnapshotNotFound
 
 router = APIRouter(tags=["publishing"])
@@ -58,7 +59,7 @@ _NO_EVENT = {404: "No such event."}
     ),
 )
 def publish_event(
-    event_id: int, body: PublishIn, publish: PublishDep, user: RequireOperator
+    event_id: RowId, body: PublishIn, publish: PublishDep, user: RequireOperator
 ) -> PublicationOut:
     """Stores one delivery per department before anything is sent (202: accepted for
     delivery); follow them with ``GET /api/events/{id}/deliveries``."""
@@ -90,7 +91,7 @@ def _require_event(store: EventStore, event_id: int) -> None:
     responses=AUTH_RESPONSES | responses(_NO_EVENT),
 )
 def event_deliveries(
-    event_id: int, store: StoreDep, publish: PublishDep, _user: RequireViewer
+    event_id: RowId, store: StoreDep, publish: PublishDep, _user: RequireViewer
 ) -> EventDeliveries:
     _require_event(store, event_id)
     records = publish.outbox.for_event(event_id)
@@ -108,7 +109,7 @@ def event_deliveries(
     responses=AUTH_RESPONSES | responses(_NO_EVENT),
 )
 def event_location(
-    event_id: int, store: StoreDep, publish: PublishDep, _user: RequireViewer
+    event_id: RowId, store: StoreDep, publish: PublishDep, _user: RequireViewer
 ) -> LocationOut:
     """Fields are null while unknown: no camera heading/FOV, or no second camera's fix."""
     _require_event(store, event_id)
@@ -132,7 +133,7 @@ def department_choices(publish: PublishDep, _user: RequireViewer) -> list[Depart
 def delivery_summary(
     publish: PublishDep,
     _user: RequireViewer,
-    event_id: Annotated[list[int], Query(max_length=500, description="Repeat for each event.")],
+    event_id: Annotated[list[RowId], Query(max_length=500, description="Repeat for each event.")],
 ) -> list[DeliverySummaryOut]:
     """Events without any delivery are left out."""
     found = publish.outbox.summary(event_id)
@@ -205,11 +206,11 @@ def acknowledge_page(token: str, publish: PublishDep) -> HTMLResponse:
     responses=responses({403: "Bad or expired signature.", 404: "No snapshot."}, jpeg=True),
 )
 def signed_snapshot(
-    event_id: int,
+    event_id: RowId,
     store: StoreDep,
     publish: PublishDep,
-    expires: Annotated[int, Query(description="Epoch seconds.")],
-    sig: Annotated[str, Query(max_length=128)],
+    expires: Annotated[int, Query(ge=0, le=DB_INT_MAX, description="Epoch seconds.")],
+    sig: Annotated[str, Query(pattern=SIGNATURE_PATTERN, description="Lower-case hex HMAC.")],
 ) -> Response:
     if not publish.signer.valid(event_id, expires, sig, time.time()):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "the link is invalid or has expired")
