@@ -5,10 +5,12 @@ API changed since: a camera definition added or replacing a YAML camera, a tombs
 camera that was deleted, or new masks for a YAML camera. :meth:`CameraRegistry.load` applies
 the table to the YAML cameras at start, so changes survive restarts.
 
-Definitions are stored as the client sent them (:class:`CameraIn`): ``${VAR}`` references in
-URLs stay references and are expanded when the camera is built, so a password kept in the
-environment never lands in the database. Masks of a YAML camera are stored on their own for the
-same reason: rewriting its whole definition would store its expanded URL.
+Definitions are stored as the client sent them (:class:`CameraIn`). ``${VAR}`` references are
+expanded only in the operator's YAML file, never in a definition sent through the API: otherwise
+an admin could read any variable of the server's environment (another camera's password) back
+through the camera's URL, which every viewer sees. A URL sent with ``${`` is refused (422).
+Masks of a YAML camera are stored on their own: rewriting its whole definition would store its
+expanded URL.
 """
 
 from __future__ import annotations
@@ -34,20 +36,24 @@ log = logging.getLogger(__name__)
 Masks = list[list[Point]]
 
 
+ENV_REFERENCE_REFUSED = (
+    "${...} is expanded only in the configuration file, not in URLs sent through the API; "
+    "write the URL out (a literal '$' as %24)"
+)
+
+
 class CameraIn(CameraConfig):
     """A camera definition as a client sends it: :class:`CameraConfig` without env expansion."""
 
     @field_validator("url")
     @classmethod
-    def _expand(cls, value: str) -> str:  # overrides CameraConfig's: keep ${VAR} as written
+    def _expand(cls, value: str) -> str:  # overrides CameraConfig's: never read the environment
+        if "${" in value:
+            raise ValueError(ENV_REFERENCE_REFUSED)
         return value
 
     def to_config(self) -> CameraConfig:
-        """The camera to run, ``${VAR}`` expanded.
-
-        Raises:
-            ValidationError: at ``url`` when a referenced environment variable is not set.
-        """
+        """The camera to run (the URL as sent: it holds no ``${VAR}``, see :meth:`_expand`)."""
         return CameraConfig.model_validate(self.model_dump())
 
     def stored(self) -> dict[str, Any]:
@@ -82,8 +88,12 @@ def _from_definition(camera_id: str, definition: Mapping[str, Any]) -> CameraCon
     try:
         return CameraIn.model_validate(definition).to_config()
     except ValidationError as exc:
-        fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
-        log.error("camera %s: stored definition is invalid (%s); not started", camera_id, fields)
+        # The messages are the validators' own and never quote the value (it may hold a
+        # password); a definition stored with ${VAR} before they were refused lands here too.
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        log.error("camera %s: stored definition is invalid (%s); not started", camera_id, problems)
         return None
 
 
@@ -146,7 +156,7 @@ class CameraRegistry:
             return self._current.get(camera_id)
 
     def create(self, pipeline: CameraManager, camera: CameraIn) -> CameraConfig:
-        """Add a camera. Raises CameraExists; ValidationError (at url) from ``to_config``."""
+        """Add a camera. Raises CameraExists."""
         config = camera.to_config()
         with self._lock:
             if camera.id in self._current:

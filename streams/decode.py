@@ -54,7 +54,7 @@ class StreamError(Exception):
 
     def __init__(self, url: str, reason: str) -> None:
         self.url = redact_url(url)
-        self.reason = redact_text(reason, [url])
+        self.reason = redact_text(reason, urls=[url])
         super().__init__(f"{self.url}: {self.reason}")
 
 

@@ -308,4 +308,4 @@ class CameraSource:
         log.info("camera %s: %s -> %s %s%s", self.id, old, new, self._safe_url, suffix)
 
     def _describe(self, exc: BaseException) -> str:
-        return redact_text(f"{type(exc).__name__}: {exc}", [self._url])
+        return redact_text(f"{type(exc).__name__}: {exc}", urls=[self._url])

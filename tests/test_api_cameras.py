@@ -88,6 +88,23 @@ def test_credentials_never_leave_the_api(client: TestClient, fake_pipeline: Fake
         assert CAMERA_PASSWORD not in str(response.headers), path
 
 
+def test_errors_name_the_file_and_keep_their_colon(
+    client: TestClient, fake_pipeline: FakePipeline
+) -> None:
+    # A file path is not a credential: the error of a corrupt file names it.
+    path = fake_pipeline.configs["valley"].url
+    corrupt = f"{path}: cannot open: Invalid data found when processing input"
+    fake_pipeline.set_stats("valley", state=StreamState.BACKOFF, last_error=corrupt)
+    # An error the stream layer already redacted keeps its "<what>: <cause>" form.
+    refused = "rtsp://admin:***@127.0.0.1:8554/smoke?token=***: cannot open: Connection refused"
+    fake_pipeline.set_stats("ridge", state=StreamState.BACKOFF, last_error=refused)
+    cams = {c["id"]: c for c in client.get("/api/cameras").json()}
+    assert cams["valley"]["last_error"] == corrupt
+    assert cams["ridge"]["last_error"] == refused
+    detail = client.get("/api/cameras/valley/latest.jpg").json()["detail"]
+    assert detail.endswith(f"last error: {corrupt}")
+
+
 def test_unknown_camera(client: TestClient) -> None:
     for path in ("/api/cameras/nowhere", "/api/cameras/nowhere/latest.jpg"):
         response = client.get(path)

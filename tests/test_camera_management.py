@@ -6,6 +6,8 @@ the colour-rule ONNX model, SQLite in tmp_path. Changes must survive a restart.
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -130,7 +132,7 @@ def test_yaml_camera_masks_survive_a_restart(run_app: Callable[[], TestClient]) 
         ({"interval_s": -1}, "body.interval_s"),
         ({"id": "no spaces"}, "body.id"),
         ({"colour": "red"}, "body.colour"),
-        ({"url": "rtsp://u:${EMBERWATCH_TEST_UNSET}@127.0.0.1/x"}, "body.url"),
+        ({"url": "rtsp://u:${EMBERWATCH_TEST_UNSET}@127.0.0.1/x"}, "body.url: Value error, ${"),
         ({"url": "/nonexistent/clip.mp4"}, "body.url"),
         ({"masks": [[[0.1, 0.1], [0.2, 0.2]]]}, "body.masks"),
     ],
@@ -181,19 +183,51 @@ def test_rtsp_camera_added_with_a_password_never_shows_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     password = "Sup3r-s3cret"
-    monkeypatch.setenv("EMBERWATCH_TEST_CAM_PW", password)
     server = make_rtsp_server(credentials=("admin", password))
-    url = server.url("smoke").replace(password, "${EMBERWATCH_TEST_CAM_PW}")
+    url = server.url("smoke")
     client = run_app()
     response = client.post("/api/cameras", json={"id": "ridge", "url": url, "interval_s": 1.0})
     assert response.status_code == 201, response.text
     wait_until(lambda: analysed(client, "ridge") > 0, 60, "the RTSP camera analysed")
     listing = client.get("/api/cameras")
     assert password not in response.text and password not in listing.text
-    assert "${EMBERWATCH_TEST_CAM_PW}" not in listing.text
     assert cameras(client)["ridge"]["state"] == "streaming"
-    # The database keeps the reference, never the password itself.
+    assert cameras(client)["ridge"]["url"].startswith("rtsp://admin:***@127.0.0.1:")
+
+
+def test_the_api_never_expands_the_server_environment(
+    run_app: Callable[[], TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EMBERWATCH_TEST_OTHER_PW", "0therCam-s3cret")
+    client = run_app()
+    for url in ("rtsp://127.0.0.1:9/${EMBERWATCH_TEST_OTHER_PW}", "rtsp://127.0.0.1:9/${PATH}"):
+        response = client.post("/api/cameras", json={"id": "leak", "url": url})
+        assert response.status_code == 422, response.text
+        assert "only in the configuration file" in response.json()["detail"]
+        assert "0therCam-s3cret" not in response.text and os.environ["PATH"] not in response.text
+    assert "leak" not in cameras(client)
+
+
+def test_a_stored_env_reference_is_not_expanded_at_start(
+    run_app: Callable[[], TestClient],
+    config: AppConfig,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A definition stored with ${VAR} before the API refused them is reported, not run."""
+    run_app().__exit__(None, None, None)
+    monkeypatch.setenv("EMBERWATCH_TEST_OTHER_PW", "0therCam-s3cret")
     db = sqlite3.connect(config.data_dir / "emberwatch.db")
-    stored = db.execute("SELECT definition FROM runtime_cameras").fetchall()
+    definition = '{"id": "old", "url": "rtsp://127.0.0.1:9/${EMBERWATCH_TEST_OTHER_PW}"}'
+    db.execute(
+        "INSERT INTO runtime_cameras (camera_id, definition, deleted, created_at, updated_at)"
+        " VALUES ('old', ?, 0, 0, 0)",
+        (definition,),
+    )
+    db.commit()
     db.close()
-    assert "${EMBERWATCH_TEST_CAM_PW}" in str(stored) and password not in str(stored)
+    with caplog.at_level(logging.ERROR):
+        client = run_app()
+    assert "old" not in cameras(client)
+    assert "camera old: stored definition is invalid (url: " in caplog.text
+    assert "0therCam-s3cret" not in caplog.text

@@ -238,8 +238,10 @@ class Sender:
 
     def _failed(self, due: DueDelivery, error: str, status_code: int | None) -> None:
         passwords = [c.password for c in (self.settings.smtp, self.settings.mqtt) if c]
+        # The whole webhook URL is a secret too: some services put the key in its path.
         secrets = [s for s in (due.url, due.secret, *passwords) if s]
-        error = redact_text(error or "unknown error", secrets)
+        urls = [due.url] if due.url else []
+        error = redact_text(error or "unknown error", urls=urls, secrets=secrets)
         delay = retry_delay(
             due.attempts + 1, self.settings.retry_initial_s, self.settings.retry_max_s
         )

@@ -65,7 +65,7 @@ def camera_out(view: CameraView, now: float) -> CameraOut:
         lag_s=view.lag_s,
         analysis_age_s=view.analysis_age_s,
         behind=view.behind,
-        last_error=redact_text(stats.last_error, [cfg.url]) if stats.last_error else None,
+        last_error=redact_text(stats.last_error, urls=[cfg.url]) if stats.last_error else None,
         scores=dict(view.scores),
         thresholds=dict(view.thresholds),
         latitude=cfg.latitude,
@@ -108,7 +108,7 @@ async def latest_frame(camera_id: str, pipeline: PipelineDep) -> Response:
     if frame is None:
         detail = f"camera {camera_id!r} has no frame yet (stream state: {view.stats.state})"
         if view.stats.last_error:
-            detail += f"; last error: {redact_text(view.stats.last_error, [view.config.url])}"
+            detail += f"; last error: {redact_text(view.stats.last_error, urls=[view.config.url])}"
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail)
     try:
         # JPEG encoding takes milliseconds at 1080p: keep it off the event loop.
