@@ -17,11 +17,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.auth_store import AuthStore
 from api.camera_registry import CameraRegistry
 from api.config import AppConfig
 from api.db import init_db, make_engine
+from api.login_guard import LoginGuard
 from api.metrics import Metrics
 from api.publish.runtime import PublishRuntime, pipeline_cameras
 from api.routers import (
@@ -99,6 +101,7 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(config.database_url)
+        login = LoginGuard.create(config.auth)  # password checks run on its small pool
         try:
             init_db(engine)
             # Cameras added, changed or deleted through the API since the YAML was written.
@@ -108,6 +111,7 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
             store = EventStore(engine, config.snapshot_dir, camera_names=names)
             store.close_stale()
             app.state.auth = AuthStore(engine)
+            app.state.login = login
             operator_stats.attach(engine)
             await run_in_threadpool(app.state.auth.ensure_initial_admin, config.data_dir)
             pipe = pipeline or _build_pipeline(run, store, metrics)
@@ -126,9 +130,13 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
             finally:
                 await run_in_threadpool(publisher.stop)
         finally:
+            login.pool.close()
             engine.dispose()
 
     app = FastAPI(title="Emberwatch", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    if config.server.forwarded_allow_ips:
+        # Only these proxies may say who the client is (the login limit counts per address).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=config.server.forwarded_allow_ips)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(SQLAlchemyError, _database_error)
     for module in (

@@ -116,6 +116,9 @@ def serve(
         port=server.port,
         log_config=None,
         timeout_graceful_shutdown=5,
+        # uvicorn would believe X-Forwarded-For from 127.0.0.1; the app itself believes it only
+        # from server.forwarded_allow_ips (create_app).
+        proxy_headers=False,
     )
 
 

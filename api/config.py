@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from api.auth_config import AuthConfig
 from api.publish.settings import PublishConfig
 from detector.config import DEFAULT_MODEL, DetectorConfig, SmoothingConfig
 from streams.config import CameraConfig, StreamSettings
@@ -31,6 +32,12 @@ class StorageConfig(_Strict):
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
+    forwarded_allow_ips: list[str] = Field(
+        default_factory=list,
+        description="Reverse proxies whose X-Forwarded-For/-Proto are believed (e.g. "
+        "[127.0.0.1]); from anyone else they are ignored, so a client cannot choose the address "
+        "the login limit counts.",
+    )
 
 
 class AppConfig(_Strict):
@@ -41,6 +48,7 @@ class AppConfig(_Strict):
     smoothing: SmoothingConfig = SmoothingConfig()
     storage: StorageConfig = StorageConfig()
     server: ServerConfig = ServerConfig()
+    auth: AuthConfig = Field(AuthConfig(), description="Login limits and API token lifetime.")
     publish: PublishConfig = Field(
         PublishConfig(), description="Alert delivery to departments (docs/alerts.md)."
     )

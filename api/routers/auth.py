@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
-
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import AUTH_RESPONSES, CSRF_COOKIE, SESSION_COOKIE, AuthDep, CurrentPrincipal, Role
 from api.auth_store import SESSION_IDLE_S, AuthError, InvalidAccount
+from api.login_guard import LoginGuardDep, admit, client_address, hashed
 from api.schemas import responses
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
-
-# Failed logins per user name within the window before further tries are refused for a while:
-# argon2 already makes each guess cost ~50 ms; this stops a patient guesser on one account.
-MAX_FAILURES = 5
-FAILURE_WINDOW_S = 300.0
 
 
 class LoginIn(BaseModel):
@@ -45,38 +37,10 @@ class MeOut(BaseModel):
     )
 
 
-class _Throttle:
-    """Failed login attempts per name (in memory: a restart forgets them)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._failures: dict[str, deque[float]] = {}
-
-    def blocked_for(self, name: str, now: float) -> float:
-        with self._lock:
-            recent = self._failures.get(name)
-            while recent and now - recent[0] > FAILURE_WINDOW_S:
-                recent.popleft()
-            if recent is None or len(recent) < MAX_FAILURES:
-                return 0.0
-            return FAILURE_WINDOW_S - (now - recent[0])
-
-    def fail(self, name: str, now: float) -> None:
-        with self._lock:
-            self._failures.setdefault(name, deque(maxlen=MAX_FAILURES)).append(now)
-
-    def clear(self, name: str) -> None:
-        with self._lock:
-            self._failures.pop(name, None)
-
-
-_throttle = _Throttle()
-
-
 def _set_cookies(request: Request, response: Response, token: str, csrf: str) -> None:
     # Lax, not Strict: a link to the console from a message or another tool opens it logged in.
     # Cross-site POSTs carry no cookie under Lax, and every state change also needs the CSRF
-    # header. Secure when served over HTTPS (behind a proxy: run uvicorn with proxy headers).
+    # header. Secure when served over HTTPS (behind a proxy: set server.forwarded_allow_ips).
     secure = request.url.scheme == "https"
     max_age = int(SESSION_IDLE_S)
     response.set_cookie(
@@ -91,24 +55,25 @@ def _set_cookies(request: Request, response: Response, token: str, csrf: str) ->
 @router.post(
     "/login",
     summary="Log in to the console: sets the session cookie",
-    responses=responses({401: "Wrong user name or password.", 429: "Too many failed tries."}),
+    responses=responses(
+        {
+            401: "Wrong user name or password.",
+            429: "Too many failed tries for this name from this address.",
+            503: "Too many logins at once.",
+        }
+    ),
 )
-async def login(body: LoginIn, request: Request, response: Response, auth: AuthDep) -> MeOut:
-    """JSON only (a cross-site form cannot send it). Answers the user and the CSRF token."""
-    now = time.monotonic()
-    wait = _throttle.blocked_for(body.name, now)
-    if wait > 0:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            f"too many failed logins for {body.name!r}; try again in {wait:.0f} s",
-            headers={"Retry-After": f"{wait:.0f}"},
-        )
-    # argon2 takes tens of milliseconds of CPU: keep it off the event loop.
-    user = await run_in_threadpool(auth.verify_password, body.name, body.password)
+async def login(
+    body: LoginIn, request: Request, response: Response, auth: AuthDep, guard: LoginGuardDep
+) -> MeOut:
+    """JSON only (a cross-site form cannot send it). Answers the user and the CSRF token.
+    Failed attempts are limited per user name and client address (``auth.max_failures``)."""
+    key = (body.name, client_address(request))
+    admit(guard, key)
+    user = await hashed(guard, auth.verify_password, body.name, body.password)
     if user is None:
-        _throttle.fail(body.name, now)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong user name or password")
-    _throttle.clear(body.name)
+    guard.limiter.succeeded(key)
     session = await run_in_threadpool(auth.open_session, user)
     _set_cookies(request, response, session.token, session.csrf)
     return MeOut(name=user.name, role=user.role, csrf_token=session.csrf)
@@ -135,7 +100,14 @@ def me(principal: CurrentPrincipal) -> MeOut:
     summary="Change one's own password (ends one's other sessions)",
     status_code=204,
     responses=AUTH_RESPONSES
-    | responses({400: "The new password is too short.", 401: "Wrong current password."}),
+    | responses(
+        {
+            400: "The new password is too short.",
+            401: "Wrong current password.",
+            429: "Too many wrong current passwords from this address.",
+            503: "Too many password checks at once.",
+        }
+    ),
 )
 async def change_password(
     body: PasswordIn,
@@ -143,12 +115,16 @@ async def change_password(
     request: Request,
     response: Response,
     auth: AuthDep,
+    guard: LoginGuardDep,
 ) -> None:
     name = principal.user.name
-    if await run_in_threadpool(auth.verify_password, name, body.current) is None:
+    key = (name, client_address(request))
+    admit(guard, key)  # a stolen session must not become a way to guess the password
+    if await hashed(guard, auth.verify_password, name, body.current) is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the current password is wrong")
+    guard.limiter.succeeded(key)
     try:
-        user = await run_in_threadpool(auth.update_user, name, password=body.new)
+        user = await hashed(guard, auth.update_user, name, password=body.new)
     except InvalidAccount as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
     except AuthError as exc:  # deleted meanwhile

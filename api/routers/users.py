@@ -6,10 +6,10 @@ from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
 from api.auth import AUTH_RESPONSES, AuthDep, RequireAdmin, Role
 from api.auth_store import InvalidAccount, UserExists, UserInfo, UserNotFound
+from api.login_guard import LoginGuardDep, hashed
 from api.schemas import responses, to_datetime
 
 router = APIRouter(prefix="/api/users", tags=["users"], responses=AUTH_RESPONSES)
@@ -78,9 +78,11 @@ def list_users(_admin: RequireAdmin, auth: AuthDep) -> list[UserOut]:
     status_code=201,
     responses=responses({400: "Invalid name or password.", 409: "The name is taken."}),
 )
-async def create_user(body: UserIn, _admin: RequireAdmin, auth: AuthDep) -> UserOut:
+async def create_user(
+    body: UserIn, _admin: RequireAdmin, auth: AuthDep, guard: LoginGuardDep
+) -> UserOut:
     try:
-        await run_in_threadpool(auth.add_user, body.name, body.role, body.password)
+        await hashed(guard, auth.add_user, body.name, body.role, body.password)
     except InvalidAccount as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
     except UserExists as exc:
@@ -93,12 +95,14 @@ async def create_user(body: UserIn, _admin: RequireAdmin, auth: AuthDep) -> User
     summary="Change a user's role or password",
     responses=responses(_NO_USER | {400: "Invalid password, or an admin demoting themself."}),
 )
-async def update_user(name: str, body: UserPatch, admin: RequireAdmin, auth: AuthDep) -> UserOut:
+async def update_user(
+    name: str, body: UserPatch, admin: RequireAdmin, auth: AuthDep, guard: LoginGuardDep
+) -> UserOut:
     if name == admin.name and body.role is not None and body.role != Role.ADMIN:
         # Otherwise the last admin can lock everybody out of user management.
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "an admin cannot demote themself")
     try:
-        await run_in_threadpool(auth.update_user, name, role=body.role, password=body.password)
+        await hashed(guard, auth.update_user, name, role=body.role, password=body.password)
     except InvalidAccount as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
     except UserNotFound as exc:
