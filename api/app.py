@@ -27,6 +27,7 @@ from api.login_guard import LoginGuard
 from api.metrics import Metrics
 from api.publish.runtime import PublishRuntime, pipeline_cameras
 from api.routers import (
+    acks,
     auth,
     cameras,
     console,
@@ -147,6 +148,7 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
         export,
         events,
         publish,
+        acks,
         departments,
         cameras,
         system,

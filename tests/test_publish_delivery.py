@@ -195,15 +195,27 @@ def test_acknowledge_by_post_and_by_link(
     posted = anon_client.post(path_first)  # no account needed
     assert posted.status_code == 200, posted.text
     assert posted.json()["department"] == "first" and posted.json()["event_id"] == event_id
-    page = anon_client.get(path_second)
-    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-    assert "second acknowledged" in page.text
+    # Opening the link (as a mail program's link scanner does) only shows the button.
+    for _ in range(3):
+        page = anon_client.get(path_second)
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        assert "Acknowledge this alert?" in page.text and '<form method="post">' in page.text
+    assert statuses(client, event_id) == {"first": "acknowledged", "second": "delivered"}
+    assert deliveries(client, event_id)["escalated"] is False
+    # The button posts the (empty) form back to the link, as a browser does, and gets a page.
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    pressed = anon_client.post(path_second, content=b"", headers=form)
+    assert pressed.status_code == 200 and "text/html" in pressed.headers["content-type"]
+    assert "second acknowledged" in pressed.text
+    assert "second acknowledged" in anon_client.get(path_second).text
+    assert "<form" not in anon_client.get(path_second).text
 
     assert statuses(client, event_id) == {"first": "acknowledged", "second": "acknowledged"}
     assert deliveries(client, event_id)["acknowledged"] is True
     again = anon_client.post(path_first)  # harmless repeat keeps the first time
     assert again.json()["acknowledged_at"] == posted.json()["acknowledged_at"]
     assert anon_client.post("/api/acks/not-a-token").status_code == 404
+    assert anon_client.get("/api/acks/not-a-token").status_code == 404
     assert anon_client.get("/api/events/1/deliveries").status_code == 401
 
 

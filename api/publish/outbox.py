@@ -274,6 +274,18 @@ class Outbox:
             session.commit()
         return changed > 0
 
+    def by_ack_token(self, token: str) -> DeliveryRecord:
+        """The delivery with this ack token, unchanged (the page an ack link opens).
+
+        Raises:
+            DeliveryNotFound: no delivery has this token.
+        """
+        with self._sessions() as session:
+            found = self._deliveries(session, DeliveryRow.ack_token == token)
+        if not found:
+            raise DeliveryNotFound("no alert has this acknowledgement link")
+        return found[0]
+
     def acknowledge(self, token: str) -> DeliveryRecord:
         """Mark the delivery with this ack token acknowledged (the first ack's time is kept).
 

@@ -1,27 +1,22 @@
-"""Publishing events to departments, delivery status, acknowledgements, signed snapshots,
-event locations and the map.
+"""Publishing events to departments, delivery status, signed snapshots, event locations and
+the map (acknowledgements: :mod:`api.routers.acks`).
 
-Acks and signed snapshot links need no account: departments hold unguessable links instead.
+Signed snapshot links need no account: departments hold unguessable links instead.
 """
 
 from __future__ import annotations
 
-import html
 import time
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
-from fastapi.responses import HTMLResponse
 
 from api.auth import AUTH_RESPONSES, RequireOperator, RequireViewer
 from api.deps import PublishDep, StoreDep
 from api.publish.departments import DepartmentNotFound
 from api.publish.mapsvg import render_map
-from api.publish.outbox import DeliveryNotFound
 from api.publish.payload import SIGNED_SNAPSHOT_PATH
-from api.publish.records import DeliveryRecord
 from api.publish.schemas import (
-    AckOut,
     DeliveryOut,
     DeliverySummaryOut,
     DepartmentChoice,
@@ -38,7 +33,7 @@ from api.publish.service import (
 )
 from api.publish.signing import SIGNATURE_PATTERN
 from api.publish.tables import DeliveryStatus
-from api.schemas import DB_INT_MAX, EVENTS_PATH, RowId, responses, to_datetime
+from api.schemas import DB_INT_MAX, EVENTS_PATH, RowId, responses
 from api.store import EventNotFound, EventStore, SnapshotNotFound
 
 router = APIRouter(tags=["publishing"])
@@ -145,58 +140,6 @@ def delivery_summary(
         )
         for s in found.values()
     ]
-
-
-def _ack(publish: PublishDep, token: str) -> DeliveryRecord:
-    try:
-        record = publish.outbox.acknowledge(token)
-    except DeliveryNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    publish.sender.wake()
-    return record
-
-
-@router.post(
-    "/api/acks/{token}",
-    summary="Acknowledge an alert (the department's token from the payload)",
-    responses=responses({404: "No alert has this token."}),
-)
-def acknowledge(token: str, publish: PublishDep) -> AckOut:
-    """No account needed. Repeating it is harmless: the first time is kept."""
-    record = _ack(publish, token)
-    return AckOut(
-        delivery_id=record.uid,
-        event_id=record.event_id,
-        department=record.department_name,
-        acknowledged_at=to_datetime(record.acknowledged_at) or to_datetime(time.time()),
-    )
-
-
-_ACK_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Alert acknowledged</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="font-family: sans-serif; margin: 3em">
-<h1>Acknowledged</h1>
-<p>{department} acknowledged Emberwatch alert for event {event_id} at {when}.</p>
-</body></html>
-"""
-
-
-@router.get(
-    "/api/acks/{token}",
-    summary="Acknowledge an alert by opening the link (an HTML page)",
-    response_class=HTMLResponse,
-    responses=responses({404: "No alert has this token."}),
-)
-def acknowledge_page(token: str, publish: PublishDep) -> HTMLResponse:
-    record = _ack(publish, token)
-    when = to_datetime(record.acknowledged_at)
-    page = _ACK_PAGE.format(
-        department=html.escape(record.department_name),
-        event_id=record.event_id,
-        when=f"{when:%Y-%m-%d %H:%M:%S} UTC" if when else "now",
-    )
-    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
 
 @router.get(
