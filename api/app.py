@@ -111,7 +111,7 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
             names = {cam.id: cam.display_name for cam in run.cameras}
             store = EventStore(engine, config.snapshot_dir, camera_names=names)
             store.close_stale()
-            app.state.auth = AuthStore(engine)
+            app.state.auth = AuthStore(engine, token_lifetime_s=config.auth.token_lifetime_s)
             app.state.login = login
             operator_stats.attach(engine)
             await run_in_threadpool(app.state.auth.ensure_initial_admin, config.data_dir)

@@ -46,3 +46,7 @@ class AuthConfig(BaseModel):
         le=3650,
         description="Days an API token stays valid after it is issued; null: until revoked.",
     )
+
+    @property
+    def token_lifetime_s(self) -> float | None:
+        return None if self.token_days is None else self.token_days * 86400.0

@@ -3,7 +3,9 @@
 Passwords are argon2id hashes (``argon2-cffi``); an account without a password (made for a
 script) can only use API tokens. Tokens and session ids are 256-bit random strings shown once
 and stored as SHA-256 digests: they are too long to guess, so a fast hash is enough and a
-lookup needs no scan. Sessions expire after :data:`SESSION_IDLE_S` without use.
+lookup needs no scan. Sessions expire after :data:`SESSION_IDLE_S` without use; API tokens after
+the lifetime given to the store (``auth.token_days``). A new password ends the user's sessions
+and revokes their API tokens: a reset after a leak must shut out whoever held them.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import ColumnElement, Engine, delete, func, or_, select, update
 from sqlalchemy.orm import sessionmaker
 
 from api.auth import Role, User
@@ -57,6 +59,10 @@ class InvalidAccount(AuthError, ValueError):
     """A user name or password that does not meet the rules."""
 
 
+class LastAccess(AuthError):
+    """The change would leave the user who asks for it without any way to sign in."""
+
+
 @dataclass(frozen=True, slots=True)
 class UserInfo:
     """A user as listed to admins (never the hash)."""
@@ -67,6 +73,14 @@ class UserInfo:
     has_password: bool
     tokens: int
     created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class NewToken:
+    """An API token as issued: shown once; ``expires_at`` epoch s, None: until revoked."""
+
+    token: str
+    expires_at: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,10 +123,13 @@ class AuthStore:
         *,
         hasher: PasswordHasher | None = None,
         clock: Callable[[], float] = time.time,
+        token_lifetime_s: float | None = None,
     ) -> None:
+        """``token_lifetime_s``: how long a new API token is valid; None: until revoked."""
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._hasher = hasher or PasswordHasher()
         self._clock = clock
+        self._token_lifetime_s = token_lifetime_s
         # Verified against when the name is unknown, so a miss takes as long as a wrong password.
         self._dummy = self._hasher.hash(secrets.token_urlsafe(16))
 
@@ -149,7 +166,10 @@ class AuthStore:
 
     def list_users(self) -> list[UserInfo]:
         counts = (
-            select(TokenRow.user_id, func.count().label("n")).group_by(TokenRow.user_id).subquery()
+            select(TokenRow.user_id, func.count().label("n"))
+            .where(self._live_token())
+            .group_by(TokenRow.user_id)
+            .subquery()
         )
         query = (
             select(UserRow, counts.c.n)
@@ -167,7 +187,8 @@ class AuthStore:
     def update_user(
         self, name: str, *, role: Role | None = None, password: str | None = None
     ) -> User:
-        """Change the role and/or password; a new password ends the user's sessions."""
+        """Change the role and/or password; a new password ends the user's sessions and
+        revokes their API tokens."""
         values: dict[str, object] = {}
         if role is not None:
             values["role"] = role
@@ -181,6 +202,7 @@ class AuthStore:
                 session.execute(update(UserRow).where(UserRow.id == row.id).values(**values))
             if password is not None:
                 session.execute(delete(SessionRow).where(SessionRow.user_id == row.id))
+                session.execute(delete(TokenRow).where(TokenRow.user_id == row.id))
             session.commit()
             session.refresh(row)
             return _user(row)
@@ -209,33 +231,74 @@ class AuthStore:
         if row is None or hashed is None:
             return None
         if self._hasher.check_needs_rehash(hashed):
-            self.update_user(name, password=password)
+            # New hash parameters, same password: nothing to revoke.
+            with self._sessions() as session:
+                new_hash = self._hasher.hash(password)
+                session.execute(
+                    update(UserRow).where(UserRow.id == row.id).values(password_hash=new_hash)
+                )
+                session.commit()
         return _user(row)
 
     # --- API tokens ---------------------------------------------------------------------
 
-    def issue_token(self, name: str, label: str = "") -> str:
-        """A new API token for ``name``; only its digest is kept, so show it now."""
+    def new_token(self, name: str, label: str = "") -> NewToken:
+        """A new API token for ``name``, valid for the store's token lifetime; only its digest
+        is kept, so show it now."""
         token = "ew_" + secrets.token_urlsafe(32)
         user = self.get_user(name)
+        now = self._clock()
+        lifetime = self._token_lifetime_s
+        expires_at = None if lifetime is None else now + lifetime
         with self._sessions() as session:
             session.add(
                 TokenRow(
-                    user_id=user.id, digest=digest(token), label=label, created_at=self._clock()
+                    user_id=user.id,
+                    digest=digest(token),
+                    label=label,
+                    created_at=now,
+                    expires_at=expires_at,
                 )
             )
             session.commit()
-        return token
+        return NewToken(token, expires_at)
 
-    def revoke_tokens(self, name: str) -> int:
-        user = self.get_user(name)
+    def issue_token(self, name: str, label: str = "") -> str:
+        """:meth:`new_token`, just the token."""
+        return self.new_token(name, label).token
+
+    def revoke_tokens(self, name: str, *, actor: str | None = None) -> int:
+        """Revoke all of ``name``'s API tokens; return how many there were.
+
+        Raises:
+            UserNotFound: no such user.
+            LastAccess: ``name`` has no password and is ``actor``: they would shut themselves
+                out.
+        """
         with self._sessions() as session:
-            count = rowcount(session.execute(delete(TokenRow).where(TokenRow.user_id == user.id)))
+            row = session.scalar(select(UserRow).where(UserRow.name == name))
+            if row is None:
+                raise UserNotFound(name)
+            if row.password_hash is None and name == actor:
+                # Through the API the actor is a signed-in admin, so another admin always keeps
+                # access; only their own tokens can be their last credential.
+                raise LastAccess(
+                    f"{name} has no password: revoking these tokens would lock them out; "
+                    "set a password first"
+                )
+            count = rowcount(session.execute(delete(TokenRow).where(TokenRow.user_id == row.id)))
             session.commit()
         return count
 
+    def _live_token(self) -> ColumnElement[bool]:
+        return or_(TokenRow.expires_at.is_(None), TokenRow.expires_at > self._clock())
+
     def user_for_token(self, token: str) -> User | None:
-        query = select(UserRow).join(TokenRow).where(TokenRow.digest == digest(token))
+        query = (
+            select(UserRow)
+            .join(TokenRow)
+            .where(TokenRow.digest == digest(token), self._live_token())
+        )
         with self._sessions() as session:
             row = session.scalar(query)
             return _user(row) if row is not None else None

@@ -28,6 +28,8 @@ class TokenRow(Base):
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[float] = mapped_column(Double)
+    # None: valid until revoked (tokens issued before tokens expired, or auth.token_days null).
+    expires_at: Mapped[float | None] = mapped_column(Double, nullable=True)
 
 
 class SessionRow(Base):

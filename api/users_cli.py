@@ -26,9 +26,10 @@ NameArg = Annotated[str, typer.Argument(help="User name.")]
 
 @contextmanager
 def _store(config: Path | None, data_dir: Path | None) -> Iterator[AuthStore]:
-    with database(load_or_exit(config, data_dir=data_dir)) as engine:
+    settings = load_or_exit(config, data_dir=data_dir)
+    with database(settings) as engine:
         try:
-            yield AuthStore(engine)
+            yield AuthStore(engine, token_lifetime_s=settings.auth.token_lifetime_s)
         except AuthError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from exc
@@ -79,14 +80,15 @@ def token(
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Print a new API token for NAME (shown once; use as 'Authorization: Bearer <token>')."""
+    """Print a new API token for NAME (shown once; use as 'Authorization: Bearer <token>').
+    It stops working after auth.token_days (90 by default) or when NAME's password changes."""
     with _store(config, data_dir) as store:
         typer.echo(store.issue_token(name, label))
 
 
 @users_app.command("password")
 def password(name: NameArg, config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
-    """Set NAME's password (ends their console sessions)."""
+    """Set NAME's password (ends their console sessions and revokes their API tokens)."""
     new = _password()
     with _store(config, data_dir) as store:
         store.update_user(name, password=new)

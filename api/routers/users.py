@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import AUTH_RESPONSES, AuthDep, RequireAdmin, Role
-from api.auth_store import InvalidAccount, UserExists, UserInfo, UserNotFound
+from api.auth_store import InvalidAccount, LastAccess, UserExists, UserInfo, UserNotFound
 from api.login_guard import LoginGuardDep, hashed
 from api.schemas import responses, to_datetime
 
@@ -21,7 +21,7 @@ class UserOut(BaseModel):
     name: str
     role: Role
     has_password: bool = Field(description="False: a token-only account (no console login).")
-    tokens: int = Field(description="Number of API tokens issued and not revoked.")
+    tokens: int = Field(description="Number of API tokens issued, not revoked, not expired.")
     created_at: datetime
 
     @classmethod
@@ -58,6 +58,9 @@ class TokenIn(BaseModel):
 
 class TokenOut(BaseModel):
     token: str = Field(description="Shown once: send as 'Authorization: Bearer <token>'.")
+    expires_at: datetime | None = Field(
+        description="When it stops working (auth.token_days); null: until revoked."
+    )
 
 
 def _find(auth: AuthDep, name: str) -> UserOut:
@@ -135,19 +138,25 @@ def issue_token(
     name: str, _admin: RequireAdmin, auth: AuthDep, body: TokenIn | None = None
 ) -> TokenOut:
     try:
-        return TokenOut(token=auth.issue_token(name, body.label if body else ""))
+        new = auth.new_token(name, body.label if body else "")
     except UserNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    return TokenOut(token=new.token, expires_at=to_datetime(new.expires_at))
 
 
 @router.delete(
     "/{name}/tokens",
     summary="Revoke all API tokens of a user",
     status_code=204,
-    responses=responses(_NO_USER),
+    responses=responses(
+        _NO_USER
+        | {409: "The caller's own tokens, while they have no password: their last credential."}
+    ),
 )
-def revoke_tokens(name: str, _admin: RequireAdmin, auth: AuthDep) -> None:
+def revoke_tokens(name: str, admin: RequireAdmin, auth: AuthDep) -> None:
     try:
-        auth.revoke_tokens(name)
+        auth.revoke_tokens(name, actor=admin.name)
     except UserNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except LastAccess as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
