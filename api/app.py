@@ -25,6 +25,7 @@ from api.config import AppConfig
 from api.db import init_db, make_engine
 from api.login_guard import LoginGuard
 from api.metrics import Metrics
+from api.private_files import private_dir
 from api.publish.runtime import PublishRuntime, pipeline_cameras
 from api.routers import (
     acks,
@@ -101,6 +102,8 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for folder in (config.data_dir, config.snapshot_dir):
+            private_dir(folder)  # snapshots, keys and the database: the service's user only
         engine = make_engine(config.database_url)
         login = LoginGuard.create(config.auth)  # password checks run on its small pool
         try:

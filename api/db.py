@@ -41,6 +41,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.pool import StaticPool
 
+from api.private_files import private_sqlite_file
 from detector.types import Region
 
 # How long a SQLite writer waits for another connection's lock before failing (milliseconds).
@@ -170,9 +171,9 @@ def make_engine(url: str) -> Engine:
     """Create an engine for ``url``.
 
     SQLite: WAL journal, synchronous=NORMAL, foreign keys on, a busy timeout, usable from
-    several threads; the file's parent directory is created. An in-memory SQLite URL gets a
-    single shared connection so every thread sees the same database. Other databases get
-    ``pool_pre_ping`` so a restarted server does not fail the first request.
+    several threads; the file is made 0600 (a new parent directory 0700). An in-memory SQLite
+    URL gets a single shared connection so every thread sees the same database. Other databases
+    get ``pool_pre_ping`` so a restarted server does not fail the first request.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
@@ -181,7 +182,7 @@ def make_engine(url: str) -> Engine:
     if _is_memory(parsed.database):
         kwargs["poolclass"] = StaticPool
     elif parsed.database and not parsed.database.startswith("file:"):
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite_file(Path(parsed.database).expanduser())  # 0600: it holds secrets
     engine = create_engine(url, **kwargs)
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
