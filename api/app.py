@@ -20,13 +20,14 @@ from starlette.concurrency import run_in_threadpool
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.auth_store import AuthStore
-from api.camera_registry import CameraRegistry
+from api.camera_registry import CameraRegistry, RuntimeCameraRow
 from api.config import AppConfig
 from api.db import init_db, make_engine
 from api.login_guard import LoginGuard
 from api.metrics import Metrics
 from api.private_files import private_dir
 from api.publish.runtime import PublishRuntime, pipeline_cameras
+from api.publish.tables import DepartmentRow
 from api.routers import (
     acks,
     auth,
@@ -42,6 +43,8 @@ from api.routers import (
     users,
 )
 from api.routers.stats import OperatorStatsCollector
+from api.sealing import KEY_FILE as SEALING_KEY_FILE
+from api.sealing import bind_box, load_or_create_box, seal_plaintext
 from api.store import EventStore
 from detector.types import EventUpdate
 
@@ -49,6 +52,13 @@ if TYPE_CHECKING:
     from api.pipeline import PipelineLike
 
 log = logging.getLogger(__name__)
+
+# Columns that hold credentials, stored sealed (api.sealing).
+SEALED_COLUMNS = (
+    DepartmentRow.__table__.c.webhook_url,
+    DepartmentRow.__table__.c.secret,
+    RuntimeCameraRow.__table__.c.definition,
+)
 
 DESCRIPTION = """Wildfire smoke and flame events from the configured cameras.
 
@@ -107,7 +117,9 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
         engine = make_engine(config.database_url)
         login = LoginGuard.create(config.auth)  # password checks run on its small pool
         try:
+            bind_box(engine, load_or_create_box(config.data_dir / SEALING_KEY_FILE))
             init_db(engine)
+            seal_plaintext(engine, *SEALED_COLUMNS)  # rows written before sealing existed
             # Cameras added, changed or deleted through the API since the YAML was written.
             registry = CameraRegistry(engine)
             run = config.model_copy(update={"cameras": registry.load(config.cameras)})

@@ -26,6 +26,7 @@ from sqlalchemy import JSON, Boolean, Double, Engine, String, select
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
 from api.db import Base
+from api.sealing import SealedJSON
 from streams.config import CameraConfig, Point
 
 if TYPE_CHECKING:
@@ -67,7 +68,8 @@ class RuntimeCameraRow(Base):
     __tablename__ = "runtime_cameras"
 
     camera_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    definition: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # Sealed (api.sealing): a camera URL carries its password.
+    definition: Mapped[dict[str, Any] | None] = mapped_column(SealedJSON, nullable=True)
     masks: Mapped[Masks | None] = mapped_column(JSON, nullable=True)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[float] = mapped_column(Double)

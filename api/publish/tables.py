@@ -14,6 +14,7 @@ from sqlalchemy import JSON, Boolean, Double, Enum, ForeignKey, Index, Integer, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base
+from api.sealing import SealedText
 
 
 class DeliveryStatus(StrEnum):
@@ -52,10 +53,10 @@ class DepartmentRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
-    webhook_url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    webhook_url: Mapped[str | None] = mapped_column(SealedText, nullable=True)  # may hold a key
     email_to: Mapped[str | None] = mapped_column(String(2000), nullable=True)  # comma-separated
     mqtt_topic: Mapped[str | None] = mapped_column(String(500), nullable=True)
-    secret: Mapped[str] = mapped_column(String(200))
+    secret: Mapped[str] = mapped_column(SealedText)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     # Re-send an alert not acknowledged this many minutes after delivery; None: never.
     escalation_minutes: Mapped[float | None] = mapped_column(Double, nullable=True)

@@ -1,0 +1,123 @@
+"""Department secrets and camera URLs are sealed at rest with the key file beside the database."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth import Role
+from api.camera_registry import CameraIn
+from api.config import AppConfig
+from api.sealing import KEY_FILE, PREFIX, SealingError, SecretBox
+from streams.config import CameraConfig
+from tests.fixtures.app import FakePipeline, authorize, camera_configs
+
+SECRET = "s3cret-value-0123456789"
+HOOK = "https://fire.example/hook?access_token=T0ken-in-the-query"
+CAMERA_URL = "rtsp://admin:Cam-pa55word@127.0.0.1:8554/x"
+
+
+class Manager(FakePipeline):
+    """A pipeline that accepts camera changes (the registry applies them to it)."""
+
+    def add_camera(self, cam: CameraConfig) -> None:
+        self.configs[cam.id] = cam
+
+    def remove_camera(self, camera_id: str) -> bool:
+        return self.configs.pop(camera_id, None) is not None
+
+    def set_masks(self, camera_id: str, masks: Sequence[object]) -> CameraConfig | None:
+        return self.configs.get(camera_id)
+
+
+def _files(config: AppConfig) -> bytes:
+    """Every byte SQLite keeps for the database (the WAL holds recent writes)."""
+    return b"".join(p.read_bytes() for p in config.data_dir.glob("emberwatch.db*"))
+
+
+def _raw(config: AppConfig, query: str) -> list[tuple[str, ...]]:
+    db = sqlite3.connect(config.data_dir / "emberwatch.db")
+    try:
+        return db.execute(query).fetchall()
+    finally:
+        db.close()
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> AppConfig:
+    return AppConfig(data_dir=tmp_path / "data", cameras=camera_configs(tmp_path))
+
+
+def _start(config: AppConfig) -> TestClient:
+    client = TestClient(create_app(config, pipeline=Manager(config.cameras)))
+    client.__enter__()
+    return authorize(client, "root", Role.ADMIN)
+
+
+def test_department_secrets_and_camera_urls_are_sealed(config: AppConfig) -> None:
+    client = _start(config)
+    try:
+        body = {"name": "Fire", "webhook_url": HOOK, "secret": SECRET}
+        dep = client.post("/api/departments", json=body).json()
+        app = client.app
+        app.state.cameras.create(app.state.pipeline, CameraIn(id="gate", url=CAMERA_URL))  # type: ignore[attr-defined]
+        # The service reads them back in the clear.
+        stored = app.state.publish.departments.get(dep["id"])  # type: ignore[attr-defined]
+        assert (stored.secret, stored.webhook_url) == (SECRET, HOOK)
+        assert app.state.cameras.get("gate").url == CAMERA_URL  # type: ignore[attr-defined]
+        on_disk = _files(config)
+    finally:
+        client.__exit__(None, None, None)
+    for plain in (SECRET, "T0ken-in-the-query", "Cam-pa55word"):
+        assert plain.encode() not in on_disk
+    (secret, url), *_ = _raw(config, "SELECT secret, webhook_url FROM departments")
+    assert secret.startswith(PREFIX) and url.startswith(PREFIX)
+    key = config.data_dir / KEY_FILE
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    # After a restart the camera runs with its URL opened again.
+    client = _start(config)
+    try:
+        assert client.app.state.cameras.get("gate").url == CAMERA_URL  # type: ignore[attr-defined]
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_secrets_stored_in_plain_text_before_are_sealed_at_start(config: AppConfig) -> None:
+    client = _start(config)
+    body = {"name": "Fire", "webhook_url": HOOK, "secret": SECRET}
+    dep_id = client.post("/api/departments", json=body).json()["id"]
+    client.__exit__(None, None, None)
+    db = sqlite3.connect(config.data_dir / "emberwatch.db")  # as an earlier version wrote them
+    db.execute("UPDATE departments SET secret = ?, webhook_url = ?", (SECRET, HOOK))
+    db.execute(
+        "INSERT INTO runtime_cameras (camera_id, definition, deleted, created_at, updated_at)"
+        " VALUES ('gate', ?, 0, 0, 0)",
+        (f'{{"id": "gate", "url": "{CAMERA_URL}"}}',),
+    )
+    db.commit()
+    db.close()
+
+    client = _start(config)
+    try:
+        stored = client.app.state.publish.departments.get(dep_id)  # type: ignore[attr-defined]
+        assert (stored.secret, stored.webhook_url) == (SECRET, HOOK)
+        assert client.app.state.cameras.get("gate").url == CAMERA_URL  # type: ignore[attr-defined]
+    finally:
+        client.__exit__(None, None, None)
+    (secret, url), *_ = _raw(config, "SELECT secret, webhook_url FROM departments")
+    ((definition,),) = _raw(config, "SELECT definition FROM runtime_cameras")
+    assert all(v.startswith(PREFIX) for v in (secret, url, definition))
+
+
+def test_a_foreign_key_is_a_clear_error() -> None:
+    sealed = SecretBox(Fernet.generate_key()).seal("x")
+    with pytest.raises(SealingError, match="does not open with the key"):
+        SecretBox(Fernet.generate_key()).open(sealed)
+    assert SecretBox(Fernet.generate_key()).open("plain") == "plain", "rows from before sealing"
