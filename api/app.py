@@ -10,13 +10,15 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.auth_store import AuthStore
@@ -99,6 +101,20 @@ async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
 
 
+# What FastAPI answers, as a bare 400, to a body it cannot even decode (not UTF-8, say).
+_UNPARSED_BODY = "There was an error parsing the body"
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """HTTP errors as FastAPI answers them, except an undecodable body: a 422 like any other
+    invalid body, naming it."""
+    if isinstance(exc, StarletteHTTPException) and exc.detail == _UNPARSED_BODY:
+        msg = "not valid JSON: the body must be a JSON object in UTF-8"
+        error = {"loc": ["body"], "msg": msg, "type": "json_invalid"}
+        return JSONResponse({"detail": f"body: {msg}", "errors": [error]}, status_code=422)
+    return await http_exception_handler(request, cast(StarletteHTTPException, exc))
+
+
 async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
     log.error("database error while serving a request: %s", type(exc).__name__)
     return JSONResponse({"detail": "the database is unavailable"}, status_code=503)
@@ -154,6 +170,7 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
         # Only these proxies may say who the client is (the login limit counts per address).
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=config.server.forwarded_allow_ips)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(SQLAlchemyError, _database_error)
     for module in (
         auth,

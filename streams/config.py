@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import re
 from enum import StrEnum
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -40,6 +41,17 @@ def expand_env(value: str) -> str:
 
 Point = tuple[float, float]
 
+_UNIT = {"type": "number", "minimum": 0, "maximum": 1}
+# The rules check_polygons enforces, stated in the JSON schema (the messages stay its own).
+MASKS_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "items": {
+        "type": "array",
+        "minItems": 3,
+        "items": {"type": "array", "prefixItems": [_UNIT, _UNIT], "minItems": 2, "maxItems": 2},
+    },
+}
+
 
 def check_polygons(polygons: list[list[Point]]) -> list[list[Point]]:
     """Validate mask polygons: at least 3 points each, all within 0..1.
@@ -54,6 +66,10 @@ def check_polygons(polygons: list[list[Point]]) -> list[list[Point]]:
             if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
                 raise ValueError(f"mask {i} point ({x}, {y}) is outside 0..1")
     return polygons
+
+
+#: Mask polygons as configured and sent; validated by :func:`check_polygons`.
+MaskList = Annotated[list[list[Point]], WithJsonSchema(MASKS_SCHEMA)]
 
 
 class CameraConfig(StrictModel):
@@ -72,7 +88,7 @@ class CameraConfig(StrictModel):
     longitude: float | None = Field(None, ge=-180, le=180)
     heading_deg: float | None = Field(None, ge=0, lt=360, description="Bearing of image centre.")
     fov_deg: float | None = Field(None, gt=0, le=360, description="Horizontal field of view.")
-    masks: list[list[Point]] = Field(
+    masks: MaskList = Field(
         default_factory=list,
         description="Polygons to ignore, as lists of (x, y) normalised to 0..1 of the frame.",
     )

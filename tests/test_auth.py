@@ -118,9 +118,13 @@ def test_admin_manages_users(client: TestClient) -> None:
     )
     assert client.post("/api/users", json={"name": "lin"}).status_code == 409
     bad = client.post("/api/users", json={"name": "-x", "password": PASSWORD})
-    assert bad.status_code == 400 and "user name" in bad.json()["detail"]
+    assert bad.status_code == 422 and "body.name: " in bad.json()["detail"]
+    assert "a user name is 1-64 letters" in bad.json()["detail"]
     short = client.post("/api/users", json={"name": "kim", "password": "short"})
-    assert short.status_code == 400 and "at least 8" in short.json()["detail"]
+    assert short.status_code == 422 and "body.password: " in short.json()["detail"]
+    assert "at least 8" in short.json()["detail"]
+    patch = client.patch("/api/users/lin", json={"password": "short"})
+    assert patch.status_code == 422 and "at least 8" in patch.json()["detail"]
 
     token = client.post("/api/users/lin/tokens", json={"label": "script"}).json()["token"]
     lin = TestClient(client.app, headers={"Authorization": f"Bearer {token}"})

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +66,24 @@ def config(tmp_path: Path, plume_model_dir: Path, synth_clips: SynthClips) -> Ap
     )
 
 
+@dataclass(frozen=True)
+class Clips:
+    """Video files inside the data directory, where cameras added through the API must be."""
+
+    smoke: Path
+    negative: Path
+
+
+@pytest.fixture
+def clips(config: AppConfig, synth_clips: SynthClips) -> Clips:
+    videos = config.data_dir / "videos"
+    videos.mkdir(parents=True)
+    return Clips(
+        smoke=Path(shutil.copy(synth_clips.smoke_mp4, videos)),
+        negative=Path(shutil.copy(synth_clips.negative_mp4, videos)),
+    )
+
+
 @pytest.fixture
 def run_app(config: AppConfig) -> Iterator[Callable[[], TestClient]]:
     """Start the real app on ``config`` (again after a restart); every client is an admin."""
@@ -81,18 +101,18 @@ def run_app(config: AppConfig) -> Iterator[Callable[[], TestClient]]:
 
 
 def test_add_replace_delete_while_others_stream_and_restart_keeps_it(
-    run_app: Callable[[], TestClient], synth_clips: SynthClips
+    run_app: Callable[[], TestClient], clips: Clips
 ) -> None:
     client = run_app()
     wait_until(lambda: analysed(client, "a") > 0 and analysed(client, "b") > 0, 60, "a, b")
 
-    added = client.post("/api/cameras", json=file_body("c", synth_clips.smoke_mp4, name="Cee"))
+    added = client.post("/api/cameras", json=file_body("c", clips.smoke, name="Cee"))
     assert added.status_code == 201, added.text
     assert added.json()["name"] == "Cee"
     wait_until(lambda: analysed(client, "c") > 0, 60, "the added camera analysed")
 
     before = {cid: analysed(client, cid) for cid in "ab"}
-    replaced = client.put("/api/cameras/a", json=file_body("a", synth_clips.smoke_mp4, name="A2"))
+    replaced = client.put("/api/cameras/a", json=file_body("a", clips.smoke, name="A2"))
     assert replaced.status_code == 200 and replaced.json()["name"] == "A2"
     masked = client.put("/api/cameras/b/masks", json={"masks": MASK})
     assert masked.status_code == 200, masked.text
@@ -104,7 +124,7 @@ def test_add_replace_delete_while_others_stream_and_restart_keeps_it(
 
     # A deleted YAML camera stays deleted; a camera added at runtime comes back.
     assert client.delete("/api/cameras/b").status_code == 204
-    body = file_body("d", synth_clips.smoke_mp4, focus=False)  # e.g. a camera that pans
+    body = file_body("d", clips.smoke, focus=False)  # e.g. a camera that pans
     assert client.post("/api/cameras", json=body).is_success
     assert client.put("/api/cameras/d/masks", json={"masks": MASK}).is_success
     client.__exit__(None, None, None)
@@ -116,7 +136,7 @@ def test_add_replace_delete_while_others_stream_and_restart_keeps_it(
     assert cams["a"]["focus"] is True and cams["d"]["focus"] is False
     wait_until(lambda: analysed(again, "a") > 0 and analysed(again, "d") > 0, 60, "after restart")
     # Re-creating a deleted YAML camera is allowed and survives too.
-    assert again.post("/api/cameras", json=file_body("b", synth_clips.negative_mp4)).is_success
+    assert again.post("/api/cameras", json=file_body("b", clips.negative)).is_success
 
 
 def test_yaml_camera_masks_survive_a_restart(run_app: Callable[[], TestClient]) -> None:
@@ -133,42 +153,51 @@ def test_yaml_camera_masks_survive_a_restart(run_app: Callable[[], TestClient]) 
         ({"id": "no spaces"}, "body.id"),
         ({"colour": "red"}, "body.colour"),
         ({"url": "rtsp://u:${EMBERWATCH_TEST_UNSET}@127.0.0.1/x"}, "body.url: Value error, ${"),
-        ({"url": "/nonexistent/clip.mp4"}, "body.url"),
+        ({"url": "/nonexistent/clip.mp4"}, "body.url: a video file for a camera added"),
         ({"masks": [[[0.1, 0.1], [0.2, 0.2]]]}, "body.masks"),
     ],
 )
 def test_invalid_camera_is_422_naming_the_field(
     run_app: Callable[[], TestClient],
-    synth_clips: SynthClips,
+    clips: Clips,
     change: dict[str, Any],
     field: str,
 ) -> None:
     client = run_app()
-    response = client.post("/api/cameras", json=file_body("new", synth_clips.smoke_mp4) | change)
+    response = client.post("/api/cameras", json=file_body("new", clips.smoke) | change)
     assert response.status_code == 422, response.text
     assert field in response.json()["detail"]
     assert "new" not in cameras(client)
 
 
-def test_conflicts_unknown_ids_and_roles(
-    run_app: Callable[[], TestClient], synth_clips: SynthClips
+def test_file_cameras_come_from_the_data_directory_and_no_other_file_is_probed(
+    run_app: Callable[[], TestClient], config: AppConfig, synth_clips: SynthClips
 ) -> None:
     client = run_app()
-    body = file_body("a", synth_clips.smoke_mp4)
+    answers = [
+        client.post("/api/cameras", json=file_body("x", Path(path))).json()["detail"]
+        for path in (synth_clips.smoke_mp4, "/etc/passwd", "/no/such/file.mp4", "../../etc/x")
+    ]
+    assert len(set(answers)) == 1, "the same answer whether the file exists or not"
+    assert f"must be inside {config.data_dir}" in answers[0]
+    missing = client.post("/api/cameras", json=file_body("x", config.data_dir / "none.mp4"))
+    assert missing.status_code == 422 and "no such video file in" in missing.json()["detail"]
+
+
+def test_conflicts_unknown_ids_and_roles(run_app: Callable[[], TestClient], clips: Clips) -> None:
+    client = run_app()
+    body = file_body("a", clips.smoke)
     assert client.post("/api/cameras", json=body).status_code == 409
-    assert (
-        client.put("/api/cameras/zz", json=file_body("zz", synth_clips.smoke_mp4)).status_code
-        == 404
-    )
+    assert client.put("/api/cameras/zz", json=file_body("zz", clips.smoke)).status_code == 404
     assert client.delete("/api/cameras/zz").status_code == 404
     assert client.put("/api/cameras/zz/masks", json={"masks": []}).status_code == 404
-    mismatch = client.put("/api/cameras/a", json=file_body("b", synth_clips.smoke_mp4))
+    mismatch = client.put("/api/cameras/a", json=file_body("b", clips.smoke))
     assert mismatch.status_code == 422 and "body.id" in mismatch.json()["detail"]
     bad_mask = client.put("/api/cameras/a/masks", json={"masks": [[[0, 0], [2, 0], [0, 1]]]})
     assert bad_mask.status_code == 422 and "outside 0..1" in bad_mask.json()["detail"]
 
     operator = authorize(TestClient(client.app), "otto", Role.OPERATOR)
-    new = file_body("x", synth_clips.smoke_mp4)
+    new = file_body("x", clips.smoke)
     assert operator.post("/api/cameras", json=new).status_code == 403
     assert operator.delete("/api/cameras/a").status_code == 403
     assert operator.put("/api/cameras/a/masks", json={"masks": []}).status_code == 403

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import AUTH_RESPONSES, CSRF_COOKIE, SESSION_COOKIE, AuthDep, CurrentPrincipal, Role
-from api.auth_store import SESSION_IDLE_S, AuthError, InvalidAccount
+from api.auth_store import MIN_PASSWORD, SESSION_IDLE_S, AuthError
 from api.login_guard import LoginGuardDep, admit, client_address, hashed
 from api.schemas import responses
 
@@ -25,7 +25,7 @@ class PasswordIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     current: str = Field(max_length=1000)
-    new: str = Field(min_length=1, max_length=1000)
+    new: str = Field(min_length=MIN_PASSWORD, max_length=1000)
 
 
 class MeOut(BaseModel):
@@ -102,7 +102,6 @@ def me(principal: CurrentPrincipal) -> MeOut:
     responses=AUTH_RESPONSES
     | responses(
         {
-            400: "The new password is too short.",
             401: "Wrong current password.",
             429: "Too many wrong current passwords from this address.",
             503: "Too many password checks at once.",
@@ -125,8 +124,6 @@ async def change_password(
     guard.limiter.succeeded(key)
     try:
         user = await hashed(guard, auth.update_user, name, password=body.new)
-    except InvalidAccount as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
     except AuthError as exc:  # deleted meanwhile
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from exc
     if principal.csrf is not None:  # a console user stays logged in with a fresh session

@@ -17,10 +17,10 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import AUTH_RESPONSES, RequireAdmin, Role, require
 from api.camera_registry import CameraExists, CameraIn, CameraNotFound, CameraRegistry, Masks
-from api.deps import PipelineDep, StoreDep
+from api.deps import ConfigDep, PipelineDep, StoreDep
 from api.schemas import CameraCounters, CameraOut, field_error, responses, to_datetime
 from api.snapshots import SnapshotError, render_snapshot
-from streams.config import check_polygons
+from streams.config import MaskList, check_polygons
 from streams.decode import is_network_url
 from streams.redact import redact_text, redact_url
 
@@ -139,7 +139,7 @@ class MasksIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    masks: Masks = Field(
+    masks: MaskList = Field(
         description="Polygons to ignore, each a list of at least 3 [x, y] points in 0..1 of "
         "the frame; [] removes every mask."
     )
@@ -167,10 +167,21 @@ def _invalid(exc: ValidationError, prefix: tuple[str, ...] = ("body",)) -> Reque
     return RequestValidationError(errors)
 
 
-def _check_source(camera: CameraIn) -> None:
-    """422 for a local video file that does not exist (network URLs are tried by the stream)."""
-    if not is_network_url(camera.url) and not Path(camera.url).is_file():
-        raise field_error("url", "no such video file")
+def _check_source(camera: CameraIn, data_dir: Path) -> None:
+    """422 for a local video file outside the data directory, or missing inside it (network
+    URLs are tried by the stream).
+
+    Outside the data directory the answer is the same whether the file exists or not, so the
+    API cannot be used to find out which files the server has.
+    """
+    if is_network_url(camera.url):
+        return
+    root = data_dir.resolve()
+    if not Path(camera.url).resolve().is_relative_to(root):
+        msg = f"a video file for a camera added through the API must be inside {data_dir}"
+        raise field_error("url", msg)
+    if not Path(camera.url).is_file():
+        raise field_error("url", f"no such video file in {data_dir}")
 
 
 def _view(pipeline: PipelineLike, camera_id: str) -> CameraOut:
@@ -184,9 +195,14 @@ def _view(pipeline: PipelineLike, camera_id: str) -> CameraOut:
     responses=responses(_EXISTS),
 )
 def add_camera(
-    body: CameraIn, pipeline: PipelineDep, registry: RegistryDep, store: StoreDep, _: RequireAdmin
+    body: CameraIn,
+    pipeline: PipelineDep,
+    registry: RegistryDep,
+    store: StoreDep,
+    settings: ConfigDep,
+    _: RequireAdmin,
 ) -> CameraOut:
-    _check_source(body)
+    _check_source(body, settings.data_dir)
     try:
         config = registry.create(_manager(pipeline), body)
     except ValidationError as exc:
@@ -208,11 +224,12 @@ def replace_camera(
     pipeline: PipelineDep,
     registry: RegistryDep,
     store: StoreDep,
+    settings: ConfigDep,
     _: RequireAdmin,
 ) -> CameraOut:
     if body.id != camera_id:
         raise field_error("id", f"must be {camera_id!r}, the id in the path")
-    _check_source(body)
+    _check_source(body, settings.data_dir)
     try:
         config = registry.replace(_manager(pipeline), body)
     except ValidationError as exc:

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from api.auth import AUTH_RESPONSES, AuthDep, RequireAdmin, Role
-from api.auth_store import InvalidAccount, LastAccess, UserExists, UserInfo, UserNotFound
+from api.auth_store import (
+    MIN_PASSWORD,
+    NAME_RE,
+    LastAccess,
+    UserExists,
+    UserInfo,
+    UserNotFound,
+    check_name,
+)
 from api.login_guard import LoginGuardDep, hashed
 from api.schemas import responses, to_datetime
 
@@ -35,19 +44,37 @@ class UserOut(BaseModel):
         )
 
 
+def _valid_name(name: str) -> str:
+    return check_name(name)  # InvalidAccount is a ValueError: a 422 with the rule in words
+
+
+# The rules of api.auth_store, in the schema (the pattern) and checked with a readable message.
+UserName = Annotated[
+    str,
+    AfterValidator(_valid_name),
+    Field(
+        description="1-64 letters, digits or . _ @ -, starting with a letter or digit.",
+        json_schema_extra={"pattern": NAME_RE.pattern},
+    ),
+]
+Password = Annotated[str, Field(min_length=MIN_PASSWORD, max_length=1000)]
+
+
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(description="1-64 letters, digits or . _ @ -")
+    name: UserName
     role: Role = Role.VIEWER
-    password: str | None = Field(None, description="None: token-only account (a script).")
+    password: Password | None = Field(None, description="None: token-only account (a script).")
 
 
 class UserPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Role | None = None
-    password: str | None = None
+    password: Password | None = Field(
+        None, description="Ends the user's sessions and revokes their API tokens."
+    )
 
 
 class TokenIn(BaseModel):
@@ -79,15 +106,13 @@ def list_users(_admin: RequireAdmin, auth: AuthDep) -> list[UserOut]:
     "",
     summary="Create a user",
     status_code=201,
-    responses=responses({400: "Invalid name or password.", 409: "The name is taken."}),
+    responses=responses({409: "The name is taken."}),
 )
 async def create_user(
     body: UserIn, _admin: RequireAdmin, auth: AuthDep, guard: LoginGuardDep
 ) -> UserOut:
     try:
         await hashed(guard, auth.add_user, body.name, body.role, body.password)
-    except InvalidAccount as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
     except UserExists as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     return _find(auth, body.name)
@@ -96,7 +121,7 @@ async def create_user(
 @router.patch(
     "/{name}",
     summary="Change a user's role or password",
-    responses=responses(_NO_USER | {400: "Invalid password, or an admin demoting themself."}),
+    responses=responses(_NO_USER | {400: "An admin demoting themself."}),
 )
 async def update_user(
     name: str, body: UserPatch, admin: RequireAdmin, auth: AuthDep, guard: LoginGuardDep
@@ -106,8 +131,6 @@ async def update_user(
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "an admin cannot demote themself")
     try:
         await hashed(guard, auth.update_user, name, role=body.role, password=body.password)
-    except InvalidAccount as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
     except UserNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     return _find(auth, name)
