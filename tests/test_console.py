@@ -93,7 +93,10 @@ def _admin(server: LiveServer) -> httpx.Client:
 
 
 def _add_smoke_camera(server: LiveServer, tmp_path: Path) -> None:
-    clip = write_clip(tmp_path / "plume.mp4", SynthSpec(seconds=8, plume_start_s=1.0, fps=10))
+    # Inside the data directory: the API takes video files from there only.
+    clip = write_clip(
+        tmp_path / "data" / "plume.mp4", SynthSpec(seconds=8, plume_start_s=1.0, fps=10)
+    )
     body: dict[str, Any] = {
         "id": "hill",
         "name": "Hillside (synthetic)",
