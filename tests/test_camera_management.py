@@ -154,6 +154,8 @@ def test_yaml_camera_masks_survive_a_restart(run_app: Callable[[], TestClient]) 
         ({"colour": "red"}, "body.colour"),
         ({"url": "rtsp://u:${EMBERWATCH_TEST_UNSET}@127.0.0.1/x"}, "body.url: Value error, ${"),
         ({"url": "/nonexistent/clip.mp4"}, "body.url: a video file for a camera added"),
+        ({"url": "clip\u0000.mp4"}, "body.url: a video file for a camera added"),
+        ({"url": "x" * 5000}, "body.url: a video file for a camera added"),
         ({"masks": [[[0.1, 0.1], [0.2, 0.2]]]}, "body.masks"),
     ],
 )

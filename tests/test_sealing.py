@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import stat
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -16,25 +15,11 @@ from api.auth import Role
 from api.camera_registry import CameraIn
 from api.config import AppConfig
 from api.sealing import KEY_FILE, PREFIX, SealingError, SecretBox
-from streams.config import CameraConfig
-from tests.fixtures.app import FakePipeline, authorize, camera_configs
+from tests.fixtures.app import ManagedFakePipeline, authorize, camera_configs
 
 SECRET = "s3cret-value-0123456789"
 HOOK = "https://fire.example/hook?access_token=T0ken-in-the-query"
 CAMERA_URL = "rtsp://admin:Cam-pa55word@127.0.0.1:8554/x"
-
-
-class Manager(FakePipeline):
-    """A pipeline that accepts camera changes (the registry applies them to it)."""
-
-    def add_camera(self, cam: CameraConfig) -> None:
-        self.configs[cam.id] = cam
-
-    def remove_camera(self, camera_id: str) -> bool:
-        return self.configs.pop(camera_id, None) is not None
-
-    def set_masks(self, camera_id: str, masks: Sequence[object]) -> CameraConfig | None:
-        return self.configs.get(camera_id)
 
 
 def _files(config: AppConfig) -> bytes:
@@ -56,7 +41,7 @@ def config(tmp_path: Path) -> AppConfig:
 
 
 def _start(config: AppConfig) -> TestClient:
-    client = TestClient(create_app(config, pipeline=Manager(config.cameras)))
+    client = TestClient(create_app(config, pipeline=ManagedFakePipeline(config.cameras)))
     client.__enter__()
     return authorize(client, "root", Role.ADMIN)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import time
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.responses import HTMLResponse
 
 from api.deps import PublishDep
@@ -90,8 +90,9 @@ def acknowledge(token: str, publish: PublishDep, request: Request) -> AckOut | H
 @router.get(
     ACKS_PATH,
     summary="The page an ack link opens: the alert and an Acknowledge button (changes nothing)",
-    response_class=HTMLResponse,
-    responses=_NO_ALERT,
+    # Response, not HTMLResponse: that would document the JSON 404 as text/html.
+    response_class=Response,
+    responses=_NO_ALERT | {200: {"content": {"text/html": {}}, "description": "The page."}},
 )
 def acknowledge_page(token: str, publish: PublishDep) -> HTMLResponse:
     """Opening the link never acknowledges: link scanners of mail and chat programs open it."""

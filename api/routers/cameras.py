@@ -176,11 +176,15 @@ def _check_source(camera: CameraIn, data_dir: Path) -> None:
     """
     if is_network_url(camera.url):
         return
-    root = data_dir.resolve()
-    if not Path(camera.url).resolve().is_relative_to(root):
+    try:
+        inside = Path(camera.url).resolve().is_relative_to(data_dir.resolve())
+        found = inside and Path(camera.url).is_file()
+    except (OSError, ValueError):  # a name too long, a NUL byte: no file of ours
+        inside = found = False
+    if not inside:
         msg = f"a video file for a camera added through the API must be inside {data_dir}"
         raise field_error("url", msg)
-    if not Path(camera.url).is_file():
+    if not found:
         raise field_error("url", f"no such video file in {data_dir}")
 
 
