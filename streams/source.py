@@ -269,6 +269,8 @@ class CameraSource:
         for index, t, picture in decoded:
             if session.pacer is not None and not session.pacer.wait(t):
                 break
+            if count == 0:
+                self._decoding()
             count = index + 1
             ts = time.time()
             if session.sampler.due(ts):
@@ -285,6 +287,11 @@ class CameraSource:
             reconnect = self._opens > 1
         self._backoff.connected(time.monotonic())
         self._set_state(StreamState.STREAMING, "reconnected" if reconnect else "")
+
+    def _decoding(self) -> None:
+        """Frames decode again: the last error is history (a streaming camera shows none)."""
+        with self._lock:
+            self._last_error = None
 
     def _failed(self, message: str) -> bool:
         """Record an error, wait out the backoff; True when stopped meanwhile."""

@@ -61,7 +61,8 @@ class SourceStats:
         dropped: sampled frames overwritten in the slot before anyone took them.
         reconnects: successful opens after the first one.
         last_frame_ts: wall-clock epoch seconds of the last sampled frame, None before any.
-        last_error: the last error message, redacted; None when there has been none.
+        last_error: the last error message, redacted; None when there has been none since
+            frames last decoded (a camera streaming again carries no stale error).
         keyframes_only: True while the decoder skips every non-key frame.
         gop_s: measured keyframe interval in seconds of stream time, None until two keyframes.
         fps: measured decoded frames per second of stream time, None until known.
