@@ -1,16 +1,14 @@
 """Accounts, API tokens and console sessions in the event database.
 
 Passwords are argon2id hashes (``argon2-cffi``); an account without a password (made for a
-script) can only use API tokens. Tokens and session ids are 256-bit random strings shown once
-and stored as SHA-256 digests: they are too long to guess, so a fast hash is enough and a
-lookup needs no scan. Sessions expire after :data:`SESSION_IDLE_S` without use; API tokens after
-the lifetime given to the store (``auth.token_days``). A new password ends the user's sessions
-and revokes their API tokens: a reset after a leak must shut out whoever held them.
+script) can only use API tokens (:mod:`api.auth_tokens`). Session ids are 256-bit random
+strings stored as SHA-256 digests, like tokens; sessions expire after :data:`SESSION_IDLE_S`
+without use. A new password ends the user's sessions and revokes their API tokens: a reset
+after a leak must shut out whoever held them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -22,12 +20,12 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, Engine, delete, func, or_, select, update
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import sessionmaker
 
 from api.auth import Role, User
 from api.auth_tables import SessionRow, TokenRow, UserRow
-from api.recorder import rowcount
+from api.auth_tokens import NewToken, TokenStore, digest
 
 log = logging.getLogger(__name__)
 
@@ -76,24 +74,12 @@ class UserInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class NewToken:
-    """An API token as issued: shown once; ``expires_at`` epoch s, None: until revoked."""
-
-    token: str
-    expires_at: float | None
-
-
-@dataclass(frozen=True, slots=True)
 class NewSession:
     """What a login hands out: the cookie value, its CSRF token and expiry (epoch s)."""
 
     token: str
     csrf: str
     expires_at: float
-
-
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def check_name(name: str) -> str:
@@ -129,7 +115,7 @@ class AuthStore:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._hasher = hasher or PasswordHasher()
         self._clock = clock
-        self._token_lifetime_s = token_lifetime_s
+        self.tokens = TokenStore(self._sessions, clock, token_lifetime_s)
         # Verified against when the name is unknown, so a miss takes as long as a wrong password.
         self._dummy = self._hasher.hash(secrets.token_urlsafe(16))
 
@@ -167,7 +153,7 @@ class AuthStore:
     def list_users(self) -> list[UserInfo]:
         counts = (
             select(TokenRow.user_id, func.count().label("n"))
-            .where(self._live_token())
+            .where(self.tokens.live())
             .group_by(TokenRow.user_id)
             .subquery()
         )
@@ -202,7 +188,7 @@ class AuthStore:
                 session.execute(update(UserRow).where(UserRow.id == row.id).values(**values))
             if password is not None:
                 session.execute(delete(SessionRow).where(SessionRow.user_id == row.id))
-                session.execute(delete(TokenRow).where(TokenRow.user_id == row.id))
+                self.tokens.revoke(session, row.id)
             session.commit()
             session.refresh(row)
             return _user(row)
@@ -213,7 +199,7 @@ class AuthStore:
             if row is None:
                 raise UserNotFound(name)
             # Explicit deletes: SQLite enforces ON DELETE CASCADE only with foreign_keys=ON.
-            session.execute(delete(TokenRow).where(TokenRow.user_id == row.id))
+            self.tokens.revoke(session, row.id)
             session.execute(delete(SessionRow).where(SessionRow.user_id == row.id))
             session.delete(row)
             session.commit()
@@ -243,25 +229,8 @@ class AuthStore:
     # --- API tokens ---------------------------------------------------------------------
 
     def new_token(self, name: str, label: str = "") -> NewToken:
-        """A new API token for ``name``, valid for the store's token lifetime; only its digest
-        is kept, so show it now."""
-        token = "ew_" + secrets.token_urlsafe(32)
-        user = self.get_user(name)
-        now = self._clock()
-        lifetime = self._token_lifetime_s
-        expires_at = None if lifetime is None else now + lifetime
-        with self._sessions() as session:
-            session.add(
-                TokenRow(
-                    user_id=user.id,
-                    digest=digest(token),
-                    label=label,
-                    created_at=now,
-                    expires_at=expires_at,
-                )
-            )
-            session.commit()
-        return NewToken(token, expires_at)
+        """A new API token for ``name``, valid for the store's token lifetime (shown once)."""
+        return self.tokens.issue(self.get_user(name).id, label)
 
     def issue_token(self, name: str, label: str = "") -> str:
         """:meth:`new_token`, just the token."""
@@ -273,35 +242,25 @@ class AuthStore:
         Raises:
             UserNotFound: no such user.
             LastAccess: ``name`` has no password and is ``actor``: they would shut themselves
-                out.
+                out. (Through the API the actor is a signed-in admin, so another admin always
+                keeps access; only their own tokens can be their last credential.)
         """
         with self._sessions() as session:
             row = session.scalar(select(UserRow).where(UserRow.name == name))
             if row is None:
                 raise UserNotFound(name)
             if row.password_hash is None and name == actor:
-                # Through the API the actor is a signed-in admin, so another admin always keeps
-                # access; only their own tokens can be their last credential.
                 raise LastAccess(
                     f"{name} has no password: revoking these tokens would lock them out; "
                     "set a password first"
                 )
-            count = rowcount(session.execute(delete(TokenRow).where(TokenRow.user_id == row.id)))
+            count = self.tokens.revoke(session, row.id)
             session.commit()
         return count
 
-    def _live_token(self) -> ColumnElement[bool]:
-        return or_(TokenRow.expires_at.is_(None), TokenRow.expires_at > self._clock())
-
     def user_for_token(self, token: str) -> User | None:
-        query = (
-            select(UserRow)
-            .join(TokenRow)
-            .where(TokenRow.digest == digest(token), self._live_token())
-        )
-        with self._sessions() as session:
-            row = session.scalar(query)
-            return _user(row) if row is not None else None
+        row = self.tokens.user_row(token)
+        return _user(row) if row is not None else None
 
     # --- console sessions ---------------------------------------------------------------
 
