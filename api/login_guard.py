@@ -75,6 +75,13 @@ class AttemptLimiter:
                 self._attempts.popitem(last=False)
             return 0.0
 
+    def forgive(self, key: AttemptKey) -> None:
+        """Take back one counted attempt of ``key`` that was never checked (the pool was busy)."""
+        with self._lock:
+            recent = self._attempts.get(key)
+            if recent:
+                recent.pop()
+
     def succeeded(self, key: AttemptKey) -> None:
         """The attempt was right: its key starts afresh."""
         with self._lock:
@@ -152,14 +159,38 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _busy(exc: PoolBusy) -> HTTPException:
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "1"}
+    )
+
+
 async def hashed(guard: LoginGuard, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Run a password check or hash on the bounded pool; 503 when its queue is full."""
+    """Run a password hash on the bounded pool; 503 when its queue is full."""
     try:
         return await guard.pool.run(fn, *args, **kwargs)
     except PoolBusy as exc:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "1"}
-        ) from exc
+        raise _busy(exc) from exc
+
+
+async def password_attempt(
+    guard: LoginGuard,
+    key: AttemptKey,
+    verify: Callable[[str, str], T | None],
+    password: str,
+) -> T | None:
+    """``verify(name, password)`` on the pool, counted for ``key`` before it runs (429 over
+    the limit). A right password clears the key; a refusal for a full pool (503) is not
+    counted, since nothing was checked."""
+    admit(guard, key)
+    try:
+        found = await guard.pool.run(verify, key[0], password)
+    except PoolBusy as exc:
+        guard.limiter.forgive(key)
+        raise _busy(exc) from exc
+    if found is not None:
+        guard.limiter.succeeded(key)
+    return found
 
 
 def admit(guard: LoginGuard, key: AttemptKey) -> None:

@@ -47,6 +47,16 @@ def test_a_success_starts_afresh() -> None:
     assert [limiter.admit(key, 1.0) for _ in range(3)] == [0.0, 0.0, 60.0]
 
 
+def test_an_attempt_never_checked_is_taken_back() -> None:
+    limiter = AttemptLimiter(max_attempts=2, window_s=60.0, max_keys=100)
+    key = ("ann", "10.0.0.9")
+    limiter.admit(key, 0.0)
+    limiter.admit(key, 1.0)
+    limiter.forgive(key)  # the hashing pool was full: answered 503, nothing checked
+    assert limiter.admit(key, 2.0) == 0.0
+    assert limiter.admit(key, 3.0) == 57.0
+
+
 def test_old_entries_are_forgotten_and_the_table_is_bounded() -> None:
     limiter = AttemptLimiter(max_attempts=5, window_s=60.0, max_keys=1000)
     for i in range(5000):
@@ -148,3 +158,30 @@ def test_a_trusted_proxy_names_the_client(tmp_path: Path) -> None:
         # From an address that is not a trusted proxy the header is ignored.
         direct = TestClient(app, client=("192.0.2.10", 40001))
         assert direct.post(LOGIN, json=right, headers=other).status_code == 429
+
+
+def test_a_login_refused_for_a_full_pool_does_not_count(tmp_path: Path) -> None:
+    config = AppConfig(
+        data_dir=tmp_path / "data", auth=AuthConfig(max_failures=1, hash_threads=1, hash_queue=0)
+    )
+    app = create_app(config, pipeline=FakePipeline([]))
+    started, release = threading.Event(), threading.Event()
+
+    def occupy() -> None:
+        started.set()
+        release.wait(30)
+
+    wrong = {"name": "owner", "password": "not the password"}
+    with TestClient(app) as client:
+        app.state.auth.add_user("owner", Role.ADMIN, PASSWORD)
+        busy = threading.Thread(target=asyncio.run, args=(app.state.login.pool.run(occupy),))
+        busy.start()
+        try:
+            assert started.wait(30)
+            refused = client.post(LOGIN, json=wrong)
+            assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+        finally:
+            release.set()
+            busy.join(30)
+        assert client.post(LOGIN, json=wrong).status_code == 401, "the 503 was not counted"
+        assert client.post(LOGIN, json=wrong).status_code == 429

@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import AUTH_RESPONSES, CSRF_COOKIE, SESSION_COOKIE, AuthDep, CurrentPrincipal, Role
 from api.auth_store import MIN_PASSWORD, SESSION_IDLE_S, AuthError
-from api.login_guard import LoginGuardDep, admit, client_address, hashed
+from api.login_guard import LoginGuardDep, client_address, hashed, password_attempt
 from api.schemas import responses
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -69,11 +69,9 @@ async def login(
     """JSON only (a cross-site form cannot send it). Answers the user and the CSRF token.
     Failed attempts are limited per user name and client address (``auth.max_failures``)."""
     key = (body.name, client_address(request))
-    admit(guard, key)
-    user = await hashed(guard, auth.verify_password, body.name, body.password)
+    user = await password_attempt(guard, key, auth.verify_password, body.password)
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong user name or password")
-    guard.limiter.succeeded(key)
     session = await run_in_threadpool(auth.open_session, user)
     _set_cookies(request, response, session.token, session.csrf)
     return MeOut(name=user.name, role=user.role, csrf_token=session.csrf)
@@ -117,11 +115,10 @@ async def change_password(
     guard: LoginGuardDep,
 ) -> None:
     name = principal.user.name
+    # Limited like a login: a stolen session must not become a way to guess the password.
     key = (name, client_address(request))
-    admit(guard, key)  # a stolen session must not become a way to guess the password
-    if await hashed(guard, auth.verify_password, name, body.current) is None:
+    if await password_attempt(guard, key, auth.verify_password, body.current) is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the current password is wrong")
-    guard.limiter.succeeded(key)
     try:
         user = await hashed(guard, auth.update_user, name, password=body.new)
     except AuthError as exc:  # deleted meanwhile
