@@ -31,7 +31,7 @@ from enum import Enum
 import numpy as np
 
 from detector.config import SmoothingConfig
-from detector.types import Detection, EventUpdate, Region, Transition
+from detector.types import Detection, EventUpdate, Mute, Region, Transition
 from streams.frame import Frame
 
 #: The quiet period lasts at least this many intervals between a camera's frames.
@@ -104,6 +104,15 @@ class CameraSmoother:
             if update is not None:
                 updates.append(update)
         return updates
+
+    def set_mutes(self, mutes: Sequence[Mute], now: float) -> list[EventUpdate]:
+        """Replace this camera's muted regions (all classes); return the closes they cause.
+
+        An active episode whose region overlaps a mute it did not have before is closed with
+        reason ``dismissed``: the operator dismissed it. Lifting a mute (leaving it out) only
+        lets its region alert at the ordinary threshold again.
+        """
+        raise NotImplementedError
 
     def expire(self, now: float) -> list[EventUpdate]:
         """Close active events of a camera that has sent no frame for ``quiet_s`` (it went dark)."""

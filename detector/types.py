@@ -52,6 +52,39 @@ class Transition(StrEnum):
     CLOSED = "closed"
 
 
+class Reason(StrEnum):
+    """Why an event opened or closed, beyond the evidence crossing a threshold.
+
+    An event that continues another one (its region grew, or its evidence rose sharply) is a new
+    event linked to the old one, never a silent update: the operator is alerted again.
+    """
+
+    NONE = ""
+    GREW = "grew"  # opened: the region of an open event spread to new tiles
+    ROSE = "rose"  # opened: the evidence of an open event jumped
+    GREW_SINCE_DISMISSED = "grew since dismissed"  # opened: beyond a muted region
+    ROSE_SINCE_DISMISSED = "rose since dismissed"  # opened: clearly above a muted level
+    CONTINUED = "continued"  # closed: a linked event (grew/rose) took over
+    DISMISSED = "dismissed"  # closed: an operator dismissed it; its region is muted
+
+
+@dataclass(frozen=True, slots=True)
+class Mute:
+    """A region an operator dismissed: inside it, evidence must clearly exceed a decaying level.
+
+    ``box`` is normalised like :data:`Box`; ``level`` the smoothed evidence of the dismissed
+    event; ``since`` the dismissal time (epoch seconds). The level halves every
+    ``SmoothingConfig.mute_half_life_s``, so a mute fades over hours by itself. ``event_id`` is the
+    dismissed event (an event re-alerted from this mute links to it).
+    """
+
+    event_id: int
+    cls: str
+    box: Box
+    level: float
+    since: float
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class EventUpdate:
     """A material change of one (camera, class) detection episode.
@@ -66,6 +99,12 @@ class EventUpdate:
         is_peak: True when this update set a new peak (a peak snapshot is due).
         regions: regions of the class in the frame at ``ts``.
         frame: the frame at ``ts`` (for snapshots); None for a close caused by time passing.
+        track: the episode's number, unique within one camera's smoother (several episodes of
+            one class may be open at once, each in its own region of the view).
+        box: the episode's region (union of its tiles), normalised; None when unknown.
+        parent_track: the episode of this camera that this one continues (reason grew/rose).
+        parent_event: the stored event this one re-alerts (a dismissed, muted event).
+        reason: why it opened or closed beyond the threshold (see :class:`Reason`).
     """
 
     camera_id: str
@@ -78,3 +117,8 @@ class EventUpdate:
     is_peak: bool = False
     regions: tuple[Region, ...] = field(default_factory=tuple)
     frame: Frame | None = None
+    track: int = 0
+    box: Box | None = None
+    parent_track: int | None = None
+    parent_event: int | None = None
+    reason: Reason = Reason.NONE
