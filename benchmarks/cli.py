@@ -312,8 +312,6 @@ def clips(
         sweep_spec = parse_sweep(sweep) if sweep else None
     except (ClipsCsvError, OSError, ValueError, yaml.YAMLError) as exc:
         raise _fail(str(exc)) from None
-    if sweep_spec and settings.smoothing.baseline_tau_s is not None:
-        raise _fail("--sweep replays frame scores; it cannot replay a per-region baseline")
     try:
         loaded = [load_model(d, threads) for d in (model or [DEFAULT_MODEL])]
     except ModelError as exc:

@@ -179,6 +179,12 @@ def write_frames(fh: TextIO, model: str, run: ClipRun) -> None:
                 for t in f.transitions
             ],
         }
+        if f.inputs is not None:  # every network input: replay the smoothing per region
+            line["inputs"] = {
+                "tiles": f.inputs.tiles,
+                "boxes": [[round(x, 4) for x in b] for b in f.inputs.boxes],
+                "scores": [[round(float(x), 4) for x in row] for row in f.inputs.scores],
+            }
         fh.write(json.dumps(line, sort_keys=True) + "\n")
 
 

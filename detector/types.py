@@ -28,14 +28,22 @@ class Detection:
     """Model output for one frame: the best score per class and the regions above threshold.
 
     ``scores`` holds, for every class of the model, the highest region score (0..1) after masks.
-    ``tile_scores`` (tiled classifiers only) is the ``[T, C]`` array of every tile's class scores,
-    in the model's tile order; the smoothing stage may keep a per-tile baseline from it.
+    Tiled classifiers also give every network input: ``boxes`` (the fixed tiles in the model's
+    order, then the focus crops) and ``input_scores [N, C]`` in the same order; the first
+    ``tiles`` are the fixed tiles, the cells in which the smoothing stage keeps its evidence.
     """
 
     frame: Frame
     scores: Mapping[str, float]
     regions: tuple[Region, ...] = ()
-    tile_scores: np.ndarray | None = None
+    boxes: tuple[Box, ...] = ()
+    input_scores: np.ndarray | None = None
+    tiles: int = 0
+
+    @property
+    def tile_scores(self) -> np.ndarray | None:
+        """``[T, C]`` scores of the fixed tiles (None for models without tiles)."""
+        return None if self.input_scores is None else self.input_scores[: self.tiles]
 
     @property
     def camera_id(self) -> str:
