@@ -20,7 +20,7 @@ from typing import Any
 
 from benchmarks.clips import ClipRun
 from benchmarks.metrics import ClipOutcome, FrameCounts, aggregate, clip_outcome
-from benchmarks.report import r3, r6
+from benchmarks.report import fmt, minutes, r3, r6, table
 from benchmarks.sweep import SweepSpec, replay_opens, suggest
 from detector.config import SmoothingConfig
 
@@ -90,3 +90,32 @@ def leave_one_out(
         "false_events_per_camera_hour": r6(agg.false_events_per_camera_hour),
         "clips": clips,
     }
+
+
+def lofo_lines(m: Json) -> list[str]:
+    """summary.md section of one model's leave-one-fire-out results (none without them)."""
+    lofo = m.get("lofo")
+    if not lofo:
+        return []
+    rows = (
+        [
+            c["file"],
+            c["label"],
+            f"{c['threshold']:.3f}",
+            fmt(c["detected"]),
+            minutes(c["ttd_s"]),
+            str(c["false_events"]),
+        ]
+        for c in lofo["clips"]
+    )
+    return [
+        "",
+        f"## Leave-one-fire-out: `{m['model']}`, {lofo['class']} threshold",
+        "",
+        f"Each clip judged at the threshold chosen on all the others: recall "
+        f"{lofo['detected_clips']}/{lofo['positive_clips']}, median time to detection "
+        f"{minutes(lofo['ttd_median_s'])}, {lofo['false_events']} false events "
+        f"({fmt(lofo['false_events_per_camera_hour'])} per camera-hour).",
+        "",
+        *table(["clip", "label", "threshold", "detected", "TTD", "false events"], rows),
+    ]

@@ -18,13 +18,19 @@ clip and copy (with no original event it is the number of appeared events, or 0)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
 
+from benchmarks.clips import ClipPlan, ClipRun, PlaySettings, play_clip
 from benchmarks.metrics import EventOpen
+from benchmarks.report import table
+from detector.model import OnnxModel
+
+Json = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,3 +121,54 @@ def write_copy(src: Path, dst: Path, perturbation: Perturbation) -> Path:
             writer.mux(out.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
         writer.mux(out.encode(None))
     return dst
+
+
+def flip_entry(base: Sequence[Sequence[EventOpen]], copies: Json, steps: Sequence[float]) -> Json:
+    """results.json ``perturb`` entry: flips per copy (``copies[name][clip]``) and in total."""
+    rows: list[Json] = []
+    total = Flips()
+    for name, runs in copies.items():
+        flips = sum((compare(b, o, s) for b, o, s in zip(base, runs, steps, strict=True)), Flips())
+        total += flips
+        rows.append({"copy": name, **asdict(flips), "flip_rate": round(flips.rate, 6)})
+    return {"copies": rows, "total": {**asdict(total), "flip_rate": round(total.rate, 6)}}
+
+
+def perturb_lines(m: Json) -> list[str]:
+    """summary.md section of one model's flip counts (none without ``--perturb``)."""
+    entry = m.get("perturb")
+    if not entry:
+        return []
+    keys = ("events", "stable", "moved", "vanished", "appeared")
+    rows = [
+        [r["copy"], *(str(r[k]) for k in keys), f"{100 * r['flip_rate']:.1f} %"]
+        for r in [*entry["copies"], {"copy": "all", **entry["total"]}]
+    ]
+    return [
+        "",
+        f"## Stability: `{m['model']}` on re-encoded and re-gained copies",
+        "",
+        "Events of the original run against each copy's (same class, within one analysis step).",
+        "",
+        *table(["copy", *keys, "flip rate"], rows),
+    ]
+
+
+def copy_plan(plan: ClipPlan, perturbation: Perturbation, out_dir: Path) -> ClipPlan:
+    """The plan of a clip's perturbed copy, written under ``out_dir/<copy name>/``."""
+    row = plan.row
+    dst = out_dir / perturbation.name.replace("%", "pct") / row.file
+    path = write_copy(row.path, dst, perturbation)
+    return replace(plan, row=replace(row, path=path))
+
+
+def perturb_model(
+    model: OnnxModel, runs: Sequence[ClipRun], settings: PlaySettings, out_dir: Path
+) -> Json:
+    """Play every copy of each clip of ``runs`` and compare its events with the original's."""
+    copies: Json = {}
+    for p in PERTURBATIONS:
+        plans = [copy_plan(r.plan, p, out_dir) for r in runs]
+        copies[p.name] = [play_clip(model, plan, settings).opens() for plan in plans]
+    steps = [max(settings.interval_s, r.plan.spf) for r in runs]
+    return flip_entry([r.opens() for r in runs], copies, steps)
