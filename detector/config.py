@@ -69,6 +69,12 @@ class SmoothingConfig(_Strict):
         gt=0,
         description="A dismissed region's muted level halves this often (seconds).",
     )
+    look_alike_s: float = Field(
+        1800.0,
+        gt=0,
+        description="A tile scoring above its threshold this long without an event is shown "
+        "as a likely look-alike (with a mask proposal).",
+    )
     mute_margin: float = Field(
         0.15,
         ge=0,

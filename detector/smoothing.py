@@ -102,6 +102,7 @@ class CameraSmoother:
         self.thresholds = dict(thresholds)
         self._cells = CellEvidence(classes, config)
         self._pending = np.full((0, len(self.classes)), np.nan)
+        self._high_since = self._pending.copy()
         self._episodes: list[_Episode] = []
         self._mutes: tuple[Mute, ...] = ()
         self._next_track = 1
@@ -118,6 +119,16 @@ class CameraSmoother:
 
     def mutes(self) -> tuple[Mute, ...]:
         return self._mutes
+
+    def look_alikes(self) -> list[tuple[str, Box]]:
+        """Cells that have scored at or above their class threshold for ``look_alike_s`` or
+        longer without an event: a fog bank, a chimney, glare. (class, cell box), for a mask."""
+        last = self._cells.last_ts
+        if last is None:
+            return []
+        steady = (last - np.nan_to_num(self._high_since, nan=last)) >= self.config.look_alike_s
+        steady &= ~self._held()
+        return [(self.classes[c], self._cells.cells[t]) for t, c in np.argwhere(steady)]
 
     # --- feeding ----------------------------------------------------------------------------
 
@@ -163,8 +174,10 @@ class CameraSmoother:
         cells = tuple(boxes[:tiles])
         if cells != self._cells.cells:
             self._pending = np.full((len(cells), len(self.classes)), np.nan)
+            self._high_since = self._pending.copy()
         raw = fold(cells, boxes, scores)
         evidence = self._cells.observe(ts, cells, raw, self._held())
+        self._note_steady(ts)
         step = _Frame(ts, evidence, regions, frame)
         for ci, cls in enumerate(self.classes):
             self._step_class(step, ci, cls)
@@ -192,6 +205,13 @@ class CameraSmoother:
         if last is not None and now - last < self._quiet():
             return []
         return [self._close(ep, now, Reason.NONE) for ep in list(self._episodes)]
+
+    def _note_steady(self, ts: float) -> None:
+        """Remember since when each cell's smoothed score (not its evidence) is high."""
+        limits = np.array([self.thresholds.get(c, 0.5) for c in self.classes])
+        high = self._cells.ema >= limits
+        self._high_since[~high] = np.nan
+        self._high_since[high & np.isnan(self._high_since)] = ts
 
     # --- one class, one frame ---------------------------------------------------------------
 

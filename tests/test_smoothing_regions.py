@@ -186,3 +186,13 @@ def test_two_events_on_one_camera_through_the_model() -> None:
     assert band is not None and plume is not None
     assert band[0] < 0.5 and band[1] < 0.5  # top left
     assert plume[2] > 0.5 and plume[3] > 0.5  # bottom right
+
+
+def test_a_tile_that_scores_high_for_long_without_an_event_is_a_look_alike() -> None:
+    sm = smoother(SmoothingConfig(tau_s=1.0, min_persistence_s=10, quiet_s=60, look_alike_s=600))
+    for i in range(50):
+        feed(sm, i * 10.0, {0: 0.8, 3: 0.9 if i >= 45 else 0.0})
+    assert sm.look_alikes() == []  # 490 s so far
+    for i in range(50, 70):
+        feed(sm, i * 10.0, {0: 0.8, 3: 0.9})
+    assert sm.look_alikes() == [("smoke", CELLS[0])]  # the plume's tile holds an event
