@@ -17,11 +17,12 @@ from pydantic import (
 )
 
 from api.publish.departments import AutoPolicy, Department, DepartmentSpec
+from api.publish.formats import TemplateIn, TemplateOut
 from api.publish.locate import EventLocation
 from api.publish.records import DeliveryRecord, PublicationRecord
-from api.publish.tables import DeliveryStatus
+from api.publish.robots import shown_url
+from api.publish.tables import DeliveryStatus, WebhookFormat
 from api.schemas import to_datetime
-from streams.redact import redact_url
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Secret = Annotated[str, StringConstraints(min_length=16, max_length=200)]
@@ -115,8 +116,16 @@ class DepartmentIn(_In):
     mqtt_topic: str | None = Field(
         None, max_length=500, description="Or: the MQTT topic alerts are published on."
     )
-    secret: Secret = Field(
-        description="HMAC key for X-Emberwatch-Signature. Write-only: never returned."
+    webhook_format: WebhookFormat = Field(
+        WebhookFormat.EMBERWATCH,
+        description="What webhook_url gets: emberwatch (signed JSON), dingtalk, wecom or feishu "
+        "(group robots), template (SMS gateways: see template).",
+    )
+    template: TemplateIn | None = Field(None, description="For webhook_format template.")
+    secret: Secret | None = Field(
+        None,
+        description="HMAC key for X-Emberwatch-Signature, or the DingTalk (SEC…) or Feishu "
+        "robot's signing secret; not needed for wecom and template. Write-only: never returned.",
     )
     enabled: bool = Field(True, description="A disabled department's pending alerts wait.")
     escalation_minutes: float | None = Field(
@@ -139,7 +148,9 @@ class DepartmentIn(_In):
             webhook_url=self.webhook_url,
             email_to=tuple(self.email_to),
             mqtt_topic=self.mqtt_topic,
-            secret=self.secret,
+            webhook_format=self.webhook_format,
+            template=self.template.build(None) if self.template else None,
+            secret=self.secret or "",
             enabled=self.enabled,
             escalation_minutes=self.escalation_minutes,
             auto=self.auto_publish.policy(),
@@ -154,6 +165,8 @@ class DepartmentUpdate(_In):
     webhook_url: str | None = Field(None, max_length=2000)
     email_to: list[str] | None = Field(None, description="A channel sent replaces the other.")
     mqtt_topic: str | None = Field(None, max_length=500)
+    webhook_format: WebhookFormat | None = Field(None, description="Omit to keep it.")
+    template: TemplateIn | None = Field(None, description="Omit to keep it.")
     secret: Secret | None = Field(None, description="Write-only; omit to keep the current one.")
     enabled: bool | None = None
     escalation_minutes: float | None = Field(
@@ -174,11 +187,17 @@ class DepartmentUpdate(_In):
         if self.webhook_url or self.email_to or self.mqtt_topic:
             _one_channel(self.webhook_url, self.email_to or (), self.mqtt_topic)
             channel = (self.webhook_url, tuple(self.email_to or ()), self.mqtt_topic)
+        fmt = self.webhook_format or (
+            current.webhook_format if channel[0] else WebhookFormat.EMBERWATCH
+        )
+        template = current.template if fmt is WebhookFormat.TEMPLATE else None
         return DepartmentSpec(
             name=self.name or current.name,
             webhook_url=channel[0],
             email_to=channel[1],
             mqtt_topic=channel[2],
+            webhook_format=fmt,
+            template=self.template.build(current.template) if self.template else template,
             secret=self.secret,
             enabled=current.enabled if self.enabled is None else self.enabled,
             escalation_minutes=(
@@ -194,8 +213,10 @@ class DepartmentOut(BaseModel):
     id: int
     name: str
     webhook_url: str | None = Field(
-        description="With any password or token query value masked; null for other channels."
+        description="With any password, token or key masked; null for other channels."
     )
+    webhook_format: WebhookFormat
+    template: TemplateOut | None = Field(description="Of a template webhook; headers masked.")
     email_to: list[str] = Field(description="Addresses of an e-mail department.")
     mqtt_topic: str | None = Field(description="Topic of an MQTT department.")
     secret_set: bool = Field(description="The secret itself is never returned.")
@@ -210,7 +231,9 @@ class DepartmentOut(BaseModel):
         return cls(
             id=dep.id,
             name=dep.name,
-            webhook_url=redact_url(dep.webhook_url) if dep.webhook_url else None,
+            webhook_url=shown_url(dep.webhook_format, dep.webhook_url) if dep.webhook_url else None,
+            webhook_format=dep.webhook_format,
+            template=TemplateOut.of(dep.template),
             email_to=list(dep.email_to),
             mqtt_topic=dep.mqtt_topic,
             secret_set=bool(dep.secret),
