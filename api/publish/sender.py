@@ -54,6 +54,10 @@ from api.publish.settings import PublishConfig
 from streams.redact import redact_text
 
 log = logging.getLogger(__name__)
+# httpx logs each request's full URL at INFO; robot URLs carry their credentials (DingTalk's
+# access_token, WeCom's key, Feishu's token), so only its warnings are let through. Our own
+# lines say what was delivered where.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 #: The status recorded for an e-mail the mail server accepted (SMTP's "250 OK").
 SMTP_ACCEPTED = 250

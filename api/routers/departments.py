@@ -31,6 +31,9 @@ def _deliverable(
 ) -> DepartmentSpec:
     """``spec``, or 422 when its channel needs a server the configuration does not name, or
     its webhook format a URL, template or secret it lacks."""
+    problem = channel_problem(spec, stored_secret)
+    if problem is not None:
+        raise field_error(*problem)
     settings = publish.sender.settings
     if spec.email_to and settings.smtp is None:
         msg = "e-mail departments need a mail server: set publish.smtp in the configuration"
@@ -38,9 +41,6 @@ def _deliverable(
     if spec.mqtt_topic and settings.mqtt is None:
         msg = "MQTT departments need a broker: set publish.mqtt in the configuration"
         raise field_error("mqtt_topic", msg)
-    problem = channel_problem(spec, stored_secret)
-    if problem is not None:
-        raise field_error(*problem)
     return spec
 
 
