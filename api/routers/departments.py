@@ -6,10 +6,10 @@ from fastapi import APIRouter, Depends, HTTPException, Response, status
 
 from api.auth import AUTH_RESPONSES, Role, require
 from api.deps import PublishDep
+from api.publish.department_schemas import DepartmentIn, DepartmentOut, DepartmentUpdate
 from api.publish.departments import DepartmentNameTaken, DepartmentNotFound, DepartmentSpec
 from api.publish.formats import channel_problem
 from api.publish.runtime import PublishRuntime
-from api.publish.schemas import DepartmentIn, DepartmentOut, DepartmentUpdate
 from api.schemas import field_error, responses
 
 router = APIRouter(
