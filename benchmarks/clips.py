@@ -17,7 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.metrics import ClipTruth, EventOpen, FrameScore, Label, frame_label
+from benchmarks.metrics import (
+    ClipOutcome,
+    ClipTruth,
+    EventOpen,
+    FrameScore,
+    Label,
+    clip_outcome,
+    frame_label,
+)
 from detector.config import SmoothingConfig
 from detector.model import OnnxModel
 from detector.smoothing import CameraSmoother
@@ -286,6 +294,10 @@ class ClipRun:
 
     def frame_scores(self) -> list[FrameScore]:
         return [FrameScore(f.scores, f.label) for f in self.frames]
+
+    def outcome(self) -> ClipOutcome:
+        """The clip's event metrics (detected, time to detection, false events)."""
+        return clip_outcome(self.plan.truth, self.opens(), self.frame_scores(), self.plan.real_s)
 
 
 def _timed_chunks(frames: Iterator[Frame], size: int, clock: list[float]) -> Iterator[list[Frame]]:

@@ -17,16 +17,16 @@ clip and copy (with no original event it is the number of appeared events, or 0)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import av
 import numpy as np
 
 from benchmarks.clips import ClipPlan, ClipRun, PlaySettings, play_clip
-from benchmarks.metrics import EventOpen
+from benchmarks.metrics import ClipOutcome, EventOpen
 from benchmarks.report import table
 from detector.model import OnnxModel
 
@@ -123,15 +123,47 @@ def write_copy(src: Path, dst: Path, perturbation: Perturbation) -> Path:
     return dst
 
 
-def flip_entry(base: Sequence[Sequence[EventOpen]], copies: Json, steps: Sequence[float]) -> Json:
-    """results.json ``perturb`` entry: flips per copy (``copies[name][clip]``) and in total."""
+def verdict_changed(base: ClipOutcome, other: ClipOutcome, step_s: float) -> bool:
+    """True when a copy changes what the clip's row says: found or not, the time to detection
+    by more than one step, or the number of false events."""
+    if base.detected != other.detected or base.false_events != other.false_events:
+        return True
+    if base.ttd_s is None or other.ttd_s is None:
+        return False
+    return abs(base.ttd_s - other.ttd_s) > step_s + 1e-9
+
+
+class Played(Protocol):
+    """What the flip count needs of a played clip (a :class:`ClipRun`)."""
+
+    def opens(self) -> list[EventOpen]: ...
+
+    def outcome(self) -> ClipOutcome: ...
+
+
+def flip_entry(
+    base: Sequence[Played], copies: Mapping[str, Sequence[Played]], steps: Sequence[float]
+) -> Json:
+    """results.json ``perturb`` entry: flips and changed verdicts per copy and in total."""
     rows: list[Json] = []
-    total = Flips()
+    total, changed_total = Flips(), 0
     for name, runs in copies.items():
-        flips = sum((compare(b, o, s) for b, o, s in zip(base, runs, steps, strict=True)), Flips())
-        total += flips
-        rows.append({"copy": name, **asdict(flips), "flip_rate": round(flips.rate, 6)})
-    return {"copies": rows, "total": {**asdict(total), "flip_rate": round(total.rate, 6)}}
+        pairs = list(zip(base, runs, steps, strict=True))
+        flips = sum((compare(b.opens(), o.opens(), s) for b, o, s in pairs), Flips())
+        changed = sum(verdict_changed(b.outcome(), o.outcome(), s) for b, o, s in pairs)
+        total, changed_total = total + flips, changed_total + changed
+        rows.append(_row(name, flips, changed, len(pairs)))
+    return {"copies": rows, "total": _row("all", total, changed_total, len(base) * len(copies))}
+
+
+def _row(name: str, flips: Flips, changed: int, clips: int) -> Json:
+    return {
+        "copy": name,
+        **asdict(flips),
+        "flip_rate": round(flips.rate, 6),
+        "clips": clips,
+        "verdicts_changed": changed,
+    }
 
 
 def perturb_lines(m: Json) -> list[str]:
@@ -141,16 +173,23 @@ def perturb_lines(m: Json) -> list[str]:
         return []
     keys = ("events", "stable", "moved", "vanished", "appeared")
     rows = [
-        [r["copy"], *(str(r[k]) for k in keys), f"{100 * r['flip_rate']:.1f} %"]
-        for r in [*entry["copies"], {"copy": "all", **entry["total"]}]
+        [
+            r["copy"],
+            *(str(r[k]) for k in keys),
+            f"{100 * r['flip_rate']:.1f} %",
+            f"{r['verdicts_changed']}/{r['clips']}",
+        ]
+        for r in [*entry["copies"], entry["total"]]
     ]
     return [
         "",
         f"## Stability: `{m['model']}` on re-encoded and re-gained copies",
         "",
-        "Events of the original run against each copy's (same class, within one analysis step).",
+        "Events of the original run against each copy's (same class, within one analysis step);",
+        "a clip's verdict changed when it was found or missed, its time to detection moved by",
+        "more than one step, or its false events changed.",
         "",
-        *table(["copy", *keys, "flip rate"], rows),
+        *table(["copy", *keys, "flip rate", "clip verdicts changed"], rows),
     ]
 
 
@@ -166,9 +205,9 @@ def perturb_model(
     model: OnnxModel, runs: Sequence[ClipRun], settings: PlaySettings, out_dir: Path
 ) -> Json:
     """Play every copy of each clip of ``runs`` and compare its events with the original's."""
-    copies: Json = {}
+    copies: dict[str, list[ClipRun]] = {}
     for p in PERTURBATIONS:
         plans = [copy_plan(r.plan, p, out_dir) for r in runs]
-        copies[p.name] = [play_clip(model, plan, settings).opens() for plan in plans]
+        copies[p.name] = [play_clip(model, plan, settings) for plan in plans]
     steps = [max(settings.interval_s, r.plan.spf) for r in runs]
-    return flip_entry([r.opens() for r in runs], copies, steps)
+    return flip_entry(runs, copies, steps)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from benchmarks.clips import ClipRun, StageSeconds
-from benchmarks.metrics import FrameCounts, aggregate, clip_outcome, frame_counts
+from benchmarks.metrics import FrameCounts, aggregate, frame_counts
 
 SCHEMA_VERSION = 1
 THROUGHPUT_KEYS = ("frames_per_s",)  # keys of "aggregate" that are wall-clock measurements
@@ -60,7 +60,7 @@ def events_of(run: ClipRun) -> list[Json]:
 def clip_result(run: ClipRun) -> Json:
     """The results.json entry of one clip."""
     plan = run.plan
-    out = clip_outcome(plan.truth, run.opens(), run.frame_scores(), plan.real_s)
+    out = run.outcome()
     peak_smoothed = max(
         (
             s
@@ -105,9 +105,7 @@ def _throughput(runs: Sequence[ClipRun], threads: int) -> Json:
 
 def model_result(info: ModelInfo, runs: Sequence[ClipRun], threads: int) -> Json:
     """The results.json entry of one model over its clip runs."""
-    outcomes = [
-        clip_outcome(r.plan.truth, r.opens(), r.frame_scores(), r.plan.real_s) for r in runs
-    ]
+    outcomes = [r.outcome() for r in runs]
     counts = sum(
         (frame_counts(r.plan.truth, r.frame_scores(), info.thresholds) for r in runs),
         FrameCounts(),

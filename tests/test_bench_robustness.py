@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
@@ -43,23 +44,49 @@ def test_compare_matches_events_by_class_and_time(
     assert compare(base, other, step_s=5.0) == expected
 
 
-def test_flip_rate_over_clips_and_copies() -> None:
-    base = [[ev("smoke", 100), ev("smoke", 400)], [], [ev("flame", 50)]]
+@dataclass(frozen=True)
+class Played:
+    """A played clip as the flip count sees it: its events and its verdict."""
+
+    events: list[EventOpen]
+    verdict: ClipOutcome
+
+    def opens(self) -> list[EventOpen]:
+        return self.events
+
+    def outcome(self) -> ClipOutcome:
+        return self.verdict
+
+
+def test_flip_rate_and_changed_verdicts_over_clips_and_copies() -> None:
+    fire, late, missed = outcome(True, 0, 60.0), outcome(True, 0, 240.0), outcome(False, 0)
+    negative, alarm = outcome(None, 0), outcome(None, 1)
+    base = [
+        Played([ev("smoke", 100), ev("smoke", 400)], fire),
+        Played([], negative),
+        Played([ev("flame", 50)], fire),
+    ]
     copies = {
-        "crf28": [[ev("smoke", 100), ev("smoke", 400)], [], [ev("flame", 50)]],  # no flip
-        "gain+10%": [[ev("smoke", 100)], [ev("smoke", 9)], [ev("flame", 70)]],  # 3 flips
+        "crf28": base,  # no flip, no changed verdict
+        "gain+10%": [
+            Played([ev("smoke", 100)], fire),  # the second event vanished: same verdict
+            Played([ev("smoke", 9)], alarm),  # appeared: a false event
+            Played([ev("flame", 70)], late),  # moved by 20 s (> 10 s): found 3 minutes later
+        ],
     }
-    steps = [60.0, 5.0, 10.0]
-    entry = flip_entry(base, copies, steps)
+    entry = flip_entry(base, copies, steps=[60.0, 5.0, 10.0])
     crf, gain = entry["copies"]
     assert (crf["copy"], crf["events"], crf["stable"], crf["flip_rate"]) == ("crf28", 3, 3, 0.0)
+    assert crf["verdicts_changed"] == 0 and crf["clips"] == 3
     assert (gain["moved"], gain["vanished"], gain["appeared"]) == (1, 1, 1)
-    assert gain["flip_rate"] == 1.0
-    assert entry["total"]["events"] == 6 and entry["total"]["flip_rate"] == 0.5
+    assert gain["flip_rate"] == 1.0 and gain["verdicts_changed"] == 2
+    total = entry["total"]
+    assert (total["events"], total["flip_rate"], total["verdicts_changed"]) == (6, 0.5, 2)
+    assert missed.detected is False
 
 
-def outcome(detected: bool | None, false_events: int) -> ClipOutcome:
-    return ClipOutcome(detected, None, false_events, 0.9, 0.0, detected is not None)
+def outcome(detected: bool | None, false_events: int, ttd_s: float | None = None) -> ClipOutcome:
+    return ClipOutcome(detected, ttd_s, false_events, 0.9, 0.0, detected is not None)
 
 
 def test_a_clip_is_judged_at_the_threshold_the_other_clips_choose() -> None:
