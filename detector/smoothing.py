@@ -72,6 +72,7 @@ class _Episode:
     alert_area: float = 0.0  # region size at the last alert (open or re-alert)
     alert_level: float = 0.0  # evidence at the last alert
     alert_ts: float = 0.0
+    last_sent: float = 0.0  # ts of the last update emitted
     parent_event: int | None = None
 
 
@@ -249,6 +250,10 @@ class CameraSmoother:
             step.updates.append(
                 self._emit(ep, Transition.UPDATED, step, level, is_peak=level >= ep.peak)
             )
+        elif ep.last_above == step.ts and step.ts - ep.last_sent >= self.config.keepalive_s:
+            # The detection holds without a new peak: its last-seen time and duration keep
+            # moving, and an event that a restart leaves active ends near its last detection.
+            step.updates.append(self._emit(ep, Transition.UPDATED, step, level, is_peak=False))
 
     def _start(self, step: _Frame, cls: str, cells: set[int], level: float, since: float) -> None:
         """Ready cells of one region: a new event, or the growth of an open one."""
@@ -372,6 +377,7 @@ class CameraSmoother:
         is_peak: bool,
         reason: Reason = Reason.NONE,
     ) -> EventUpdate:
+        ep.last_sent = step.ts
         box = self._box(ep.cells)
         regions = tuple(r for r in step.regions if r.cls == ep.cls and intersection(r.box, box) > 0)
         return EventUpdate(
