@@ -15,7 +15,7 @@ from detector.masks import MaskSet, Polygon
 from detector.model import CameraRules, OnnxModel
 from detector.scheduler import BatchObserver, Scheduler
 from detector.smoothing import CameraSmoother
-from detector.types import Detection, EventUpdate
+from detector.types import Detection, EventUpdate, Mute
 from streams.config import CameraConfig
 from streams.frame import Frame
 from streams.memory import release_frame_buffers
@@ -28,6 +28,7 @@ __all__ = [
     "CameraManager",
     "CameraView",
     "EventSink",
+    "MuteSource",
     "Pipeline",
     "PipelineLike",
     "ScoredHook",
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 EventSink = Callable[[EventUpdate], None]
 # Called on a scoring thread with every batch's detections, after smoothing (benchmarks).
 ScoredHook = Callable[[Sequence[Detection]], None]
+# A camera's muted regions in force (the stored ones), read when its smoother is built.
+MuteSource = Callable[[str], Sequence[Mute]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,8 @@ class PipelineLike(Protocol):
     def cameras(self) -> list[CameraView]: ...
 
     def latest_frame(self, camera_id: str) -> Frame | None: ...
+
+    def set_mutes(self, camera_id: str, mutes: Sequence[Mute]) -> bool: ...
 
 
 class CameraManager(PipelineLike, Protocol):
@@ -115,10 +120,12 @@ class Pipeline:
         observer: BatchObserver | None = None,
         model: OnnxModel | None = None,
         on_scored: ScoredHook | None = None,
+        mutes: MuteSource | None = None,
     ) -> None:
         self.config = config
         self._sink = sink
         self._on_scored = on_scored
+        self._mutes = mutes
         self.model = model or OnnxModel(
             config.model_dir,
             providers=config.detector.providers,
@@ -148,6 +155,9 @@ class Pipeline:
         source = CameraSource(cam, self.config.streams, notify=self.scheduler.wake)
         thresholds = self.model.thresholds(cam.thresholds)
         smoother = CameraSmoother(cam.id, self.model.classes, thresholds, self.config.smoothing)
+        muted = self._mutes(cam.id) if self._mutes is not None else ()
+        if muted:  # a new smoother has none: muted regions outlive restarts and replacements
+            self._emit_all(smoother.set_mutes(muted, time.time()))
         rules = CameraRules(MaskSet.of(cam.masks), thresholds, focus=cam.focus)
         return _Camera(cam, source, smoother, rules, OverrunWatch(cam.id, cam.interval_s))
 
@@ -220,6 +230,17 @@ class Pipeline:
             updated = disabled.model_copy(update={"masks": [list(p) for p in masks]})
             self._disabled[camera_id] = updated
             return updated
+
+    def set_mutes(self, camera_id: str, mutes: Sequence[Mute]) -> bool:
+        """Give the camera's smoother its muted regions (all of them, replacing the previous
+        ones) and emit the closes this causes. False when the camera is not analysed."""
+        with self._lock:
+            cam = self._cams.get(camera_id)
+        if cam is None:
+            return False
+        with cam.smoothing:
+            self._emit_all(cam.smoother.set_mutes(mutes, time.time()))
+        return True
 
     def _retire(self, cam: _Camera) -> None:
         cam.source.stop()
