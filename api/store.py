@@ -181,17 +181,18 @@ class EventStore:
             EventNotFound: no event with this id.
             EventAlreadyDecided: it was confirmed or dismissed before (the error holds it).
         """
+        now = self._clock()
         stmt = (
             update(EventRow)
             .where(EventRow.id == event_id, EventRow.status == EventStatus.OPEN)
-            .values(status=action.status, operator=operator, note=note, decided_at=self._clock())
+            .values(status=action.status, operator=operator, note=note, decided_at=now)
         )
         with self._lock, self._sessions() as session:
             # A conditional UPDATE is atomic on every database, even with several processes.
             changed = rowcount(session.execute(stmt))
             row = session.get(EventRow, event_id) if changed else None
             if row is not None and action is Decision.DISMISS:
-                session.add(mute_row(row, operator, self._clock()))
+                session.add(mute_row(row, operator, now))
             session.commit()
         record = self.get_event(event_id)
         if not changed:
