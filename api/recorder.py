@@ -103,7 +103,7 @@ class EpisodeRecorder:
             )
             return None
         try:
-            return self.snapshots.write(update.frame, update.cls, kind, update.regions)
+            return self.snapshots.write(update.frame, update.cls, kind, update.regions, update.box)
         except SnapshotError as exc:
             log.error("camera %s: %s snapshot not saved: %s", update.camera_id, kind.value, exc)
             return None

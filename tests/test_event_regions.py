@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from sqlalchemy import Engine
 
@@ -103,3 +105,14 @@ def test_closed_episodes_are_remembered_for_a_bounded_number(
 
     assert parent_of(3) == ids[3]  # closed, still remembered
     assert parent_of(0) is None  # forgotten: three episodes opened after it
+
+
+def test_the_snapshot_shows_the_event_region(store: EventStore) -> None:
+    box = (0.05, 0.05, 0.95, 0.95)
+    event_id = store.apply(make_update("ridge", OPENED, T0, track=1, box=box, regions=()))
+    assert event_id is not None
+    drawn = cv2.imread(str(store.snapshot_path(event_id))).astype(int)
+    clean = cv2.imread(str(store.snapshot_path(event_id, clean=True))).astype(int)
+    top = round(0.05 * 239)
+    changed = np.abs(drawn - clean).sum(axis=2)[top, 40:280]
+    assert (changed > 60).all()
