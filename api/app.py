@@ -124,7 +124,10 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
             registry = CameraRegistry(engine)
             run = config.model_copy(update={"cameras": registry.load(config.cameras)})
             names = {cam.id: cam.display_name for cam in run.cameras}
-            store = EventStore(engine, config.snapshot_dir, camera_names=names)
+            half_life = run.smoothing.mute_half_life_s
+            store = EventStore(
+                engine, config.snapshot_dir, camera_names=names, mute_half_life_s=half_life
+            )
             store.close_stale()
             app.state.auth = AuthStore(engine)
             operator_stats.attach(engine)

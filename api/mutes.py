@@ -3,13 +3,15 @@
 Dismissing an event mutes its region, for its class, on its camera (:func:`mute_row`, written in
 the dismissal's transaction). Inside a muted region the camera's smoother alerts again only when
 the evidence spreads beyond the region or rises clearly above the mute's level, a level that
-decays over hours by itself (:class:`detector.types.Mute`). A mute is never deleted: it is lifted,
-and who muted and who lifted it, and when, stay on the row, so the camera wall can always say
-why a part of a view is quieter than the rest.
+decays over hours by itself (:class:`detector.types.Mute`; it halves every
+``smoothing.mute_half_life_s``). A mute is in force until it is lifted or has faded (its level
+decayed below :data:`FADED_LEVEL`). It is never deleted: who muted and who lifted it, and when,
+stay on the row, so the camera wall can always say why a part of a view is quieter.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +24,9 @@ from detector.types import Box, Mute
 
 #: The region muted by dismissing an event that has neither a region nor boxes (older events).
 FULL_VIEW: Box = (0.0, 0.0, 1.0, 1.0)
+#: A mute whose decayed level is below this has faded: the detector's margin over a muted level
+#: is far larger, so it no longer raises any threshold, and it is neither shown nor applied.
+FADED_LEVEL = 0.05
 
 
 class MuteRow(Base):
@@ -62,6 +67,13 @@ class MuteRecord:
     @property
     def active(self) -> bool:
         return self.lifted_at is None
+
+    def fades_at(self, half_life_s: float | None) -> float | None:
+        """When the level, halving every ``half_life_s``, falls to :data:`FADED_LEVEL` (None:
+        it never fades)."""
+        if half_life_s is None:
+            return None
+        return self.created_at + half_life_s * math.log2(max(self.level / FADED_LEVEL, 1.0))
 
     def mute(self) -> Mute:
         """What the camera's smoother needs of it."""
@@ -131,12 +143,19 @@ def mute_row(event: EventRow, operator: str, now: float) -> MuteRow:
     )
 
 
-def active_mutes(session: Session, camera_id: str | None = None) -> list[MuteRecord]:
-    """Mutes in force (not lifted), oldest first; of one camera when ``camera_id`` is given."""
+def active_mutes(
+    session: Session, camera_id: str | None, now: float, half_life_s: float | None
+) -> list[MuteRecord]:
+    """Mutes in force at ``now`` (neither lifted nor faded), oldest first; of one camera when
+    ``camera_id`` is given."""
     query = select(MuteRow).where(MuteRow.lifted_at.is_(None)).order_by(MuteRow.id)
     if camera_id is not None:
         query = query.where(MuteRow.camera_id == camera_id)
-    return [mute_record(row) for row in session.scalars(query)]
+    if half_life_s is not None:  # nothing above level 1 is stored: older ones have all faded
+        oldest = now - half_life_s * math.log2(1.0 / FADED_LEVEL)
+        query = query.where(MuteRow.created_at >= oldest)
+    records = (mute_record(row) for row in session.scalars(query))
+    return [m for m in records if (m.fades_at(half_life_s) or math.inf) > now]
 
 
 def lift(session: Session, mute_id: int, by: str, now: float) -> MuteRecord:

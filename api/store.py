@@ -107,6 +107,8 @@ class EventStore:
         snapshot_dir: root of the snapshot files.
         camera_names: camera id -> display name, copied into each new event.
         clock: epoch seconds for ``created_at`` and ``decided_at`` (tests pass a fake).
+        mute_half_life_s: how fast a muted region's level halves (``smoothing``); None: mutes
+            never fade, they stay in force until lifted.
     """
 
     def __init__(
@@ -116,10 +118,12 @@ class EventStore:
         *,
         camera_names: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.time,
+        mute_half_life_s: float | None = None,
     ) -> None:
         self.engine = engine
         self.snapshots = SnapshotWriter(snapshot_dir)
         self._clock = clock
+        self.mute_half_life_s = mute_half_life_s
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._recorder = EpisodeRecorder(self._sessions, self.snapshots, camera_names or {}, clock)
         self._lock = threading.RLock()
@@ -210,9 +214,10 @@ class EventStore:
         return record
 
     def mutes(self, camera_id: str | None = None) -> list[MuteRecord]:
-        """Mutes in force (not lifted), oldest first; of one camera when ``camera_id`` is given."""
+        """Mutes in force (neither lifted nor faded), oldest first; of one camera when
+        ``camera_id`` is given."""
         with self._sessions() as session:
-            return active_mutes(session, camera_id)
+            return active_mutes(session, camera_id, self._clock(), self.mute_half_life_s)
 
     def lift_mute(self, mute_id: int, by: str) -> MuteRecord:
         """Lift a mute (any operator may lift anyone's); its region alerts as usual again.

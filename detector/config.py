@@ -44,6 +44,11 @@ class SmoothingConfig(_Strict):
         description="If set, subtract a slow per-region baseline (time constant in seconds) "
         "so views that score high all day (fog, glare) do not open events.",
     )
+    mute_half_life_s: float = Field(
+        3 * 3600.0,
+        gt=0,
+        description="A dismissed region's muted level halves this often (seconds).",
+    )
 
 
 class DetectorConfig(_Strict):

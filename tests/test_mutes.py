@@ -74,6 +74,19 @@ def test_without_a_box_the_union_of_its_regions_is_muted(engine: Engine, tmp_pat
     assert boxes == [(0.10, 0.20, 0.70, 0.70), FULL_VIEW]
 
 
+def test_a_mute_fades_as_its_level_decays(engine: Engine, tmp_path: Path) -> None:
+    now = [T0]
+    store = EventStore(engine, tmp_path / "snaps", clock=lambda: now[0], mute_half_life_s=3600)
+    _dismissed(store, peak_score=0.8)  # 0.8 -> 0.05 (faded) in four half-lives
+    _dismissed(store, track=2, peak_score=0.04)  # below the faded level from the start
+    (mute,) = store.mutes()
+    assert (mute.level, mute.fades_at(3600), mute.fades_at(None)) == (0.8, T0 + 4 * 3600, None)
+    now[0] = T0 + 4 * 3600 - 60
+    assert [m.id for m in store.mutes("ridge")] == [mute.id]
+    now[0] = T0 + 4 * 3600 + 60
+    assert store.mutes() == []
+
+
 def test_another_operator_lifts_a_mute_once(engine: Engine, tmp_path: Path) -> None:
     store = EventStore(engine, tmp_path / "snaps")
     heard: list[str] = []

@@ -37,11 +37,15 @@ class MuteOut(BaseModel):
     event_id: int = Field(description="The dismissed event that muted the region.")
     created_at: AwareDatetime = Field(description="When the event was dismissed.")
     created_by: str = Field(description="Who dismissed it.")
+    fades_at: AwareDatetime | None = Field(
+        description="When its decaying level stops mattering and it is no longer in force "
+        "(null: never)."
+    )
     lifted_at: AwareDatetime | None
     lifted_by: str | None
 
     @classmethod
-    def of(cls, mute: MuteRecord) -> MuteOut:
+    def of(cls, mute: MuteRecord, half_life_s: float | None) -> MuteOut:
         return cls(
             id=mute.id,
             camera_id=mute.camera_id,
@@ -51,6 +55,7 @@ class MuteOut(BaseModel):
             event_id=mute.event_id,
             created_at=datetime.fromtimestamp(mute.created_at, tz=UTC),
             created_by=mute.created_by,
+            fades_at=to_datetime(mute.fades_at(half_life_s)),
             lifted_at=to_datetime(mute.lifted_at),
             lifted_by=mute.lifted_by,
         )
@@ -61,8 +66,9 @@ def list_mutes(
     store: StoreDep,
     camera: Annotated[str | None, Query(description="Only this camera's.")] = None,
 ) -> list[MuteOut]:
-    """Regions muted by dismissing an event and not lifted since, with who muted them and when."""
-    return [MuteOut.of(mute) for mute in store.mutes(camera)]
+    """Regions muted by dismissing an event, neither lifted nor faded since, with who muted them
+    and when."""
+    return [MuteOut.of(mute, store.mute_half_life_s) for mute in store.mutes(camera)]
 
 
 @router.post(
@@ -80,7 +86,7 @@ def lift_mute(mute_id: MuteId, store: StoreDep, user: RequireOperator) -> MuteOu
     """The region alerts at the camera's ordinary threshold again, from its next frame. Any
     operator may lift any mute; who lifted it is recorded."""
     try:
-        return MuteOut.of(store.lift_mute(mute_id, user.name))
+        return MuteOut.of(store.lift_mute(mute_id, user.name), store.mute_half_life_s)
     except MuteNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     except MuteAlreadyLifted as exc:
