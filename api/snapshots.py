@@ -52,21 +52,25 @@ class SnapshotFiles:
     height: int
 
 
-def _corners(box: Box, width: int, height: int) -> tuple[tuple[int, int], tuple[int, int]]:
+def _corners(
+    box: Box, width: int, height: int, outset: int = 0
+) -> tuple[tuple[int, int], tuple[int, int]]:
     x0, y0, x1, y1 = box
-    p0 = (round(x0 * (width - 1)), round(y0 * (height - 1)))
-    return p0, (round(x1 * (width - 1)), round(y1 * (height - 1)))
+    p0 = (max(0, round(x0 * (width - 1)) - outset), max(0, round(y0 * (height - 1)) - outset))
+    p1 = (round(x1 * (width - 1)) + outset, round(y1 * (height - 1)) + outset)
+    return p0, (min(width - 1, p1[0]), min(height - 1, p1[1]))
 
 
 def _draw_regions(bgr: np.ndarray, regions: Sequence[Region], box: Box | None) -> None:
-    """Draw the event's ``box`` (thicker, amber), then each region's box and a ``cls:score``
-    label, onto ``bgr`` in place."""
+    """Draw the event's ``box`` (amber, just outside it so that a region with the same box
+    stays visible), then each region's box and a ``cls:score`` label, onto ``bgr`` in place."""
     height, width = bgr.shape[:2]
     # Scale strokes with the picture so 4K and 360p snapshots both stay readable.
     thick = max(1, round(min(width, height) / 300))
     font_scale = max(0.4, min(width, height) / 900)
     if box is not None:
-        cv2.rectangle(bgr, *_corners(box, width, height), _EVENT_BOX_COLOUR, 2 * thick)
+        corners = _corners(box, width, height, outset=2 * thick)
+        cv2.rectangle(bgr, *corners, _EVENT_BOX_COLOUR, 2 * thick)
     for region in regions:
         colour = _COLOURS.get(region.cls, _DEFAULT_COLOUR)
         p0, p1 = _corners(region.box, width, height)

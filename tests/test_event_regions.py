@@ -114,5 +114,5 @@ def test_the_snapshot_shows_the_event_region(store: EventStore) -> None:
     drawn = cv2.imread(str(store.snapshot_path(event_id))).astype(int)
     clean = cv2.imread(str(store.snapshot_path(event_id, clean=True))).astype(int)
     top = round(0.05 * 239)
-    changed = np.abs(drawn - clean).sum(axis=2)[top, 40:280]
-    assert (changed > 60).all()
+    changed = np.abs(drawn - clean).sum(axis=2)[top - 4 : top + 1, 40:280]
+    assert (changed > 60).any(axis=0).all()

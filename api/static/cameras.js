@@ -1,4 +1,4 @@
-// Camera wall (latest frame, stream state, frame age, lag) and the mask polygon editor.
+// Camera wall (latest frame, stream state, frame age, lag, muted regions) and the mask editor.
 "use strict";
 
 const WALL_REFRESH_MS = 3000;
@@ -18,7 +18,8 @@ const Wall = {
     this.stop();
     const tick = async () => {
       try {
-        this.render(await this.loadCameras());
+        const [cams, mutes] = await Promise.all([this.loadCameras(), api("/api/mutes")]);
+        this.render(cams, mutes);
       } catch (err) {
         if (err.status !== 401) toast(t("error.generic", { detail: err.message }), "error");
       }
@@ -32,7 +33,7 @@ const Wall = {
     this.timer = null;
   },
 
-  render(cams) {
+  render(cams, mutes = []) {
     const wall = document.getElementById("wall");
     document.getElementById("wall-empty").hidden = cams.length > 0;
     const ids = new Set(cams.map((c) => c.id));
@@ -47,6 +48,7 @@ const Wall = {
       }
       wall.append(tile); // keeps the API's order
       this.update(tile, cam);
+      Mutes.draw(tile, cam, mutes.filter((m) => m.camera_id === cam.id));
     }
   },
 
@@ -56,10 +58,12 @@ const Wall = {
         t("cameras.masks"))
       : null;
     return el("div", { class: "tile", dataset: { camera: cam.id } },
-      el("header", {}, el("b", {}), el("span", { class: "state" }), masks),
+      el("header", {}, el("b", {}), el("span", { class: "mute-count", hidden: true }),
+        el("span", { class: "state" }), masks),
       el("div", { class: "frame" },
         el("img", { alt: "" }),
         svgBox(),
+        el("div", { class: "mutes" }),
         el("div", { class: "noframe" }, t("cameras.no_frame"))),
       el("footer", {}));
   },
@@ -96,6 +100,46 @@ const Wall = {
     const next = new Image();
     next.onload = () => { img.src = next.src; };
     next.src = withParam(cam.latest_url, "t", Date.now());
+  },
+};
+
+// Regions muted by dismissals, hatched on the camera's picture with who muted them and when;
+// operators can lift them. The count in the header shows even before the boxes load, so a
+// muted camera is never silently deaf.
+const Mutes = {
+  draw(tile, cam, mutes) {
+    const count = tile.querySelector(".mute-count");
+    const n = cam.muted_regions || 0;
+    count.hidden = n === 0;
+    count.textContent = t(n === 1 ? "mutes.count_one" : "mutes.count", { n });
+    const layer = tile.querySelector(".mutes");
+    const key = mutes.map((m) => m.id).join(",") + I18N.lang;
+    if (layer.dataset.key === key) return; // unchanged: keep the buttons under the pointer
+    layer.dataset.key = key;
+    layer.replaceChildren(...mutes.map((m) => this.box(m)));
+  },
+
+  box(mute) {
+    const [x0, y0, x1, y1] = mute.box.map((v) => v * 100);
+    const style = `left:${x0}%;top:${y0}%;width:${x1 - x0}%;height:${y1 - y0}%`;
+    const who = t("mutes.by", { cls: clsLabel(mute.cls), who: mute.created_by,
+      time: fmtTime(mute.created_at, true) });
+    const lift = canDecide()
+      ? el("button", { type: "button", class: "lift-btn", onclick: () => this.lift(mute) },
+        t("mutes.lift"))
+      : null;
+    return el("div", { class: "mute-box", style, title: who, dataset: { mute: mute.id } },
+      el("span", { class: "mute-label" }, who), lift);
+  },
+
+  async lift(mute) {
+    try {
+      await api(`/api/mutes/${mute.id}/lift`, { method: "POST" });
+      toast(t("mutes.lifted", { who: mute.created_by }));
+    } catch (err) {
+      toast(t("error.generic", { detail: err.message }), "error");
+    }
+    Wall.start();
   },
 };
 

@@ -124,6 +124,7 @@ const Queue = {
       el("div", { class: "cam" }, ev.camera_name),
       el("div", { class: "sub" },
         el("span", { class: "badge cls-" + ev.cls }, clsLabel(ev.cls)),
+        realertBadge(ev),
         el("span", { class: "score" }, fmtScore(ev.peak_score)),
         el("span", {}, fmtDuration(ev.duration_s)),
         el("time", {}, fmtTime(ev.started_at)))),
