@@ -113,7 +113,7 @@ def test_a_mute_made_by_one_operator_is_shown_and_lifted_by_another(
     viewer = login(browser, watch.url, "vic")
     tile = _tile(viewer)
     expect(tile.locator(".mute-count")).to_have_text("1 muted region")
-    expect(tile.locator(".mute-box")).to_contain_text("Smoke muted by olga")
+    expect(tile.locator(".mute-list li")).to_contain_text("Smoke muted by olga")
     expect(tile.locator(".lift-btn")).to_have_count(0)
     other = viewer.locator('.tile[data-camera="tower-east"]')
     expect(other.locator(".mute-count")).to_be_hidden()
@@ -132,9 +132,10 @@ def test_a_mute_made_by_one_operator_is_shown_and_lifted_by_another(
     assert abs(drawn["width"] - frame["width"]) < 2
     assert abs(drawn["y"] - (frame["y"] + HAZE_BAND[1] * frame["height"])) < 2
 
-    box.locator(".lift-btn").click()
+    tile.locator(".mute-list .lift-btn").click()
     expect(page.locator(".toast").last).to_contain_text("Mute lifted")
     expect(box).to_have_count(0)
+    expect(tile.locator(".mute-list li")).to_have_count(0)
     expect(tile.locator(".mute-count")).to_be_hidden()
     (mute,) = _all_mutes(watch)
     assert (mute.created_by, mute.lifted_by) == ("olga", "oscar")

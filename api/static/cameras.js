@@ -58,13 +58,14 @@ const Wall = {
         t("cameras.masks"))
       : null;
     return el("div", { class: "tile", dataset: { camera: cam.id } },
-      el("header", {}, el("b", {}), el("span", { class: "mute-count", hidden: true }),
-        el("span", { class: "state" }), masks),
+      el("header", {}, el("b", {}), el("span", { class: "state" }), masks),
       el("div", { class: "frame" },
         el("img", { alt: "" }),
         svgBox(),
         el("div", { class: "mutes" }),
-        el("div", { class: "noframe" }, t("cameras.no_frame"))),
+        el("div", { class: "noframe" }, t("cameras.no_frame")),
+        el("span", { class: "mute-count", hidden: true })),
+      el("ol", { class: "mute-list" }),
       el("footer", {}));
   },
 
@@ -103,33 +104,42 @@ const Wall = {
   },
 };
 
-// Regions muted by dismissals, hatched on the camera's picture with who muted them and when;
-// operators can lift them. The count in the header shows even before the boxes load, so a
-// muted camera is never silently deaf.
+// Regions muted by dismissals: hatched and numbered on the camera's picture, listed under it
+// with who muted them and when; operators can lift them. The count on the picture comes with
+// the camera itself, so a muted camera is never silently deaf.
 const Mutes = {
   draw(tile, cam, mutes) {
     const count = tile.querySelector(".mute-count");
     const n = cam.muted_regions || 0;
     count.hidden = n === 0;
     count.textContent = t(n === 1 ? "mutes.count_one" : "mutes.count", { n });
-    const layer = tile.querySelector(".mutes");
+    const list = tile.querySelector(".mute-list");
     const key = mutes.map((m) => m.id).join(",") + I18N.lang;
-    if (layer.dataset.key === key) return; // unchanged: keep the buttons under the pointer
-    layer.dataset.key = key;
-    layer.replaceChildren(...mutes.map((m) => this.box(m)));
+    if (list.dataset.key === key) return; // unchanged: keep the buttons under the pointer
+    list.dataset.key = key;
+    tile.querySelector(".mutes").replaceChildren(...mutes.map((m, i) => this.box(m, i + 1)));
+    list.replaceChildren(...mutes.map((m, i) => this.item(m, i + 1)));
   },
 
-  box(mute) {
+  box(mute, number) {
     const [x0, y0, x1, y1] = mute.box.map((v) => v * 100);
     const style = `left:${x0}%;top:${y0}%;width:${x1 - x0}%;height:${y1 - y0}%`;
-    const who = t("mutes.by", { cls: clsLabel(mute.cls), who: mute.created_by,
-      time: fmtTime(mute.created_at, true) });
+    return el("div", { class: "mute-box", style, title: this.who(mute), dataset: { mute: mute.id } },
+      el("span", { class: "mute-no" }, number));
+  },
+
+  item(mute, number) {
     const lift = canDecide()
       ? el("button", { type: "button", class: "lift-btn", onclick: () => this.lift(mute) },
         t("mutes.lift"))
       : null;
-    return el("div", { class: "mute-box", style, title: who, dataset: { mute: mute.id } },
-      el("span", { class: "mute-label" }, who), lift);
+    return el("li", { dataset: { mute: mute.id } },
+      el("span", { class: "mute-no" }, number), el("span", {}, this.who(mute)), lift);
+  },
+
+  who(mute) {
+    return t("mutes.by", { cls: clsLabel(mute.cls), who: mute.created_by,
+      time: fmtTime(mute.created_at, true) });
   },
 
   async lift(mute) {
