@@ -102,6 +102,15 @@ def test_re_alert_after_a_dismissal_links_to_the_dismissed_event(
     link.click()
     expect(page.locator("#detail-status")).to_have_text("Dismissed")
     expect(page.locator("#detail .decided-note")).to_have_text("bright haze band")
+
+    # A re-alert arriving live is announced as one.
+    haze = int(page.locator("#detail .id").inner_text().lstrip("#"))
+    _open(watch.app, time.time(), 4, HAZE_BAND, 0.97, 10, parent_event=haze,
+          reason=Reason.ROSE_SINCE_DISMISSED)  # fmt: skip
+    expect(page.locator(".toast.alert").last).to_have_text(
+        "Re-alert: rose since dismissed (Smoke): Ridge North"
+    )
+    expect(items.first.locator(".badge.realert")).to_have_text("Re-alert: rose since dismissed")
     page.context.close()
 
 

@@ -88,8 +88,11 @@ function realertBadge(ev) {
   if (!ev.reason) return null;
   const since = ev.reason.endsWith("since dismissed");
   return el("span", { class: "badge realert" + (since ? " since-dismissed" : ""),
-    title: ev.parent_id ? t("realert.follows", { id: ev.parent_id }) : null },
-  t("realert." + ev.reason.replaceAll(" ", "_")));
+    title: ev.parent_id ? t("realert.follows", { id: ev.parent_id }) : null }, realertText(ev));
+}
+
+function realertText(ev) {
+  return ev.reason ? t("realert." + ev.reason.replaceAll(" ", "_")) : "";
 }
 
 function toast(message, kind = "info") {

@@ -54,7 +54,8 @@ const Alerts = {
     document.body.classList.remove("alerting");
     void document.body.offsetWidth; // restart the animation
     document.body.classList.add("alerting");
-    toast(t("alert.new", { cls: clsLabel(ev.cls), camera: ev.camera_name }), "alert");
+    const what = { cls: clsLabel(ev.cls), camera: ev.camera_name, why: realertText(ev) };
+    toast(t(ev.reason ? "alert.realert" : "alert.new", what), "alert");
   },
 };
 
