@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from api.config import AppConfig
+from api.lookalikes import LookAlike, merge_touching
 from api.overrun import OverrunWatch
 from detector.masks import MaskSet, Polygon
 from detector.model import CameraRules, OnnxModel
@@ -52,7 +53,8 @@ class CameraView:
     the camera streams but was last analysed more than twice its interval ago (overload);
     ``analysis_age_s`` is the time since its last analysis; ``behind_episodes`` counts the
     times it fell behind. ``thresholds`` are the opening thresholds in force (the model's, or the
-    camera's own), empty for a camera that is not analysed.
+    camera's own), empty for a camera that is not analysed. ``look_alikes`` are the regions that
+    have scored above threshold for long without an event (mask candidates).
     """
 
     config: CameraConfig
@@ -64,6 +66,7 @@ class CameraView:
     analysis_age_s: float | None = None
     behind_episodes: int = 0
     thresholds: Mapping[str, float] = field(default_factory=dict)
+    look_alikes: tuple[LookAlike, ...] = ()
 
 
 class PipelineLike(Protocol):
@@ -100,6 +103,7 @@ class _Camera:
     analysed: int = 0
     lag_s: float | None = None
     scores: Mapping[str, float] = field(default_factory=dict)
+    look_alikes: tuple[LookAlike, ...] = ()  # as of the last analysed frame
     # Held while the smoother changes and its updates are emitted: scores come from any scoring
     # thread, expiry from the tick and from removal, and each camera's events stay in order.
     smoothing: threading.Lock = field(default_factory=threading.Lock)
@@ -266,6 +270,7 @@ class Pipeline:
                         c.watch.age(now),
                         c.watch.episodes,
                         dict(c.rules.thresholds or {}),
+                        c.look_alikes,
                     )
                 )
             for cfg in self._disabled.values():
@@ -300,6 +305,7 @@ class Pipeline:
                 cam.watch.analysed(mono)
             with cam.smoothing:
                 self._emit_all(cam.smoother.update(det))
+                cam.look_alikes = merge_touching(cam.smoother.look_alikes())
         if self._on_scored is not None:
             self._on_scored(detections)
 

@@ -243,6 +243,11 @@ class CameraCounters(BaseModel):
     reconnects: int
 
 
+class LookAlikeOut(BaseModel):
+    cls: str
+    box: Box = Field(description="x0, y0, x1, y1 in 0..1.")
+
+
 class CameraOut(BaseModel):
     id: str
     name: str
@@ -281,6 +286,11 @@ class CameraOut(BaseModel):
         True,
         description="Whether the camera's frames get focus crops where its view changed (when "
         "the model has them; `focus` in its configuration).",
+    )
+    look_alikes: list[LookAlikeOut] = Field(
+        default_factory=list,
+        description="Regions that have scored above threshold for a long time without an event "
+        "(`smoothing.look_alike_s`): likely look-alikes (fog, chimney, glare), mask candidates.",
     )
     muted_regions: int = Field(
         0,

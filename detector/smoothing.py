@@ -31,7 +31,7 @@ from enum import Enum
 import numpy as np
 
 from detector.config import SmoothingConfig
-from detector.types import Detection, EventUpdate, Mute, Region, Transition
+from detector.types import Box, Detection, EventUpdate, Mute, Region, Transition
 from streams.frame import Frame
 
 #: The quiet period lasts at least this many intervals between a camera's frames.
@@ -113,6 +113,11 @@ class CameraSmoother:
         lets its region alert at the ordinary threshold again.
         """
         raise NotImplementedError
+
+    def look_alikes(self) -> list[tuple[str, Box]]:
+        """Cells that have scored at or above their class threshold for ``look_alike_s`` or
+        longer without an event: a fog bank, a chimney, glare. (class, cell box), for a mask."""
+        return []
 
     def expire(self, now: float) -> list[EventUpdate]:
         """Close active events of a camera that has sent no frame for ``quiet_s`` (it went dark)."""

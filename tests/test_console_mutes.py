@@ -1,6 +1,7 @@
 """Muted regions and re-alerts in a real browser: what one operator's dismissal muted is drawn on
 the camera wall with who muted it, another operator lifts it, and a re-alert after a dismissal
-says so and links to the dismissed event.
+says so and links to the dismissed event. Likely look-alikes are outlined, and an admin turns
+one into a mask proposal.
 
 With ``EMBERWATCH_SCREENSHOTS=1`` the screenshots go to docs/screenshots/ (see
 tests/test_console_screens.py).
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from api.app import create_app
 from api.auth import Role
 from api.config import AppConfig
+from api.lookalikes import LookAlike
 from api.mutes import MuteRecord, MuteRow, mute_record
 from api.store import Decision
 from detector.types import Box, EventUpdate, Reason, Region, Transition
@@ -41,6 +43,7 @@ CAMERAS = [
     CameraConfig(id="tower-east", name="Fire tower East", url="rtsp://10.0.0.22/stream1"),
 ]
 HAZE_BAND: Box = (0.0, 0.36, 1.0, 0.50)  # a bright band along the horizon, high all afternoon
+GLARE: Box = (0.70, 0.05, 0.95, 0.25)  # steady above threshold on the tower camera
 
 
 def _open(
@@ -64,8 +67,11 @@ def watch(tmp_path: Path) -> Iterator[LiveServer]:
     config = AppConfig(data_dir=tmp_path / "data", cameras=CAMERAS)
     with LiveServer(create_app(config, pipeline=fake)) as server:
         app, now = server.app, time.time()
-        for name, role in (("olga", Role.OPERATOR), ("oscar", Role.OPERATOR), ("vic", Role.VIEWER)):
+        users = {"olga": Role.OPERATOR, "oscar": Role.OPERATOR, "vic": Role.VIEWER,
+                 "ada": Role.ADMIN}  # fmt: skip
+        for name, role in users.items():
             app.state.auth.add_user(name, role, PASSWORD)
+        fake.look_alikes["tower-east"] = (LookAlike("smoke", GLARE),)
         for i, cam in enumerate(CAMERAS):
             fake.frames[cam.id] = _frame(cam.id, 10 + i, 20.0, now - 1)
             fake.set_stats(cam.id, state=StreamState.STREAMING, last_frame_ts=now - 1)
@@ -77,9 +83,10 @@ def watch(tmp_path: Path) -> Iterator[LiveServer]:
         yield server
 
 
-def _tile(page: Page) -> Locator:
+def _tile(page: Page, camera: str = "ridge-north") -> Locator:
+    """The camera's tile on the camera wall (opened)."""
     page.click("#nav button[data-view=cameras]")
-    return page.locator('.tile[data-camera="ridge-north"]')
+    return page.locator(f'.tile[data-camera="{camera}"]')
 
 
 def test_re_alert_after_a_dismissal_links_to_the_dismissed_event(
@@ -155,3 +162,27 @@ def _all_mutes(server: LiveServer) -> list[MuteRecord]:
     """Every stored mute, lifted ones included."""
     with Session(server.app.state.store.engine) as session:
         return [mute_record(row) for row in session.scalars(select(MuteRow))]
+
+
+def test_a_look_alike_becomes_a_mask_proposal(browser: Browser, watch: LiveServer) -> None:
+    from playwright.sync_api import expect
+
+    operator = login(browser, watch.url, "oscar")
+    tower = _tile(operator, "tower-east")
+    expect(tower.locator(".lookalike-box")).to_have_count(1)
+    expect(tower.locator(".lookalike-list li")).to_contain_text("Likely look-alike (Smoke)")
+    expect(tower.locator(".propose-btn")).to_have_count(0)  # masks are an admin's
+    operator.context.close()
+
+    page = login(browser, watch.url, "ada")
+    tower = _tile(page, "tower-east")
+    tower.locator(".propose-btn").click()
+    expect(page.locator("#mask-editor")).to_be_visible()
+    expect(page.locator("#mask-title")).to_contain_text("proposed from a likely look-alike")
+    x0, y0, x1, y1 = GLARE
+    assert page.evaluate("[MaskEditor.polys, MaskEditor.selected]") == [
+        [[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]],
+        0,
+    ]
+    page.click("#mask-cancel")
+    page.context.close()

@@ -19,7 +19,14 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import AUTH_RESPONSES, RequireAdmin, Role, require
 from api.camera_registry import CameraExists, CameraIn, CameraNotFound, CameraRegistry, Masks
 from api.deps import PipelineDep, StoreDep
-from api.schemas import CameraCounters, CameraOut, field_error, responses, to_datetime
+from api.schemas import (
+    CameraCounters,
+    CameraOut,
+    LookAlikeOut,
+    field_error,
+    responses,
+    to_datetime,
+)
 from api.snapshots import SnapshotError, render_snapshot
 from api.store import EventStore
 from streams.config import check_polygons
@@ -77,6 +84,7 @@ def camera_out(view: CameraView, now: float, muted: int = 0) -> CameraOut:
         fov_deg=cfg.fov_deg,
         masks=[list(poly) for poly in cfg.masks],
         focus=cfg.focus,
+        look_alikes=[LookAlikeOut(cls=la.cls, box=la.box) for la in view.look_alikes],
         muted_regions=muted,
         latest_url=f"{CAMERAS_PATH}/{cfg.id}/latest.jpg",
     )

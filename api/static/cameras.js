@@ -49,6 +49,7 @@ const Wall = {
       wall.append(tile); // keeps the API's order
       this.update(tile, cam);
       Mutes.draw(tile, cam, mutes.filter((m) => m.camera_id === cam.id));
+      LookAlikes.draw(tile, cam);
     }
   },
 
@@ -63,9 +64,11 @@ const Wall = {
         el("img", { alt: "" }),
         svgBox(),
         el("div", { class: "mutes" }),
+        el("div", { class: "lookalikes" }),
         el("div", { class: "noframe" }, t("cameras.no_frame")),
         el("span", { class: "mute-count", hidden: true })),
       el("ol", { class: "mute-list" }),
+      el("ul", { class: "lookalike-list" }),
       el("footer", {}));
   },
 
@@ -153,6 +156,29 @@ const Mutes = {
   },
 };
 
+// Regions that have scored above threshold for long without an event (fog, a chimney, glare):
+// outlined on the picture, and for admins one click opens the mask editor with the region.
+const LookAlikes = {
+  draw(tile, cam) {
+    const list = tile.querySelector(".lookalike-list");
+    const found = cam.look_alikes || [];
+    const key = JSON.stringify(found) + I18N.lang;
+    if (list.dataset.key === key) return;
+    list.dataset.key = key;
+    tile.querySelector(".lookalikes").replaceChildren(...found.map((la) => {
+      const [x0, y0, x1, y1] = la.box.map((v) => v * 100);
+      return el("div", { class: "lookalike-box", title: t("lookalike.title"),
+        style: `left:${x0}%;top:${y0}%;width:${x1 - x0}%;height:${y1 - y0}%` });
+    }));
+    list.replaceChildren(...found.map((la) => el("li", {},
+      el("span", {}, t("lookalike.item", { cls: clsLabel(la.cls) })),
+      ME.role === "admin"
+        ? el("button", { type: "button", class: "propose-btn",
+          onclick: () => MaskEditor.open(cam.id, la.box) }, t("lookalike.propose"))
+        : null)));
+  },
+};
+
 const MaskEditor = {
   camera: null,
   polys: [], // closed polygons, normalised [[x, y], ...]
@@ -160,14 +186,21 @@ const MaskEditor = {
   selected: -1,
   image: null,
 
-  async open(cameraId) {
+  // proposal: a box [x0, y0, x1, y1] added (and selected) as a rectangle to accept or edit.
+  async open(cameraId, proposal = null) {
     const cam = CAMERAS.get(cameraId);
     this.camera = cam;
     this.image = null;
     this.polys = cam.masks.map((p) => p.map(([x, y]) => [x, y]));
     this.current = [];
     this.selected = -1;
-    document.getElementById("mask-title").textContent = t("mask.title", { camera: cam.name });
+    if (proposal) {
+      const [x0, y0, x1, y1] = proposal;
+      this.polys.push([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]);
+      this.selected = this.polys.length - 1;
+    }
+    document.getElementById("mask-title").textContent =
+      t(proposal ? "mask.title_proposal" : "mask.title", { camera: cam.name });
     const img = new Image();
     img.onload = () => { this.image = img; this.resize(); };
     img.onerror = () => { this.image = null; this.resize(); };
