@@ -1,12 +1,12 @@
 """Turns the detector's episode transitions into event, snapshot and timeline rows.
 
 An episode is one (camera, class, track): a camera may have several episodes of one class open
-at once, each in its own region of the view, and each is its own event. The id of the event row
-of each open episode is kept in memory. An
-``updated`` transition for an episode not known here (its ``opened`` could not be stored, or
-the process restarted) opens a new event instead of being dropped, so a running detection is
-never invisible; a ``closed`` transition for an unknown episode is logged and ignored. An
-``opened`` transition for an episode that is already open ends the old event first.
+at once, each in its own region of the view, and each is its own event. The event id of each
+open episode is kept in memory. An ``updated`` transition for an episode not known here (its
+``opened`` could not be stored, or the process restarted) opens a new event instead of being
+dropped, so a running detection is never invisible; a ``closed`` transition for an unknown
+episode is logged and ignored. An ``opened`` transition for an episode that is already open
+ends the old event first.
 
 Snapshot files are written before the rows that reference them; a snapshot that cannot be
 written is logged with the camera id and the event is stored without it. A replaced peak
