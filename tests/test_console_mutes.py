@@ -119,6 +119,8 @@ def test_re_alert_after_a_dismissal_links_to_the_dismissed_event(
         "Re-alert: rose since dismissed (Smoke): Ridge North"
     )
     expect(items.first.locator(".badge.realert")).to_have_text("Re-alert: rose since dismissed")
+    page.click("#nav button[data-view=history]")
+    expect(page.locator("#history-rows .badge.realert")).to_have_count(2)
     page.context.close()
 
 
