@@ -144,6 +144,7 @@ def test_a_mute_made_by_one_operator_is_shown_and_lifted_by_another(
     expect(tile.locator(".mute-list li")).to_have_count(2)
     for item in tile.locator(".mute-list li").all():
         expect(item).to_contain_text("Smoke muted by olga")
+        expect(item).to_contain_text(re.compile(r"fades in \d+ h"))  # halves every 3 h
     expect(tile.locator(".lift-btn")).to_have_count(0)  # a viewer cannot lift
     other = viewer.locator('.tile[data-camera="tower-east"]')
     expect(other.locator(".mute-count")).to_be_hidden()

@@ -141,8 +141,12 @@ const Mutes = {
   },
 
   who(mute) {
-    return t("mutes.by", { cls: clsLabel(mute.cls), who: mute.created_by,
-      time: fmtTime(mute.created_at, true) });
+    const today = new Date(mute.created_at).toDateString() === new Date().toDateString();
+    const by = t("mutes.by", { cls: clsLabel(mute.cls), who: mute.created_by,
+      time: fmtTime(mute.created_at, !today) });
+    if (!mute.fades_at) return by;
+    const left = (Date.parse(mute.fades_at) - Date.now()) / 1000;
+    return by + " · " + t("mutes.fades", { left: fmtDuration(left) });
   },
 
   async lift(mute) {
