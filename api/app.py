@@ -2,13 +2,15 @@
 
 ``create_app(config)`` builds an app whose lifespan opens the database, closes events a
 previous run left active, builds and starts the pipeline (unless one is passed in, as tests
-do), and on shutdown stops the pipeline and closes the database.
+do), and on shutdown stops the pipeline and closes the database. Each camera's smoother gets
+the stored muted regions when it is built, and again whenever a dismissal or a lift changes
+them.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +33,7 @@ from api.routers import (
     departments,
     events,
     export,
+    mutes,
     publish,
     stats,
     stream,
@@ -39,7 +42,7 @@ from api.routers import (
 )
 from api.routers.stats import OperatorStatsCollector
 from api.store import EventStore
-from detector.types import EventUpdate
+from detector.types import EventUpdate, Mute
 
 if TYPE_CHECKING:
     from api.pipeline import PipelineLike
@@ -62,11 +65,27 @@ def make_sink(store: EventStore, metrics: Metrics) -> Callable[[EventUpdate], No
     return sink
 
 
+def stored_mutes(store: EventStore) -> Callable[[str], Sequence[Mute]]:
+    """A camera id -> its muted regions in force, as the detector takes them."""
+
+    def mutes(camera_id: str) -> list[Mute]:
+        return [record.mute() for record in store.mutes(camera_id)]
+
+    return mutes
+
+
 def _build_pipeline(config: AppConfig, store: EventStore, metrics: Metrics) -> PipelineLike:
     # Imported here: the real pipeline loads the model and opens cameras; tests pass a fake.
     from api.pipeline import Pipeline
 
-    return Pipeline(config, make_sink(store, metrics), observer=metrics)
+    sink = make_sink(store, metrics)
+    return Pipeline(config, sink, observer=metrics, mutes=stored_mutes(store))
+
+
+def _follow_mutes(store: EventStore, pipeline: PipelineLike) -> None:
+    """After a dismissal or a lift, hand that camera's muted regions to the detector."""
+    mutes = stored_mutes(store)
+    store.add_mute_listener(lambda camera_id: pipeline.set_mutes(camera_id, mutes(camera_id)))
 
 
 def _message(error: Mapping[str, Any]) -> str:
@@ -105,12 +124,16 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
             registry = CameraRegistry(engine)
             run = config.model_copy(update={"cameras": registry.load(config.cameras)})
             names = {cam.id: cam.display_name for cam in run.cameras}
-            store = EventStore(engine, config.snapshot_dir, camera_names=names)
+            half_life = run.smoothing.mute_half_life_s
+            store = EventStore(
+                engine, config.snapshot_dir, camera_names=names, mute_half_life_s=half_life
+            )
             store.close_stale()
             app.state.auth = AuthStore(engine)
             operator_stats.attach(engine)
             await run_in_threadpool(app.state.auth.ensure_initial_admin, config.data_dir)
             pipe = pipeline or _build_pipeline(run, store, metrics)
+            _follow_mutes(store, pipe)
             metrics.attach(pipe)
             app.state.config, app.state.store, app.state.cameras = run, store, registry
             app.state.pipeline, app.state.metrics = pipe, metrics
@@ -138,6 +161,7 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
         stats,
         export,
         events,
+        mutes,
         publish,
         departments,
         cameras,

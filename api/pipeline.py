@@ -10,12 +10,13 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from api.config import AppConfig
+from api.lookalikes import LookAlike, merge_touching
 from api.overrun import OverrunWatch
 from detector.masks import MaskSet, Polygon
 from detector.model import CameraRules, OnnxModel
 from detector.scheduler import BatchObserver, Scheduler
 from detector.smoothing import CameraSmoother
-from detector.types import Detection, EventUpdate
+from detector.types import Detection, EventUpdate, Mute
 from streams.config import CameraConfig
 from streams.frame import Frame
 from streams.memory import release_frame_buffers
@@ -28,6 +29,7 @@ __all__ = [
     "CameraManager",
     "CameraView",
     "EventSink",
+    "MuteSource",
     "Pipeline",
     "PipelineLike",
     "ScoredHook",
@@ -38,6 +40,8 @@ log = logging.getLogger(__name__)
 EventSink = Callable[[EventUpdate], None]
 # Called on a scoring thread with every batch's detections, after smoothing (benchmarks).
 ScoredHook = Callable[[Sequence[Detection]], None]
+# A camera's muted regions in force (the stored ones), read when its smoother is built.
+MuteSource = Callable[[str], Sequence[Mute]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +53,8 @@ class CameraView:
     the camera streams but was last analysed more than twice its interval ago (overload);
     ``analysis_age_s`` is the time since its last analysis; ``behind_episodes`` counts the
     times it fell behind. ``thresholds`` are the opening thresholds in force (the model's, or the
-    camera's own), empty for a camera that is not analysed.
+    camera's own), empty for a camera that is not analysed. ``look_alikes`` are the regions that
+    have scored above threshold for long without an event (mask candidates).
     """
 
     config: CameraConfig
@@ -61,6 +66,7 @@ class CameraView:
     analysis_age_s: float | None = None
     behind_episodes: int = 0
     thresholds: Mapping[str, float] = field(default_factory=dict)
+    look_alikes: tuple[LookAlike, ...] = ()
 
 
 class PipelineLike(Protocol):
@@ -73,6 +79,8 @@ class PipelineLike(Protocol):
     def cameras(self) -> list[CameraView]: ...
 
     def latest_frame(self, camera_id: str) -> Frame | None: ...
+
+    def set_mutes(self, camera_id: str, mutes: Sequence[Mute]) -> bool: ...
 
 
 class CameraManager(PipelineLike, Protocol):
@@ -95,6 +103,7 @@ class _Camera:
     analysed: int = 0
     lag_s: float | None = None
     scores: Mapping[str, float] = field(default_factory=dict)
+    look_alikes: tuple[LookAlike, ...] = ()  # as of the last analysed frame
     # Held while the smoother changes and its updates are emitted: scores come from any scoring
     # thread, expiry from the tick and from removal, and each camera's events stay in order.
     smoothing: threading.Lock = field(default_factory=threading.Lock)
@@ -115,10 +124,12 @@ class Pipeline:
         observer: BatchObserver | None = None,
         model: OnnxModel | None = None,
         on_scored: ScoredHook | None = None,
+        mutes: MuteSource | None = None,
     ) -> None:
         self.config = config
         self._sink = sink
         self._on_scored = on_scored
+        self._mutes = mutes
         self.model = model or OnnxModel(
             config.model_dir,
             providers=config.detector.providers,
@@ -148,6 +159,9 @@ class Pipeline:
         source = CameraSource(cam, self.config.streams, notify=self.scheduler.wake)
         thresholds = self.model.thresholds(cam.thresholds)
         smoother = CameraSmoother(cam.id, self.model.classes, thresholds, self.config.smoothing)
+        muted = self._mutes(cam.id) if self._mutes is not None else ()
+        if muted:  # a new smoother has none: muted regions outlive restarts and replacements
+            self._emit_all(smoother.set_mutes(muted, time.time()))
         rules = CameraRules(MaskSet.of(cam.masks), thresholds, focus=cam.focus)
         return _Camera(cam, source, smoother, rules, OverrunWatch(cam.id, cam.interval_s))
 
@@ -221,6 +235,17 @@ class Pipeline:
             self._disabled[camera_id] = updated
             return updated
 
+    def set_mutes(self, camera_id: str, mutes: Sequence[Mute]) -> bool:
+        """Give the camera's smoother its muted regions (all of them, replacing the previous
+        ones) and emit the closes this causes. False when the camera is not analysed."""
+        with self._lock:
+            cam = self._cams.get(camera_id)
+        if cam is None:
+            return False
+        with cam.smoothing:
+            self._emit_all(cam.smoother.set_mutes(mutes, time.time()))
+        return True
+
     def _retire(self, cam: _Camera) -> None:
         cam.source.stop()
         self.model.forget(cam.config.id)
@@ -245,6 +270,7 @@ class Pipeline:
                         c.watch.age(now),
                         c.watch.episodes,
                         dict(c.rules.thresholds or {}),
+                        c.look_alikes,
                     )
                 )
             for cfg in self._disabled.values():
@@ -279,6 +305,7 @@ class Pipeline:
                 cam.watch.analysed(mono)
             with cam.smoothing:
                 self._emit_all(cam.smoother.update(det))
+                cam.look_alikes = merge_touching(cam.smoother.look_alikes())
         if self._on_scored is not None:
             self._on_scored(detections)
 
