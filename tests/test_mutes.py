@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+import numpy as np
 import pytest
 from sqlalchemy import Engine
 
@@ -218,3 +219,36 @@ def test_events_api_shows_region_link_and_reason(client: TestClient) -> None:
     assert listed[child]["parent_id"] == parent and listed[child]["parent_status"] == "dismissed"
     assert (listed[parent]["parent_id"], listed[parent]["reason"]) == (None, "")
     assert listed[parent]["box"] == list(PLUME_BOX)
+
+
+def test_a_dismissed_plume_that_grows_after_a_restart_re_alerts_linked(tmp_path: Path) -> None:
+    """The real smoother and store: a small plume is dismissed, the service restarts, the plume
+    spreads out of its muted region and a new event linked to the dismissed one is stored."""
+    cells = ((0.0, 0.0, 0.5, 1.0), (0.5, 0.0, 1.0, 1.0))  # left and right halves
+    cfg = SmoothingConfig(tau_s=1.0, min_persistence_s=10, baseline_tau_s=None)
+
+    def frame(smoother: CameraSmoother, ts: float, left: float, right: float) -> list[EventUpdate]:
+        return smoother.observe(ts, cells, np.array([[left], [right]]), 2)
+
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    first = make_engine(url)
+    init_db(first)
+    store = EventStore(first, tmp_path / "snaps")
+    before = CameraSmoother("ridge", ("smoke",), {"smoke": 0.5}, cfg)
+    ids = [store.apply(u) for t in range(0, 40, 10) for u in frame(before, T0 + t, 0.6, 0.0)]
+    (dismissed,) = {i for i in ids if i is not None}
+    store.decide(dismissed, Decision.DISMISS, "ana")
+    first.dispose()
+
+    engine = make_engine(url)  # the service started again on the same database
+    init_db(engine)
+    store = EventStore(engine, tmp_path / "snaps")
+    after = CameraSmoother("ridge", ("smoke",), {"smoke": 0.5}, cfg)
+    assert after.set_mutes(stored_mutes(store)("ridge"), T0 + 60) == []
+    quiet = [u for t in range(60, 120, 10) for u in frame(after, T0 + t, 0.6, 0.0)]
+    assert quiet == []  # the same plume at the dismissed level: muted
+    grown = [u for t in range(120, 160, 10) for u in frame(after, T0 + t, 0.6, 0.7)]
+    (opened,) = [u for u in grown if u.transition is OPENED]
+    assert (opened.reason, opened.parent_event) == (Reason.GREW_SINCE_DISMISSED, dismissed)
+    event = store.get_event(int(store.apply(opened) or 0))
+    assert (event.parent_id, event.reason) == (dismissed, "grew since dismissed")
