@@ -10,13 +10,12 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from api.config import AppConfig
-from api.lookalikes import LookAlike, merge_touching
 from api.overrun import OverrunWatch
 from detector.masks import MaskSet, Polygon
 from detector.model import CameraRules, OnnxModel
 from detector.scheduler import BatchObserver, Scheduler
 from detector.smoothing import CameraSmoother
-from detector.types import Detection, EventUpdate, Mute
+from detector.types import Detection, EventUpdate, LookAlike, Mute
 from streams.config import CameraConfig
 from streams.frame import Frame
 from streams.memory import release_frame_buffers
@@ -305,7 +304,7 @@ class Pipeline:
                 cam.watch.analysed(mono)
             with cam.smoothing:
                 self._emit_all(cam.smoother.update(det))
-                cam.look_alikes = merge_touching(cam.smoother.look_alikes())
+                cam.look_alikes = cam.smoother.look_alikes()
         if self._on_scored is not None:
             self._on_scored(detections)
 

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from detector.config import SmoothingConfig
-from detector.types import Box, Mute
+from detector.types import Box
 
 #: The single cell of a model or caller that gives no tiles.
 WHOLE_FRAME: tuple[Box, ...] = ((0.0, 0.0, 1.0, 1.0),)
@@ -79,11 +79,6 @@ def fold(cells: Sequence[Box], boxes: Sequence[Box], scores: np.ndarray) -> np.n
         best = max(range(len(cells)), key=lambda i: intersection(cells[i], box))
         raw[best] = np.maximum(raw[best], row)
     return raw
-
-
-def mute_level(mute: Mute, ts: float, half_life_s: float) -> float:
-    """The muted level at ``ts``: it halves every ``half_life_s`` seconds after the dismissal."""
-    return float(mute.level * 0.5 ** (max(ts - mute.since, 0.0) / half_life_s))
 
 
 class CellEvidence:

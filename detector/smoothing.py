@@ -40,24 +40,23 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from detector import regions
 from detector.config import SmoothingConfig
-from detector.evidence import (
-    WHOLE_FRAME,
-    CellEvidence,
-    area,
-    fold,
-    intersection,
-    mute_level,
-    touches,
-    union_box,
+from detector.evidence import WHOLE_FRAME, CellEvidence, area, fold, intersection
+from detector.types import (
+    Box,
+    Detection,
+    EventUpdate,
+    LookAlike,
+    Mute,
+    Reason,
+    Region,
+    Transition,
 )
-from detector.types import Box, Detection, EventUpdate, Mute, Reason, Region, Transition
 from streams.frame import Frame
 
 #: The quiet period lasts at least this many intervals between a camera's frames.
 QUIET_FRAMES = 2
-# A cell counts as inside a mute when the mute covers at least this share of it.
-_MUTE_COVER = 0.25
 
 
 @dataclass
@@ -121,15 +120,21 @@ class CameraSmoother:
     def mutes(self) -> tuple[Mute, ...]:
         return self._mutes
 
-    def look_alikes(self) -> list[tuple[str, Box]]:
-        """Cells that have scored at or above their class threshold for ``look_alike_s`` or
-        longer without an event: a fog bank, a chimney, glare. (class, cell box), for a mask."""
+    def look_alikes(self) -> tuple[LookAlike, ...]:
+        """Regions (touching cells of one class) that have scored at or above their class
+        threshold for ``look_alike_s`` or longer without an event, top-left first."""
         last = self._cells.last_ts
         if last is None:
-            return []
+            return ()
         steady = (last - np.nan_to_num(self._high_since, nan=last)) >= self.config.look_alike_s
         steady &= ~self._held()
-        return [(self.classes[c], self._cells.cells[t]) for t, c in np.argwhere(steady)]
+        cells = self._cells.cells
+        found = [
+            LookAlike(cls, regions.region_box(cells, group))
+            for c, cls in enumerate(self.classes)
+            for group in regions.groups(cells, (int(t) for t in np.flatnonzero(steady[:, c])))
+        ]
+        return tuple(sorted(found, key=lambda la: (la.cls, la.box[1], la.box[0])))
 
     # --- feeding ----------------------------------------------------------------------------
 
@@ -221,14 +226,21 @@ class CameraSmoother:
         ev = step.evidence[:, ci]
         for ep in [e for e in self._episodes if e.cls == cls]:
             self._follow(step, ep, ev, open_thr)
-        thresholds = self._cell_thresholds(cls, open_thr, step.ts)
+        thresholds = regions.thresholds(
+            self._cells.cells,
+            [m for m in self._mutes if m.cls == cls],
+            open_thr,
+            step.ts,
+            half_life_s=self.config.mute_half_life_s,
+            margin=self.config.mute_margin,
+        )
         held = self._held()[:, ci]
         above = (ev >= thresholds) & ~held
         pending = self._pending[:, ci]
         pending[~above] = np.nan
         pending[above & np.isnan(pending)] = step.ts
         ready = above & (step.ts - np.nan_to_num(pending, nan=step.ts) >= self._persistence())
-        for group in self._groups(np.flatnonzero(ready)):
+        for group in regions.groups(self._cells.cells, (int(c) for c in np.flatnonzero(ready))):
             since = float(np.nanmin(pending[list(group)]))
             pending[list(group)] = np.nan
             self._start(step, cls, group, float(ev[list(group)].max()), since)
@@ -269,7 +281,8 @@ class CameraSmoother:
             else:
                 ep.cells |= cells  # a neighbouring tile of the same plume: no news yet
             return
-        reason, parent = self._muted_reason(cls, cells, step.ts)
+        mutes = [m for m in self._mutes if m.cls == cls]
+        reason, parent = regions.muted_reason(self._cells.cells, cells, mutes)
         ep = _Episode(self._new_track(), cls, cells, since, step.ts, parent_event=parent)
         self._announce(step, ep, level, reason, None)
 
@@ -298,34 +311,6 @@ class CameraSmoother:
     def _due(self, ep: _Episode, ts: float) -> bool:
         return ts - ep.alert_ts >= self.config.realert_min_s
 
-    def _muted_reason(self, cls: str, cells: set[int], ts: float) -> tuple[Reason, int | None]:
-        """How a new region relates to this camera's mutes of ``cls``: inside, spreading from
-        one, or unrelated."""
-        box = self._box(cells)
-        for mute in self._mutes:
-            if mute.cls != cls or not touches(box, mute.box):
-                continue
-            inside = all(self._covered(c, mute) for c in cells)
-            if inside:
-                return Reason.ROSE_SINCE_DISMISSED, mute.event_id
-            return Reason.GREW_SINCE_DISMISSED, mute.event_id
-        return Reason.NONE, None
-
-    def _cell_thresholds(self, cls: str, open_thr: float, ts: float) -> np.ndarray:
-        """Opening threshold of every cell: the class's, raised inside live mutes."""
-        thr = np.full(len(self._cells.cells), open_thr)
-        half_life, margin = self.config.mute_half_life_s, self.config.mute_margin
-        for mute in (m for m in self._mutes if m.cls == cls):
-            level = mute_level(mute, ts, half_life) + margin
-            for c in range(len(thr)):
-                if self._covered(c, mute):
-                    thr[c] = max(thr[c], level)
-        return thr
-
-    def _covered(self, cell: int, mute: Mute) -> bool:
-        box = self._cells.cells[cell]
-        return intersection(box, mute.box) >= _MUTE_COVER * area(box)
-
     # --- helpers ----------------------------------------------------------------------------
 
     def _held(self) -> np.ndarray:
@@ -335,21 +320,11 @@ class CameraSmoother:
             held[list(ep.cells), self.classes.index(ep.cls)] = True
         return held
 
-    def _groups(self, cells: np.ndarray) -> list[set[int]]:
-        """Connected groups of cells whose boxes touch."""
-        groups: list[set[int]] = []
-        for c in (int(x) for x in cells):
-            joined = [g for g in groups if self._adjacent(g, {c})]
-            merged = {c}.union(*joined)
-            groups = [g for g in groups if g not in joined] + [merged]
-        return groups
-
     def _adjacent(self, a: set[int], b: set[int]) -> bool:
-        boxes = self._cells.cells
-        return any(touches(boxes[i], boxes[j]) for i in a for j in b)
+        return regions.adjacent(self._cells.cells, a, b)
 
     def _box(self, cells: set[int]) -> Box:
-        return union_box([self._cells.cells[c] for c in sorted(cells)])
+        return regions.region_box(self._cells.cells, cells)
 
     def _persistence(self) -> float:
         return self.config.min_persistence_s

@@ -77,6 +77,15 @@ class Reason(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class LookAlike:
+    """A region of one class that has scored above threshold for long without an event: a fog
+    bank, a chimney, glare. ``box`` is normalised like :data:`Box` (a mask proposal)."""
+
+    cls: str
+    box: Box
+
+
+@dataclass(frozen=True, slots=True)
 class Mute:
     """A region an operator dismissed: inside it, evidence must clearly exceed a decaying level.
 

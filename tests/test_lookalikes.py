@@ -6,14 +6,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pytest
 
 from api.config import AppConfig
-from api.lookalikes import LookAlike, merge_touching
 from api.pipeline import Pipeline
-from detector.config import DetectorConfig
+from detector.config import DetectorConfig, SmoothingConfig
 from detector.smoothing import CameraSmoother
-from detector.types import Box
+from detector.types import LookAlike
 from streams.config import CameraConfig
 from tests.fixtures.app import FakePipeline
 from tests.fixtures.media import SynthClips
@@ -26,25 +26,26 @@ BAND = [(0.0, 0.3, 0.25, 0.5), (0.25, 0.3, 0.5, 0.5), (0.45, 0.35, 0.7, 0.5)]
 CHIMNEY = (0.85, 0.6, 0.9, 0.8)
 
 
-def test_touching_cells_of_one_class_merge_into_one_region() -> None:
-    cells = [("smoke", BAND[2]), ("smoke", CHIMNEY), ("flame", BAND[1]), ("smoke", BAND[0])]
-    assert merge_touching(cells) == (
-        LookAlike("flame", BAND[1]),
-        LookAlike("smoke", (0.0, 0.3, 0.25, 0.5)),  # not touching the third cell yet
-        LookAlike("smoke", BAND[2]),
+def test_touching_steady_cells_of_one_class_are_one_look_alike() -> None:
+    """The real smoother: three band cells (two touch, the third overlaps the second) and a
+    chimney score high for longer than look_alike_s; a cell that rises late is not one yet."""
+    cells = (*BAND, CHIMNEY, (0.0, 0.8, 0.2, 1.0))
+    cfg = SmoothingConfig(tau_s=1.0, look_alike_s=600)
+    sm = CameraSmoother("ridge", ("smoke",), {"smoke": 0.5}, cfg)
+    for i in range(80):
+        late = 0.8 if i > 60 else 0.0
+        sm.observe(i * 10.0, cells, np.array([[0.8], [0.8], [0.8], [0.9], [late]]), len(cells))
+    assert sm.look_alikes() == (
+        LookAlike("smoke", (0.0, 0.3, 0.7, 0.5)),  # the band: one region
         LookAlike("smoke", CHIMNEY),
     )
-    # The middle cell joins the chain: one region across the band.
-    chain = merge_touching([("smoke", BAND[0]), ("smoke", BAND[2]), ("smoke", BAND[1])])
-    assert chain == (LookAlike("smoke", (0.0, 0.3, 0.7, 0.5)),)
-    assert merge_touching([]) == ()
 
 
 class SteadySmoother(CameraSmoother):
-    """The real smoother, reporting two touching band cells as look-alikes."""
+    """The real smoother, reporting the band as a look-alike."""
 
-    def look_alikes(self) -> list[tuple[str, Box]]:
-        return [("smoke", BAND[0]), ("smoke", BAND[1])]
+    def look_alikes(self) -> tuple[LookAlike, ...]:
+        return (LookAlike("smoke", (0.0, 0.3, 0.5, 0.5)),)
 
 
 def test_the_pipeline_shows_each_camera_its_look_alikes(

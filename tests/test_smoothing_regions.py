@@ -7,10 +7,11 @@ import pytest
 
 from benchmarks.synth import SMOKE, SynthSpec, render_frame
 from detector.config import DEMO_MODEL, SmoothingConfig
-from detector.evidence import fold, mute_level
+from detector.evidence import fold
 from detector.model import OnnxModel
+from detector.regions import mute_level
 from detector.smoothing import CameraSmoother
-from detector.types import Box, EventUpdate, Mute, Reason, Transition
+from detector.types import Box, EventUpdate, LookAlike, Mute, Reason, Transition
 from streams.frame import Frame
 
 # A 2 x 2 view: cells 0 1 on top, 2 3 below.
@@ -192,7 +193,7 @@ def test_a_tile_that_scores_high_for_long_without_an_event_is_a_look_alike() -> 
     sm = smoother(SmoothingConfig(tau_s=1.0, min_persistence_s=10, quiet_s=60, look_alike_s=600))
     for i in range(50):
         feed(sm, i * 10.0, {0: 0.8, 3: 0.9 if i >= 45 else 0.0})
-    assert sm.look_alikes() == []  # 490 s so far
+    assert sm.look_alikes() == ()  # 490 s so far
     for i in range(50, 70):
         feed(sm, i * 10.0, {0: 0.8, 3: 0.9})
-    assert sm.look_alikes() == [("smoke", CELLS[0])]  # the plume's tile holds an event
+    assert sm.look_alikes() == (LookAlike("smoke", CELLS[0]),)  # the plume holds an event
