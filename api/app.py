@@ -29,6 +29,7 @@ from api.routers import (
     cameras,
     console,
     departments,
+    docs,
     events,
     export,
     publish,
@@ -128,7 +129,14 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
         finally:
             engine.dispose()
 
-    app = FastAPI(title="Emberwatch", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Emberwatch",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # served from local assets by api.routers.docs
+        redoc_url=None,
+    )
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(SQLAlchemyError, _database_error)
     for module in (
@@ -145,5 +153,7 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
     ):
         app.include_router(module.router)
     app.include_router(console.router)
+    app.include_router(docs.router)
+    app.mount(docs.ASSETS_URL, docs.assets(), name="docs-static")
     app.mount("/static", console.static_files(), name="static")
     return app
