@@ -81,11 +81,12 @@ const Publish = {
       api(`/api/events/${ev.id}/location`),
       canDecide() ? api("/api/publish/departments") : Promise.resolve([]),
     ]);
-    box.replaceChildren(
+    // Parts that do not apply are null: left out (replaceChildren would show them as "null").
+    box.replaceChildren(...[
       el("h2", {}, t("pub.title")),
       this.location(loc),
       el("div", { class: "pub-status" }, this.status(deliveries)),
-      this.form(ev, departments, box));
+      this.form(ev, departments, box)].filter((part) => part !== null));
   },
 
   async refreshStatus(box, ev) {
