@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,16 +18,24 @@ from detector.modelspec import ModelError, load_spec
 from streams.config import CameraConfig
 from streams.redact import redact_url
 
+if TYPE_CHECKING:
+    from benchmarks.synth import SynthSpec
+
 app = typer.Typer(help="Emberwatch: wildfire smoke and flame detection on camera streams.")
 app.add_typer(bench_app, name="bench")
 app.add_typer(users_app, name="users")
 app.command("export-dataset")(export_dataset)
 log = logging.getLogger("emberwatch")
 
-# The demo camera: a synthetic hillside where a plume rises 20 s into a 3-minute loop.
-DEMO_CLIP = "demo/plume-demo.mp4"
+# The demo camera: a synthetic hillside where a plume rises 20 s into a 3-minute loop and is
+# gone 70 s later. The 110 s without it outlast what closing the event takes with the default
+# smoothing (the average decaying below the close threshold, then quiet_s and two frame
+# intervals), so a first look sees an event open and close on every loop.
+DEMO_CLIP = "demo/plume-demo-v2.mp4"  # a new name whenever the footage changes
 DEMO_SECONDS = 180.0
 DEMO_PLUME_START_S = 20.0
+DEMO_PLUME_END_S = 90.0
+DEMO_INTERVAL_S = 2.0
 
 
 def setup_logging(level: str = "INFO") -> None:
@@ -45,6 +53,15 @@ def _has_runtime_cameras(config: AppConfig) -> bool:
         return bool(CameraRegistry(engine).load([]))
 
 
+def demo_spec() -> SynthSpec:
+    """The demo camera's footage."""
+    from benchmarks.synth import SynthSpec
+
+    return SynthSpec(
+        seconds=DEMO_SECONDS, plume_start_s=DEMO_PLUME_START_S, plume_end_s=DEMO_PLUME_END_S
+    )
+
+
 def with_demo_camera(config: AppConfig) -> AppConfig:
     """Watch the synthetic demo camera when no camera is configured anywhere.
 
@@ -54,19 +71,19 @@ def with_demo_camera(config: AppConfig) -> AppConfig:
     """
     if config.cameras or _has_runtime_cameras(config):
         return config
-    from benchmarks.synth import SynthSpec, write_clip
+    from benchmarks.synth import write_clip
 
     clip = config.data_dir / DEMO_CLIP
     if not clip.exists():
         clip.parent.mkdir(parents=True, exist_ok=True)
         log.info("writing the demo clip %s", clip)
-        write_clip(clip, SynthSpec(seconds=DEMO_SECONDS, plume_start_s=DEMO_PLUME_START_S))
+        write_clip(clip, demo_spec())
     demo = CameraConfig(
         id="demo",
         name="Demo hillside (synthetic)",
         url=str(clip),
         loop=True,
-        interval_s=2.0,
+        interval_s=DEMO_INTERVAL_S,
     )
     detector = config.detector
     if detector.model_dir is None:

@@ -121,7 +121,10 @@ class EventOut(BaseModel):
     status: EventStatus = Field(description="open until an operator confirms or dismisses it.")
     active: bool = Field(description="True while the detection continues (ended_at is null).")
     started_at: AwareDatetime
-    last_seen_at: AwareDatetime
+    last_seen_at: AwareDatetime = Field(
+        description="Last time the detection was seen (refreshed at least every "
+        "smoothing.keepalive_s while it holds)."
+    )
     ended_at: AwareDatetime | None
     duration_s: float = Field(description="From start to end, or to last seen while active.")
     peak_score: float

@@ -38,6 +38,12 @@ class SmoothingConfig(_Strict):
     update_min_delta: float = Field(
         0.05, ge=0, description="Emit an update only when the peak rises by at least this much."
     )
+    keepalive_s: float = Field(
+        30.0,
+        gt=0,
+        description="While an event's score holds without a new peak, an update at most this "
+        "often, so its last-seen time and duration keep moving.",
+    )
     baseline_tau_s: float | None = Field(
         None,
         gt=0,

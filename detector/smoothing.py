@@ -54,6 +54,7 @@ class _ClassState:
     last_above: float = 0.0  # ACTIVE: last ts at or above the close threshold
     peak: float = 0.0
     reported_peak: float = 0.0
+    last_sent: float = 0.0  # ACTIVE: ts of the last update emitted
 
 
 class CameraSmoother:
@@ -157,7 +158,23 @@ class CameraSmoother:
             state.reported_peak = state.peak
             is_peak = ema >= state.peak
             return self._emit(cls, state, Transition.UPDATED, ts, ema, regions, frame, is_peak)
-        return None
+        return self._keep_alive(cls, state, ts, ema, regions, frame)
+
+    def _keep_alive(
+        self,
+        cls: str,
+        state: _ClassState,
+        ts: float,
+        ema: float,
+        regions: tuple[Region, ...],
+        frame: Frame | None,
+    ) -> EventUpdate | None:
+        """An update without a new peak while the detection holds at or above the close
+        threshold, at most every ``keepalive_s``: the event's last-seen time and duration keep
+        moving, and an event that a restart leaves active ends near its last detection."""
+        if state.last_above != ts or ts - state.last_sent < self.config.keepalive_s:
+            return None
+        return self._emit(cls, state, Transition.UPDATED, ts, ema, regions, frame, False)
 
     def _quiet(self, state: _ClassState) -> float:
         return max(self.config.quiet_s, QUIET_FRAMES * state.gap)
@@ -178,6 +195,7 @@ class CameraSmoother:
         frame: Frame | None,
         is_peak: bool,
     ) -> EventUpdate:
+        state.last_sent = ts
         return EventUpdate(
             camera_id=self.camera_id,
             cls=cls,
