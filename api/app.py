@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
+from api import errors
 from api.auth_store import AuthStore
 from api.camera_registry import CameraRegistry
 from api.config import AppConfig
@@ -70,20 +71,31 @@ def _build_pipeline(config: AppConfig, store: EventStore, metrics: Metrics) -> P
     return Pipeline(config, make_sink(store, metrics), observer=metrics)
 
 
-def _message(error: Mapping[str, Any]) -> str:
-    # pydantic's wording for a body that is JSON but not an object (or not JSON at all, sent
-    # without a JSON content type) does not say what to send.
-    if error["type"] in ("model_attributes_type", "dict_type") and tuple(error["loc"]) == ("body",):
-        return "the body must be a JSON object"
-    return str(error["msg"])
+def _api_error(error: Mapping[str, Any], body: Any) -> dict[str, Any]:
+    """One entry of a 422's ``errors``, worded as the configuration check words it."""
+    loc, kind = list(error["loc"]), error["type"]
+    if kind == "json_invalid":  # loc is ("body", character offset)
+        msg = errors.json_problem(body or "", int(loc[-1]), str(error["ctx"]["error"]))
+        return {"loc": ["body"], "msg": msg, "type": kind}
+    if loc == ["body"] and kind == "missing":
+        msg = "empty: send a JSON object"
+    elif loc == ["body"] and kind in ("model_attributes_type", "dict_type"):
+        # pydantic's wording for a body that is JSON but not an object (or not JSON at all,
+        # sent without a JSON content type) does not say what to send.
+        msg = "must be a JSON object"
+    else:
+        msg = errors.message(error)
+    return {"loc": loc, "msg": msg, "type": kind}
 
 
 async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
     """422 with a one-line ``detail`` naming each bad field, and the list in ``errors``."""
+    body = exc.body if isinstance(exc, RequestValidationError) else None
     raw = exc.errors() if isinstance(exc, RequestValidationError) else []
-    errors = [{"loc": list(e["loc"]), "msg": _message(e), "type": e["type"]} for e in raw]
-    detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors)
-    return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
+    items = [_api_error(e, body) for e in raw]
+    where = [errors.location(e["loc"], {"body": body}) for e in items]
+    detail = "; ".join(f"{w}: {e['msg']}" for w, e in zip(where, items, strict=True))
+    return JSONResponse({"detail": detail, "errors": items}, status_code=422)
 
 
 async def _database_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from api import errors
 from api.publish.settings import PublishConfig
 from detector.config import DEFAULT_MODEL, DetectorConfig, SmoothingConfig
 from streams.config import CameraConfig, StreamSettings
@@ -68,36 +69,49 @@ class AppConfig(_Strict):
         return self.detector.model_dir or DEFAULT_MODEL
 
 
-def _format_errors(exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        lines.append(f"  {where}: {msg}")
-    return "\n".join(lines)
-
-
 def parse_config(raw: dict[str, Any], *, source: str = "config") -> AppConfig:
     try:
         return AppConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"{source} is invalid:\n{_format_errors(exc)}") from exc
+        lines = errors.describe(exc.errors(), raw)
+        raise ConfigError(
+            f"{source} is invalid:\n" + "\n".join(f"  {line}" for line in lines)
+        ) from exc
+
+
+def _yaml_problem(path: Path, exc: yaml.YAMLError) -> str:
+    """``path``, line and column, and what the parser expected."""
+    mark = getattr(exc, "problem_mark", None)
+    what = "; ".join(
+        str(part) for part in (getattr(exc, "context", None), getattr(exc, "problem", None)) if part
+    )
+    if mark is None or not what:
+        return f"{path} is not valid YAML: {exc}"
+    return f"{path} is not valid YAML: line {mark.line + 1}, column {mark.column + 1}: {what}"
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        with path.open(encoding="utf-8") as stream:
+            return yaml.safe_load(stream)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start})") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(_yaml_problem(path, exc)) from exc
 
 
 def load_config(path: Path | None, **overrides: Any) -> AppConfig:
     """Read ``path`` (YAML) if given, apply non-None top-level ``overrides``, validate.
 
     Raises:
-        ConfigError: with one line per problem, each naming the key (e.g. ``cameras.0.url``).
+        ConfigError: with one line per problem, each naming the key (e.g.
+            ``cameras.ridge-north.url``).
     """
     raw: dict[str, Any] = {}
     if path is not None:
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+        loaded = _read_yaml(path)
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{path} must hold a mapping at the top level")
         raw = loaded or {}

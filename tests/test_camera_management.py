@@ -127,12 +127,15 @@ def test_yaml_camera_masks_survive_a_restart(run_app: Callable[[], TestClient]) 
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"interval_s": -1}, "body.interval_s"),
+        ({"interval_s": -1}, "body.interval_s: Input should be greater than 0"),
         ({"id": "no spaces"}, "body.id"),
-        ({"colour": "red"}, "body.colour"),
-        ({"url": "rtsp://u:${EMBERWATCH_TEST_UNSET}@127.0.0.1/x"}, "body.url"),
-        ({"url": "/nonexistent/clip.mp4"}, "body.url"),
-        ({"masks": [[[0.1, 0.1], [0.2, 0.2]]]}, "body.masks"),
+        ({"colour": "red"}, "body.colour: unknown key"),
+        (
+            {"url": "rtsp://u:${EMBERWATCH_TEST_UNSET}@127.0.0.1/x"},
+            "body.url: environment variable EMBERWATCH_TEST_UNSET is not set",
+        ),
+        ({"url": "/nonexistent/clip.mp4"}, "body.url: no such video file"),
+        ({"masks": [[[0.1, 0.1], [0.2, 0.2]]]}, "body.masks: mask 0 has 2 points; a polygon"),
     ],
 )
 def test_invalid_camera_is_422_naming_the_field(
@@ -144,7 +147,7 @@ def test_invalid_camera_is_422_naming_the_field(
     client = run_app()
     response = client.post("/api/cameras", json=file_body("new", synth_clips.smoke_mp4) | change)
     assert response.status_code == 422, response.text
-    assert field in response.json()["detail"]
+    assert response.json()["detail"].startswith(field)
     assert "new" not in cameras(client)
 
 
