@@ -21,10 +21,16 @@ from streams.redact import redact_url
 if TYPE_CHECKING:
     from benchmarks.synth import SynthSpec
 
-app = typer.Typer(help="Emberwatch: wildfire smoke and flame detection on camera streams.")
-app.add_typer(bench_app, name="bench")
+# Help as plain text: rich's option tables cut option names and descriptions short at 80
+# columns, plain help wraps them. Commands have a short_help where the first sentence of their
+# help would be cut in the list of commands.
+app = typer.Typer(
+    help="Emberwatch: wildfire smoke and flame detection on camera streams.",
+    rich_markup_mode=None,
+)
+app.add_typer(bench_app, name="bench", short_help="Benchmark models and throughput.")
 app.add_typer(users_app, name="users")
-app.command("export-dataset")(export_dataset)
+app.command("export-dataset", short_help="Decided events as a training data set.")(export_dataset)
 log = logging.getLogger("emberwatch")
 
 # The demo camera: a synthetic hillside where a plume rises 20 s into a 3-minute loop and is
@@ -105,7 +111,7 @@ def serve(
         Path | None,
         typer.Option(help="Database, snapshots, demo footage.", envvar="EMBERWATCH_DATA_DIR"),
     ] = None,
-    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING…")] = "INFO",
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
 ) -> None:
     """Run the service: cameras, detector, API and console."""
     import uvicorn
@@ -136,7 +142,7 @@ def serve(
     )
 
 
-@app.command("validate-config")
+@app.command("validate-config", short_help="Check a configuration file.")
 def validate_config(
     path: Annotated[Path, typer.Argument(help="YAML configuration file to check.")],
 ) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from api.cli import app
@@ -110,3 +112,27 @@ def test_serve_refuses_a_missing_model_with_one_line(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert f"model directory {tmp_path}/m does not exist" in result.output
+
+
+def _commands(group: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command's path below ``group`` (a Typer group: it has ``commands``)."""
+    found = [path]
+    for name, command in group.commands.items():
+        sub = (*path, name)
+        found += _commands(command, sub) if hasattr(command, "commands") else [sub]
+    return found
+
+
+def test_every_help_is_readable_at_80_columns() -> None:
+    """No line past the 80th column, and no option name or description cut short."""
+    commands = _commands(typer.main.get_command(app))
+    assert ("bench", "clips") in commands and ("users", "add") in commands
+    for path in commands:
+        result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "80"})
+        assert result.exit_code == 0, (path, result.output)
+        lines = result.output.splitlines()
+        assert max(len(line) for line in lines) <= 80, path
+        cut = [
+            line for line in lines if line.rstrip().endswith(("…", "...")) and "Usage:" not in line
+        ]
+        assert cut == [] and "…" not in result.output, path
