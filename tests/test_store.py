@@ -286,8 +286,10 @@ def test_snapshot_path_kinds(store: EventStore) -> None:
     assert event_id is not None
     opened = store.snapshot_path(event_id)
     assert opened == store.snapshot_path(event_id, SnapshotKind.OPENED)
+    assert store.snapshot_path(event_id, SnapshotKind.PEAK) == opened  # the peak so far
+    bare = store.apply(make_update("valley", OPENED, T0, frame=None))
     with pytest.raises(SnapshotNotFound, match="no peak snapshot"):
-        store.snapshot_path(event_id, SnapshotKind.PEAK)
+        store.snapshot_path(bare or 0, SnapshotKind.PEAK)
     store.apply(make_update("ridge", UPDATED, T0 + 5, score=0.9, is_peak=True))
     peak = store.snapshot_path(event_id)
     assert peak == store.snapshot_path(event_id, SnapshotKind.PEAK) != opened
