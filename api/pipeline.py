@@ -11,6 +11,7 @@ from typing import Protocol
 
 from api.config import AppConfig
 from api.overrun import OverrunWatch
+from detector.config import DEMO_MODEL
 from detector.masks import MaskSet, Polygon
 from detector.model import CameraRules, OnnxModel
 from detector.scheduler import BatchObserver, Scheduler
@@ -49,7 +50,8 @@ class CameraView:
     the camera streams but was last analysed more than twice its interval ago (overload);
     ``analysis_age_s`` is the time since its last analysis; ``behind_episodes`` counts the
     times it fell behind. ``thresholds`` are the opening thresholds in force (the model's, or the
-    camera's own), empty for a camera that is not analysed.
+    camera's own), empty for a camera that is not analysed; ``model`` the name of the model that
+    scores it, None for a camera that is not analysed.
     """
 
     config: CameraConfig
@@ -61,6 +63,7 @@ class CameraView:
     analysis_age_s: float | None = None
     behind_episodes: int = 0
     thresholds: Mapping[str, float] = field(default_factory=dict)
+    model: str | None = None
 
 
 class PipelineLike(Protocol):
@@ -188,6 +191,15 @@ class Pipeline:
         if old is not None:
             self._retire(old)
         log.info("camera %s: %s %s", cam.id, "replaced" if old else "added", redact_url(cam.url))
+        if cam.enabled and self.config.model_dir.resolve() == DEMO_MODEL.resolve():
+            # One model scores every camera: in demo mode that is the colour rule until a restart.
+            log.warning(
+                "camera %s: scored by the demo model %s, which only knows the synthetic plume, "
+                "until the service restarts (then every camera is scored by the configured or "
+                "shipped model)",
+                cam.id,
+                self.model.spec.name,
+            )
 
     def remove_camera(self, camera_id: str) -> bool:
         """Stop watching ``camera_id``; its active events end. False when it is unknown."""
@@ -245,6 +257,7 @@ class Pipeline:
                         c.watch.age(now),
                         c.watch.episodes,
                         dict(c.rules.thresholds or {}),
+                        self.model.spec.name,
                     )
                 )
             for cfg in self._disabled.values():

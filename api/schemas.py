@@ -254,6 +254,11 @@ class CameraOut(BaseModel):
         description="Opening threshold per class in force: the model's, or the camera's own "
         "(`thresholds` in its configuration); empty while the camera is not analysed.",
     )
+    model: str | None = Field(
+        None,
+        description="Name of the model that scores the camera (its model.yaml `name`; "
+        "`demo-plume` in demo mode); null while the camera is not analysed (disabled).",
+    )
     latitude: float | None
     longitude: float | None
     heading_deg: float | None

@@ -6,6 +6,7 @@ the colour-rule ONNX model, SQLite in tmp_path. Changes must survive a restart.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.auth import Role
 from api.config import AppConfig
-from detector.config import DetectorConfig
+from detector.config import DEMO_MODEL, DetectorConfig
 from streams.config import CameraConfig
 from tests.fixtures.app import authorize
 from tests.fixtures.media import MakeRtspServer, SynthClips
@@ -200,3 +201,26 @@ def test_rtsp_camera_added_with_a_password_never_shows_it(
     stored = db.execute("SELECT definition FROM runtime_cameras").fetchall()
     db.close()
     assert "${EMBERWATCH_TEST_CAM_PW}" in str(stored) and password not in str(stored)
+
+
+def test_camera_added_in_demo_mode_says_which_model_scores_it(
+    tmp_path: Path, synth_clips: SynthClips, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Demo mode: one model, the demo colour rule, scores every camera until a restart; a
+    camera added then is warned about, and every camera shows its model."""
+    demo = CameraConfig.model_validate(file_body("demo", synth_clips.negative_mp4))
+    config = AppConfig(
+        data_dir=tmp_path / "data",
+        cameras=[demo],
+        detector=DetectorConfig(model_dir=DEMO_MODEL, batch_timeout_s=0.01),
+    )
+    with TestClient(create_app(config)) as client:
+        authorize(client, "root", Role.ADMIN)
+        with caplog.at_level(logging.WARNING, logger="api.pipeline"):
+            body = file_body("ridge", synth_clips.negative_mp4)
+            assert client.post("/api/cameras", json=body).status_code == 201
+        assert "camera ridge: scored by the demo model demo-plume" in caplog.text
+        off = file_body("off", synth_clips.negative_mp4, enabled=False)
+        assert client.post("/api/cameras", json=off).status_code == 201
+        models = {cam_id: cam["model"] for cam_id, cam in cameras(client).items()}
+    assert models == {"demo": "demo-plume", "ridge": "demo-plume", "off": None}
