@@ -71,9 +71,9 @@ def demo_spec() -> SynthSpec:
 def with_demo_camera(config: AppConfig) -> AppConfig:
     """Watch the synthetic demo camera when no camera is configured anywhere.
 
-    The demo footage is synthetic, so unless a model is configured the demo camera is scored by
-    the colour-rule demo model (``models/demo-plume``), which knows the synthetic plume; real
-    cameras always use the configured or shipped model.
+    The demo footage is synthetic, so unless a model is configured the demo camera has its own
+    model, the colour rule ``models/demo-plume`` that knows the synthetic plume; cameras added
+    through the API while it runs use the configured or shipped model, side by side with it.
     """
     if config.cameras or _has_runtime_cameras(config):
         return config
@@ -90,16 +90,14 @@ def with_demo_camera(config: AppConfig) -> AppConfig:
         url=str(clip),
         loop=True,
         interval_s=DEMO_INTERVAL_S,
+        model_dir=DEMO_MODEL if config.detector.model_dir is None else None,
     )
-    detector = config.detector
-    if detector.model_dir is None:
-        detector = detector.model_copy(update={"model_dir": DEMO_MODEL})
     log.warning(
         "no camera configured: demo mode, watching a synthetic hillside scored by %s "
         "(add cameras to the config or through the API to watch real ones)",
-        detector.model_dir,
+        demo.model_dir or config.model_dir,
     )
-    return config.model_copy(update={"cameras": [demo], "detector": detector})
+    return config.model_copy(update={"cameras": [demo]})
 
 
 @app.command()
@@ -124,8 +122,9 @@ def serve(
         update={k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     )
     cfg = with_demo_camera(cfg.model_copy(update={"server": server}))
-    try:
-        load_spec(cfg.model_dir)  # fail here with one line, not inside the server's startup
+    try:  # fail here with one line, not inside the server's startup
+        for model_dir in {cfg.model_dir, *(c.model_dir for c in cfg.cameras if c.model_dir)}:
+            load_spec(model_dir)
     except ModelError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -152,6 +151,8 @@ def validate_config(
     if not (cfg.model_dir / "model.yaml").is_file():
         problems.append(f"detector.model_dir: {cfg.model_dir} has no model.yaml")
     for cam in cfg.cameras:
+        if cam.model_dir and not (cam.model_dir / "model.yaml").is_file():
+            problems.append(f"cameras.{cam.id}.model_dir: {cam.model_dir} has no model.yaml")
         if "://" not in cam.url and not Path(cam.url).is_file():
             problems.append(f"cameras.{cam.id}.url: file {cam.url} does not exist")
     if problems:

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.auth import Role
 from api.config import AppConfig
-from detector.config import DEMO_MODEL, DetectorConfig
+from detector.config import DEFAULT_MODEL, DEMO_MODEL, DetectorConfig
 from streams.config import CameraConfig
 from tests.fixtures.app import authorize
 from tests.fixtures.media import MakeRtspServer, SynthClips
@@ -203,24 +203,32 @@ def test_rtsp_camera_added_with_a_password_never_shows_it(
     assert "${EMBERWATCH_TEST_CAM_PW}" in str(stored) and password not in str(stored)
 
 
-def test_camera_added_in_demo_mode_says_which_model_scores_it(
+def test_demo_camera_and_added_cameras_are_scored_by_their_own_models(
     tmp_path: Path, synth_clips: SynthClips, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Demo mode: one model, the demo colour rule, scores every camera until a restart; a
-    camera added then is warned about, and every camera shows its model."""
-    demo = CameraConfig.model_validate(file_body("demo", synth_clips.negative_mp4))
+    """Demo mode: the synthetic camera keeps the demo colour rule while a camera added through
+    the API is scored by the shipped model, side by side, both analysed; each camera says which
+    model scores it. A camera's own model is set in the file, never through the API."""
+    demo = CameraConfig.model_validate(file_body("demo", synth_clips.smoke_mp4))
     config = AppConfig(
         data_dir=tmp_path / "data",
-        cameras=[demo],
-        detector=DetectorConfig(model_dir=DEMO_MODEL, batch_timeout_s=0.01),
+        cameras=[demo.model_copy(update={"model_dir": DEMO_MODEL})],
+        detector=DetectorConfig(batch_timeout_s=0.01),  # the shipped model for the others
     )
     with TestClient(create_app(config)) as client:
         authorize(client, "root", Role.ADMIN)
-        with caplog.at_level(logging.WARNING, logger="api.pipeline"):
+        with caplog.at_level(logging.INFO, logger="api"):
             body = file_body("ridge", synth_clips.negative_mp4)
             assert client.post("/api/cameras", json=body).status_code == 201
-        assert "camera ridge: scored by the demo model demo-plume" in caplog.text
+        assert f"camera ridge: scored by model {DEFAULT_MODEL.name}" in caplog.text
         off = file_body("off", synth_clips.negative_mp4, enabled=False)
         assert client.post("/api/cameras", json=off).status_code == 201
+        own = client.post("/api/cameras", json=file_body("x", synth_clips.negative_mp4) | {
+            "model_dir": str(DEMO_MODEL)})  # fmt: skip
+        assert own.status_code == 422
+        assert own.json()["detail"] == (
+            "body.model_dir: a camera's own model is set in the configuration file only"
+        )
+        wait_until(lambda: min(analysed(client, c) for c in ("demo", "ridge")) >= 2, 60, "scores")
         models = {cam_id: cam["model"] for cam_id, cam in cameras(client).items()}
-    assert models == {"demo": "demo-plume", "ridge": "demo-plume", "off": None}
+    assert models == {"demo": "demo-plume", "ridge": DEFAULT_MODEL.name, "off": None}
