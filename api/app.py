@@ -75,7 +75,9 @@ def _api_error(error: Mapping[str, Any], body: Any) -> dict[str, Any]:
     """One entry of a 422's ``errors``, worded as the configuration check words it."""
     loc, kind = list(error["loc"]), error["type"]
     if kind == "json_invalid":  # loc is ("body", character offset)
-        msg = errors.json_problem(body or "", int(loc[-1]), str(error["ctx"]["error"]))
+        reason = str(error.get("ctx", {}).get("error", "JSON decode error"))
+        pos = loc[-1] if isinstance(loc[-1], int) else 0
+        msg = errors.json_problem(body or "", pos, reason)
         return {"loc": ["body"], "msg": msg, "type": kind}
     if loc == ["body"] and kind == "missing":
         msg = "empty: send a JSON object"
