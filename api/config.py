@@ -29,6 +29,26 @@ class StorageConfig(_Strict):
     snapshot_dir: Path | None = Field(None, description="Default: snapshots/ in the data dir.")
 
 
+class MapConfig(_Strict):
+    """The console's slippy map of cameras, bearing rays and estimated fire positions."""
+
+    tile_url: str | None = Field(
+        None,
+        description="Map tiles, {z}/{x}/{y} in the URL: an operator's own tile server or a "
+        "provincial map service, e.g. https://tiles.example.org/{z}/{x}/{y}.png. "
+        "None: the offline schematic map only.",
+    )
+    attribution: str = Field("", max_length=200, description="Credit the tiles require.")
+    max_zoom: int = Field(18, ge=1, le=22, description="Highest zoom level the tiles have.")
+
+    @field_validator("tile_url")
+    @classmethod
+    def _placeholders(cls, value: str | None) -> str | None:
+        if value is not None and not all(p in value for p in ("{z}", "{x}", "{y}")):
+            raise ValueError("must contain {z}, {x} and {y}")
+        return value
+
+
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
@@ -42,6 +62,7 @@ class AppConfig(_Strict):
     smoothing: SmoothingConfig = SmoothingConfig()
     storage: StorageConfig = StorageConfig()
     server: ServerConfig = ServerConfig()
+    map: MapConfig = MapConfig()
     publish: PublishConfig = Field(
         PublishConfig(), description="Alert delivery to departments (docs/alerts.md)."
     )
