@@ -8,10 +8,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from api import errors
 from api.publish.settings import PublishConfig
 from detector.config import DEFAULT_MODEL, DetectorConfig, SmoothingConfig
 from streams.config import CameraConfig, StreamSettings
+from streams.validation import describe, yaml_problem
 
 
 class ConfigError(Exception):
@@ -94,21 +94,10 @@ def parse_config(raw: dict[str, Any], *, source: str = "config") -> AppConfig:
     try:
         return AppConfig.model_validate(raw)
     except ValidationError as exc:
-        lines = errors.describe(exc.errors(), raw)
+        lines = describe(exc.errors(), raw)
         raise ConfigError(
             f"{source} is invalid:\n" + "\n".join(f"  {line}" for line in lines)
         ) from exc
-
-
-def _yaml_problem(path: Path, exc: yaml.YAMLError) -> str:
-    """``path``, line and column, and what the parser expected."""
-    mark = getattr(exc, "problem_mark", None)
-    what = "; ".join(
-        str(part) for part in (getattr(exc, "context", None), getattr(exc, "problem", None)) if part
-    )
-    if mark is None or not what:
-        return f"{path} is not valid YAML: {exc}"
-    return f"{path} is not valid YAML: line {mark.line + 1}, column {mark.column + 1}: {what}"
 
 
 def _read_yaml(path: Path) -> Any:
@@ -120,7 +109,7 @@ def _read_yaml(path: Path) -> Any:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start})") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(_yaml_problem(path, exc)) from exc
+        raise ConfigError(yaml_problem(path, exc)) from exc
 
 
 def load_config(path: Path | None, **overrides: Any) -> AppConfig:
