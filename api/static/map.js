@@ -63,6 +63,7 @@ const EventMap = {
         .addTo(map);
     }
     // With a fix, the cameras and the fix; without, the whole ray.
-    map.fitBounds([...cameras, ...(fix ? [fix] : ends)], { padding: [20, 20], maxZoom: 14 });
+    map.fitBounds([...cameras, ...(fix ? [fix] : ends)], {
+      paddingTopLeft: [48, 24], paddingBottomRight: [24, 24], maxZoom: 14 }); // clear of the zoom buttons
   },
 };
