@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
+from api import errors
 from api.auth_store import AuthStore
 from api.camera_registry import CameraRegistry
 from api.config import AppConfig
@@ -31,8 +32,10 @@ from api.routers import (
     cameras,
     console,
     departments,
+    docs,
     events,
     export,
+    maps,
     mutes,
     publish,
     stats,
@@ -88,20 +91,33 @@ def _follow_mutes(store: EventStore, pipeline: PipelineLike) -> None:
     store.add_mute_listener(lambda camera_id: pipeline.set_mutes(camera_id, mutes(camera_id)))
 
 
-def _message(error: Mapping[str, Any]) -> str:
-    # pydantic's wording for a body that is JSON but not an object (or not JSON at all, sent
-    # without a JSON content type) does not say what to send.
-    if error["type"] in ("model_attributes_type", "dict_type") and tuple(error["loc"]) == ("body",):
-        return "the body must be a JSON object"
-    return str(error["msg"])
+def _api_error(error: Mapping[str, Any], body: Any) -> dict[str, Any]:
+    """One entry of a 422's ``errors``, worded as the configuration check words it."""
+    loc, kind = list(error["loc"]), error["type"]
+    if kind == "json_invalid":  # loc is ("body", character offset)
+        reason = str(error.get("ctx", {}).get("error", "JSON decode error"))
+        pos = loc[-1] if isinstance(loc[-1], int) else 0
+        msg = errors.json_problem(body or "", pos, reason)
+        return {"loc": ["body"], "msg": msg, "type": kind}
+    if loc == ["body"] and kind == "missing":
+        msg = "empty: send a JSON object"
+    elif loc == ["body"] and kind in ("model_attributes_type", "dict_type"):
+        # pydantic's wording for a body that is JSON but not an object (or not JSON at all,
+        # sent without a JSON content type) does not say what to send.
+        msg = "must be a JSON object"
+    else:
+        msg = errors.message(error)
+    return {"loc": loc, "msg": msg, "type": kind}
 
 
 async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
     """422 with a one-line ``detail`` naming each bad field, and the list in ``errors``."""
+    body = exc.body if isinstance(exc, RequestValidationError) else None
     raw = exc.errors() if isinstance(exc, RequestValidationError) else []
-    errors = [{"loc": list(e["loc"]), "msg": _message(e), "type": e["type"]} for e in raw]
-    detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors)
-    return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
+    items = [_api_error(e, body) for e in raw]
+    where = [errors.location(e["loc"], {"body": body}) for e in items]
+    detail = "; ".join(f"{w}: {e['msg']}" for w, e in zip(where, items, strict=True))
+    return JSONResponse({"detail": detail, "errors": items}, status_code=422)
 
 
 async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -151,7 +167,14 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
         finally:
             engine.dispose()
 
-    app = FastAPI(title="Emberwatch", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Emberwatch",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # served from local assets by api.routers.docs
+        redoc_url=None,
+    )
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(SQLAlchemyError, _database_error)
     for module in (
@@ -160,6 +183,7 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
         stream,
         stats,
         export,
+        maps,
         events,
         mutes,
         publish,
@@ -169,5 +193,7 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
     ):
         app.include_router(module.router)
     app.include_router(console.router)
+    app.include_router(docs.router)
+    app.mount(docs.ASSETS_URL, docs.assets(), name="docs-static")
     app.mount("/static", console.static_files(), name="static")
     return app

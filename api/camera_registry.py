@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError, field_validator
@@ -40,6 +41,14 @@ class CameraIn(CameraConfig):
     @field_validator("url")
     @classmethod
     def _expand(cls, value: str) -> str:  # overrides CameraConfig's: keep ${VAR} as written
+        return value
+
+    @field_validator("model_dir")
+    @classmethod
+    def _no_model_dir(cls, value: Path | None) -> Path | None:
+        # A client must not make the service load files of its choice as a model.
+        if value is not None:
+            raise ValueError("a camera's own model is set in the configuration file only")
         return value
 
     def to_config(self) -> CameraConfig:

@@ -289,10 +289,12 @@ class EventRecord:
         return self.ended_at is None
 
     def snapshot(self, kind: SnapshotKind | None = None) -> SnapshotRecord | None:
-        """The snapshot of ``kind``; without a kind the peak one if any, else the opening one."""
+        """The snapshot of ``kind``; the peak one (also without a kind) is the opening one until
+        a higher score is seen."""
         by_kind = {snap.kind: snap for snap in self.snapshots}
-        if kind is not None:
+        if kind is SnapshotKind.OPENED:
             return by_kind.get(kind)
+        # Until a frame scores higher, the opening frame is the event's peak.
         return by_kind.get(SnapshotKind.PEAK) or by_kind.get(SnapshotKind.OPENED)
 
 

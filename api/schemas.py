@@ -123,7 +123,10 @@ class EventOut(BaseModel):
     status: EventStatus = Field(description="open until an operator confirms or dismisses it.")
     active: bool = Field(description="True while the detection continues (ended_at is null).")
     started_at: AwareDatetime
-    last_seen_at: AwareDatetime
+    last_seen_at: AwareDatetime = Field(
+        description="Last time the detection was seen (refreshed at least every "
+        "smoothing.keepalive_s while it holds)."
+    )
     ended_at: AwareDatetime | None
     duration_s: float = Field(description="From start to end, or to last seen while active.")
     peak_score: float
@@ -276,6 +279,11 @@ class CameraOut(BaseModel):
         default_factory=dict,
         description="Opening threshold per class in force: the model's, or the camera's own "
         "(`thresholds` in its configuration); empty while the camera is not analysed.",
+    )
+    model: str | None = Field(
+        None,
+        description="Name of the model that scores the camera (its model.yaml `name`; "
+        "`demo-plume` in demo mode); null while the camera is not analysed (disabled).",
     )
     latitude: float | None
     longitude: float | None

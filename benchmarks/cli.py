@@ -278,7 +278,7 @@ def write_outputs(out: Path, bench: BenchRun, results: dict[str, Any], plots: bo
         plot_compare(out / "compare.png", results)
 
 
-@bench_app.command("clips")
+@bench_app.command("clips", short_help="Score recorded clips as the service would.")
 def clips(
     clips_csv: Annotated[
         Path,
@@ -386,4 +386,4 @@ def clips(
 # Registered here so `emberwatch bench --help` lists it; the module imports only typer at load.
 from benchmarks.throughput import throughput  # noqa: E402
 
-bench_app.command("throughput")(throughput)
+bench_app.command("throughput", short_help="Cameras per core, against a naive loop.")(throughput)

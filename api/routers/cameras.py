@@ -78,6 +78,7 @@ def camera_out(view: CameraView, now: float, muted: int = 0) -> CameraOut:
         last_error=redact_text(stats.last_error, [cfg.url]) if stats.last_error else None,
         scores=dict(view.scores),
         thresholds=dict(view.thresholds),
+        model=view.model,
         latitude=cfg.latitude,
         longitude=cfg.longitude,
         heading_deg=cfg.heading_deg,
