@@ -60,7 +60,7 @@ def post(client: TestClient, **fields: Any) -> Any:
           "template": {"body": "x", "content_type": "json"}}, "template.content_type",
          "not a content type"),
         ({"webhook_url": SMS, "webhook_format": "template",
-          "template": {"body": JSON_BODY, "script": "1"}}, "template.script", "Extra inputs"),
+          "template": {"body": JSON_BODY, "script": "1"}}, "template.script", "unknown key"),
         ({"webhook_url": SMS, "webhook_format": "slack"}, "webhook_format", "dingtalk"),
         ({"webhook_url": "https://brigade.example/hook"}, "secret", "required"),
     ],

@@ -370,7 +370,7 @@ def test_a_steady_detection_keeps_moving_and_a_restart_ends_it_when_last_seen(
     from detector.config import SmoothingConfig
     from detector.smoothing import CameraSmoother
 
-    cfg = SmoothingConfig(tau_s=1.0, min_persistence_s=10, keepalive_s=30)
+    cfg = SmoothingConfig(tau_s=1.0, min_persistence_s=10, keepalive_s=30, baseline_tau_s=None)
     smoother = CameraSmoother("ridge", ("smoke",), {"smoke": 0.5}, cfg)
     before = EventStore(engine, tmp_path / "snaps")
     seen = []
