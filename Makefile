@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# The console's slippy map, from the npm registry at build time (skipped without npm).
+LEAFLET := api/static/vendor/leaflet/leaflet.js
 
 .PHONY: run test lint typecheck pytest system-deps train bench-clips clean
 
@@ -11,9 +13,12 @@ $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { scripts/system-deps.sh run && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.run-deps: pyproject.toml | $(BIN)/python
+$(VENV)/.run-deps: pyproject.toml | $(BIN)/python $(LEAFLET)
 	$(BIN)/pip install -q -e .
 	@touch $@
+
+$(LEAFLET): scripts/vendor-leaflet.sh
+	scripts/vendor-leaflet.sh
 
 $(VENV)/.test-deps: pyproject.toml $(VENV)/.run-deps
 	$(BIN)/pip install -q -e '.[test]'
@@ -48,4 +53,4 @@ bench-clips: $(VENV)/.run-deps
 	$(BIN)/emberwatch bench clips ../shared/data/clips/dev/clips.csv --out bench-out/clips
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache api/static/vendor

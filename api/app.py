@@ -2,13 +2,15 @@
 
 ``create_app(config)`` builds an app whose lifespan opens the database, closes events a
 previous run left active, builds and starts the pipeline (unless one is passed in, as tests
-do), and on shutdown stops the pipeline and closes the database.
+do), and on shutdown stops the pipeline and closes the database. Each camera's smoother gets
+the stored muted regions when it is built, and again whenever a dismissal or a lift changes
+them.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, cast
 
@@ -21,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from api import errors
 from api.auth_store import AuthStore
 from api.camera_registry import CameraRegistry, RuntimeCameraRow
 from api.config import AppConfig
@@ -36,8 +39,11 @@ from api.routers import (
     cameras,
     console,
     departments,
+    docs,
     events,
     export,
+    maps,
+    mutes,
     publish,
     stats,
     stream,
@@ -48,7 +54,7 @@ from api.routers.stats import OperatorStatsCollector
 from api.sealing import KEY_FILE as SEALING_KEY_FILE
 from api.sealing import bind_box, load_or_create_box, seal_plaintext
 from api.store import EventStore
-from detector.types import EventUpdate
+from detector.types import EventUpdate, Mute
 
 if TYPE_CHECKING:
     from api.pipeline import PipelineLike
@@ -59,6 +65,7 @@ log = logging.getLogger(__name__)
 SEALED_COLUMNS = (
     DepartmentRow.__table__.c.webhook_url,
     DepartmentRow.__table__.c.secret,
+    DepartmentRow.__table__.c.webhook_template,
     RuntimeCameraRow.__table__.c.definition,
 )
 
@@ -78,27 +85,56 @@ def make_sink(store: EventStore, metrics: Metrics) -> Callable[[EventUpdate], No
     return sink
 
 
+def stored_mutes(store: EventStore) -> Callable[[str], Sequence[Mute]]:
+    """A camera id -> its muted regions in force, as the detector takes them."""
+
+    def mutes(camera_id: str) -> list[Mute]:
+        return [record.mute() for record in store.mutes(camera_id)]
+
+    return mutes
+
+
 def _build_pipeline(config: AppConfig, store: EventStore, metrics: Metrics) -> PipelineLike:
     # Imported here: the real pipeline loads the model and opens cameras; tests pass a fake.
     from api.pipeline import Pipeline
 
-    return Pipeline(config, make_sink(store, metrics), observer=metrics)
+    sink = make_sink(store, metrics)
+    return Pipeline(config, sink, observer=metrics, mutes=stored_mutes(store))
 
 
-def _message(error: Mapping[str, Any]) -> str:
-    # pydantic's wording for a body that is JSON but not an object (or not JSON at all, sent
-    # without a JSON content type) does not say what to send.
-    if error["type"] in ("model_attributes_type", "dict_type") and tuple(error["loc"]) == ("body",):
-        return "the body must be a JSON object"
-    return str(error["msg"])
+def _follow_mutes(store: EventStore, pipeline: PipelineLike) -> None:
+    """After a dismissal or a lift, hand that camera's muted regions to the detector."""
+    mutes = stored_mutes(store)
+    store.add_mute_listener(lambda camera_id: pipeline.set_mutes(camera_id, mutes(camera_id)))
+
+
+def _api_error(error: Mapping[str, Any], body: Any) -> dict[str, Any]:
+    """One entry of a 422's ``errors``, worded as the configuration check words it."""
+    loc, kind = list(error["loc"]), error["type"]
+    if kind == "json_invalid":  # loc is ("body", character offset)
+        reason = str(error.get("ctx", {}).get("error", "JSON decode error"))
+        pos = loc[-1] if isinstance(loc[-1], int) else 0
+        msg = errors.json_problem(body or "", pos, reason)
+        return {"loc": ["body"], "msg": msg, "type": kind}
+    if loc == ["body"] and kind == "missing":
+        msg = "empty: send a JSON object"
+    elif loc == ["body"] and kind in ("model_attributes_type", "dict_type"):
+        # pydantic's wording for a body that is JSON but not an object (or not JSON at all,
+        # sent without a JSON content type) does not say what to send.
+        msg = "must be a JSON object"
+    else:
+        msg = errors.message(error)
+    return {"loc": loc, "msg": msg, "type": kind}
 
 
 async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
     """422 with a one-line ``detail`` naming each bad field, and the list in ``errors``."""
+    body = exc.body if isinstance(exc, RequestValidationError) else None
     raw = exc.errors() if isinstance(exc, RequestValidationError) else []
-    errors = [{"loc": list(e["loc"]), "msg": _message(e), "type": e["type"]} for e in raw]
-    detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors)
-    return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
+    items = [_api_error(e, body) for e in raw]
+    where = [errors.location(e["loc"], {"body": body}) for e in items]
+    detail = "; ".join(f"{w}: {e['msg']}" for w, e in zip(where, items, strict=True))
+    return JSONResponse({"detail": detail, "errors": items}, status_code=422)
 
 
 # What FastAPI answers, as a bare 400, to a body it cannot even decode (not UTF-8, say).
@@ -140,13 +176,17 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
             registry = CameraRegistry(engine)
             run = config.model_copy(update={"cameras": registry.load(config.cameras)})
             names = {cam.id: cam.display_name for cam in run.cameras}
-            store = EventStore(engine, config.snapshot_dir, camera_names=names)
+            half_life = run.smoothing.mute_half_life_s
+            store = EventStore(
+                engine, config.snapshot_dir, camera_names=names, mute_half_life_s=half_life
+            )
             store.close_stale()
             app.state.auth = AuthStore(engine, token_lifetime_s=config.auth.token_lifetime_s)
             app.state.login = login
             operator_stats.attach(engine)
             await run_in_threadpool(app.state.auth.ensure_initial_admin, config.data_dir)
             pipe = pipeline or _build_pipeline(run, store, metrics)
+            _follow_mutes(store, pipe)
             metrics.attach(pipe)
             app.state.config, app.state.store, app.state.cameras = run, store, registry
             app.state.pipeline, app.state.metrics = pipe, metrics
@@ -165,7 +205,14 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
             login.pool.close()
             engine.dispose()
 
-    app = FastAPI(title="Emberwatch", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Emberwatch",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # served from local assets by api.routers.docs
+        redoc_url=None,
+    )
     if config.server.forwarded_allow_ips:
         # Only these proxies may say who the client is (the login limit counts per address).
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=config.server.forwarded_allow_ips)
@@ -178,7 +225,9 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
         stream,
         stats,
         export,
+        maps,
         events,
+        mutes,
         publish,
         acks,
         departments,
@@ -187,5 +236,7 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
     ):
         app.include_router(module.router)
     app.include_router(console.router)
+    app.include_router(docs.router)
+    app.mount(docs.ASSETS_URL, docs.assets(), name="docs-static")
     app.mount("/static", console.static_files(), name="static")
     return app

@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError, field_validator
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 from api.db import Base
 from api.sealing import SealedJSON
 from streams.config import CameraConfig, Point
+from streams.validation import describe
 
 if TYPE_CHECKING:
     from api.pipeline import CameraManager
@@ -51,6 +53,14 @@ class CameraIn(CameraConfig):
     def _expand(cls, value: str) -> str:  # overrides CameraConfig's: never read the environment
         if "${" in value:
             raise ValueError(ENV_REFERENCE_REFUSED)
+        return value
+
+    @field_validator("model_dir")
+    @classmethod
+    def _no_model_dir(cls, value: Path | None) -> Path | None:
+        # A client must not make the service load files of its choice as a model.
+        if value is not None:
+            raise ValueError("a camera's own model is set in the configuration file only")
         return value
 
     def to_config(self) -> CameraConfig:
@@ -92,9 +102,7 @@ def _from_definition(camera_id: str, definition: Mapping[str, Any]) -> CameraCon
     except ValidationError as exc:
         # The messages are the validators' own and never quote the value (it may hold a
         # password); a definition stored with ${VAR} before they were refused lands here too.
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
+        problems = "; ".join(describe(exc.errors(), definition))
         log.error("camera %s: stored definition is invalid (%s); not started", camera_id, problems)
         return None
 

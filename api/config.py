@@ -12,6 +12,7 @@ from api.auth_config import AuthConfig
 from api.publish.settings import PublishConfig
 from detector.config import DEFAULT_MODEL, DetectorConfig, SmoothingConfig
 from streams.config import CameraConfig, StreamSettings
+from streams.validation import describe, yaml_problem
 
 
 class ConfigError(Exception):
@@ -27,6 +28,26 @@ class StorageConfig(_Strict):
         None, description="SQLAlchemy URL. Default: sqlite file emberwatch.db in the data dir."
     )
     snapshot_dir: Path | None = Field(None, description="Default: snapshots/ in the data dir.")
+
+
+class MapConfig(_Strict):
+    """The console's slippy map of cameras, bearing rays and estimated fire positions."""
+
+    tile_url: str | None = Field(
+        None,
+        description="Map tiles, {z}/{x}/{y} in the URL: an operator's own tile server or a "
+        "provincial map service, e.g. https://tiles.example.org/{z}/{x}/{y}.png. "
+        "None: the offline schematic map only.",
+    )
+    attribution: str = Field("", max_length=200, description="Credit the tiles require.")
+    max_zoom: int = Field(18, ge=1, le=22, description="Highest zoom level the tiles have.")
+
+    @field_validator("tile_url")
+    @classmethod
+    def _placeholders(cls, value: str | None) -> str | None:
+        if value is not None and not all(p in value for p in ("{z}", "{x}", "{y}")):
+            raise ValueError("must contain {z}, {x} and {y}")
+        return value
 
 
 class ServerConfig(_Strict):
@@ -49,6 +70,7 @@ class AppConfig(_Strict):
     storage: StorageConfig = StorageConfig()
     server: ServerConfig = ServerConfig()
     auth: AuthConfig = Field(AuthConfig(), description="Login limits and API token lifetime.")
+    map: MapConfig = MapConfig()
     publish: PublishConfig = Field(
         PublishConfig(), description="Alert delivery to departments (docs/alerts.md)."
     )
@@ -76,36 +98,38 @@ class AppConfig(_Strict):
         return self.detector.model_dir or DEFAULT_MODEL
 
 
-def _format_errors(exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        lines.append(f"  {where}: {msg}")
-    return "\n".join(lines)
-
-
 def parse_config(raw: dict[str, Any], *, source: str = "config") -> AppConfig:
     try:
         return AppConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"{source} is invalid:\n{_format_errors(exc)}") from exc
+        lines = describe(exc.errors(), raw)
+        raise ConfigError(
+            f"{source} is invalid:\n" + "\n".join(f"  {line}" for line in lines)
+        ) from exc
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        with path.open(encoding="utf-8") as stream:
+            return yaml.safe_load(stream)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start})") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(yaml_problem(path, exc)) from exc
 
 
 def load_config(path: Path | None, **overrides: Any) -> AppConfig:
     """Read ``path`` (YAML) if given, apply non-None top-level ``overrides``, validate.
 
     Raises:
-        ConfigError: with one line per problem, each naming the key (e.g. ``cameras.0.url``).
+        ConfigError: with one line per problem, each naming the key (e.g.
+            ``cameras.ridge-north.url``).
     """
     raw: dict[str, Any] = {}
     if path is not None:
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+        loaded = _read_yaml(path)
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{path} must hold a mapping at the top level")
         raw = loaded or {}

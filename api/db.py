@@ -42,7 +42,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.pool import StaticPool
 
 from api.private_files import private_sqlite_file
-from detector.types import Region
+from detector.types import Box, Reason, Region
 
 # How long a SQLite writer waits for another connection's lock before failing (milliseconds).
 # Writes are short (one event, a few rows), so 10 s only runs out when something is wrong.
@@ -106,6 +106,14 @@ class EventRow(Base):
     last_score: Mapped[float] = mapped_column(Double)
     # [{"cls": str, "score": float, "box": [x0, y0, x1, y1]}], boxes normalised to 0..1.
     regions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # The episode's region of the view, [x0, y0, x1, y1] normalised; None when unknown.
+    box: Mapped[list[float] | None] = mapped_column(JSON, nullable=True)
+    # The event this one continues (its region grew or its evidence rose) or re-alerts (a
+    # dismissed event whose muted region it outgrew), with the reason it opened.
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("events.id", ondelete="SET NULL"), nullable=True
+    )
+    reason: Mapped[str] = mapped_column(String(32), default="", server_default="")
     operator: Mapped[str | None] = mapped_column(String(100), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     decided_at: Mapped[float | None] = mapped_column(Double, nullable=True)
@@ -114,6 +122,7 @@ class EventRow(Base):
     snapshots: Mapped[list[SnapshotRow]] = relationship(
         back_populates="event", cascade="all, delete-orphan", order_by="SnapshotRow.ts"
     )
+    parent: Mapped[EventRow | None] = relationship(remote_side=[id])
 
 
 class SnapshotRow(Base):
@@ -192,6 +201,7 @@ def metadata_with_all_tables() -> MetaData:
     """``Base.metadata`` with every table module imported (tables register on import)."""
     import api.auth_tables
     import api.camera_registry
+    import api.mutes
     import api.publish.tables  # noqa: F401
 
     return Base.metadata
@@ -248,7 +258,9 @@ class ScorePoint:
 class EventRecord:
     """One stored event. Times are epoch seconds (UTC); ``ended_at`` is None while active.
 
-    ``timeline`` is filled only by :meth:`api.store.EventStore.get_event`.
+    ``timeline`` is filled only by :meth:`api.store.EventStore.get_event`. ``box`` is the
+    episode's region; ``parent_id`` the event it continues or re-alerts (``reason`` says which:
+    see :class:`detector.types.Reason`), and ``parent_status`` that event's status.
     """
 
     id: int
@@ -268,16 +280,22 @@ class EventRecord:
     created_at: float
     snapshots: tuple[SnapshotRecord, ...] = ()
     timeline: tuple[ScorePoint, ...] = ()
+    box: Box | None = None
+    parent_id: int | None = None
+    parent_status: EventStatus | None = None
+    reason: Reason = Reason.NONE
 
     @property
     def active(self) -> bool:
         return self.ended_at is None
 
     def snapshot(self, kind: SnapshotKind | None = None) -> SnapshotRecord | None:
-        """The snapshot of ``kind``; without a kind the peak one if any, else the opening one."""
+        """The snapshot of ``kind``; the peak one (also without a kind) is the opening one until
+        a higher score is seen."""
         by_kind = {snap.kind: snap for snap in self.snapshots}
-        if kind is not None:
+        if kind is SnapshotKind.OPENED:
             return by_kind.get(kind)
+        # Until a frame scores higher, the opening frame is the event's peak.
         return by_kind.get(SnapshotKind.PEAK) or by_kind.get(SnapshotKind.OPENED)
 
 
@@ -293,6 +311,17 @@ def regions_from_json(raw: Iterable[Mapping[str, Any]] | None) -> tuple[Region, 
         x0, y0, x1, y1 = (float(v) for v in item["box"])
         out.append(Region(cls=str(item["cls"]), score=float(item["score"]), box=(x0, y0, x1, y1)))
     return tuple(out)
+
+
+def box_to_json(box: Box | None) -> list[float] | None:
+    return None if box is None else [float(v) for v in box]
+
+
+def box_from_json(raw: Iterable[Any] | None) -> Box | None:
+    if raw is None:
+        return None
+    x0, y0, x1, y1 = (float(v) for v in raw)
+    return (x0, y0, x1, y1)
 
 
 def snapshot_record(row: SnapshotRow) -> SnapshotRecord:
@@ -311,7 +340,9 @@ def snapshot_record(row: SnapshotRow) -> SnapshotRecord:
 def event_record(
     row: EventRow, *, with_snapshots: bool = True, timeline: Iterable[ScoreRow] = ()
 ) -> EventRecord:
-    """Copy ``row`` (its snapshots loaded when ``with_snapshots``) into a frozen record."""
+    """Copy ``row`` (its snapshots loaded when ``with_snapshots``) into a frozen record.
+
+    Reads ``row.parent`` (load it with the row when copying many)."""
     return EventRecord(
         id=row.id,
         camera_id=row.camera_id,
@@ -330,4 +361,8 @@ def event_record(
         created_at=row.created_at,
         snapshots=tuple(snapshot_record(s) for s in row.snapshots) if with_snapshots else (),
         timeline=tuple(ScorePoint(p.ts, p.score) for p in timeline),
+        box=box_from_json(row.box),
+        parent_id=row.parent_id,
+        parent_status=row.parent.status if row.parent is not None else None,
+        reason=Reason(row.reason),
     )

@@ -1,4 +1,4 @@
-"""Wiring: camera sources -> cross-camera scheduler -> smoothing -> event sink."""
+"""Wiring: camera sources -> cross-camera scheduler (one per model) -> smoothing -> event sink."""
 
 from __future__ import annotations
 
@@ -7,15 +7,17 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from pathlib import Path
 
 from api.config import AppConfig
 from api.overrun import OverrunWatch
+from api.pipeline_types import CameraManager, CameraView, PipelineLike
+from api.scoring import ScoringGroup, ScoringGroups
 from detector.masks import MaskSet, Polygon
 from detector.model import CameraRules, OnnxModel
 from detector.scheduler import BatchObserver, Scheduler
 from detector.smoothing import CameraSmoother
-from detector.types import Detection, EventUpdate
+from detector.types import Detection, EventUpdate, LookAlike, Mute
 from streams.config import CameraConfig
 from streams.frame import Frame
 from streams.memory import release_frame_buffers
@@ -28,6 +30,7 @@ __all__ = [
     "CameraManager",
     "CameraView",
     "EventSink",
+    "MuteSource",
     "Pipeline",
     "PipelineLike",
     "ScoredHook",
@@ -38,56 +41,14 @@ log = logging.getLogger(__name__)
 EventSink = Callable[[EventUpdate], None]
 # Called on a scoring thread with every batch's detections, after smoothing (benchmarks).
 ScoredHook = Callable[[Sequence[Detection]], None]
-
-
-@dataclass(frozen=True, slots=True)
-class CameraView:
-    """What the API shows about one camera: its config, stream stats and analysis progress.
-
-    ``lag_s`` is how old the last analysed frame was when its score came out (seconds, None
-    before the first); ``scores`` the latest raw model score per class. ``behind`` is True while
-    the camera streams but was last analysed more than twice its interval ago (overload);
-    ``analysis_age_s`` is the time since its last analysis; ``behind_episodes`` counts the
-    times it fell behind. ``thresholds`` are the opening thresholds in force (the model's, or the
-    camera's own), empty for a camera that is not analysed.
-    """
-
-    config: CameraConfig
-    stats: SourceStats
-    analysed: int = 0
-    lag_s: float | None = None
-    scores: Mapping[str, float] = field(default_factory=dict)
-    behind: bool = False
-    analysis_age_s: float | None = None
-    behind_episodes: int = 0
-    thresholds: Mapping[str, float] = field(default_factory=dict)
-
-
-class PipelineLike(Protocol):
-    """What the HTTP layer needs from the running pipeline."""
-
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
-
-    def cameras(self) -> list[CameraView]: ...
-
-    def latest_frame(self, camera_id: str) -> Frame | None: ...
-
-
-class CameraManager(PipelineLike, Protocol):
-    """A pipeline whose cameras can be changed while it runs (``/api/cameras`` writes)."""
-
-    def add_camera(self, cam: CameraConfig) -> None: ...
-
-    def remove_camera(self, camera_id: str) -> bool: ...
-
-    def set_masks(self, camera_id: str, masks: Sequence[Polygon]) -> CameraConfig | None: ...
+# A camera's muted regions in force (the stored ones), read when its smoother is built.
+MuteSource = Callable[[str], Sequence[Mute]]
 
 
 @dataclass
 class _Camera:
     config: CameraConfig
+    group: ScoringGroup  # the model that scores it
     source: CameraSource
     smoother: CameraSmoother
     rules: CameraRules
@@ -95,13 +56,14 @@ class _Camera:
     analysed: int = 0
     lag_s: float | None = None
     scores: Mapping[str, float] = field(default_factory=dict)
+    look_alikes: tuple[LookAlike, ...] = ()  # as of the last analysed frame
     # Held while the smoother changes and its updates are emitted: scores come from any scoring
     # thread, expiry from the tick and from removal, and each camera's events stay in order.
     smoothing: threading.Lock = field(default_factory=threading.Lock)
 
 
 class Pipeline:
-    """Owns the camera sources, the shared model and scheduler, and a smoother per camera.
+    """Owns the camera sources, the models and their schedulers, and a smoother per camera.
 
     Cameras can be added, replaced, removed and re-masked while it runs; the other cameras
     keep streaming. Disabled cameras are listed (state ``stopped``) but never opened.
@@ -115,41 +77,66 @@ class Pipeline:
         observer: BatchObserver | None = None,
         model: OnnxModel | None = None,
         on_scored: ScoredHook | None = None,
+        mutes: MuteSource | None = None,
     ) -> None:
+        """``model``: the already loaded model of ``config.model_dir`` (tests, benchmarks)."""
         self.config = config
         self._sink = sink
         self._on_scored = on_scored
-        self.model = model or OnnxModel(
-            config.model_dir,
-            providers=config.detector.providers,
-            intra_op_threads=config.detector.intra_op_threads,
-            spin_wait=config.detector.spin_wait,
-        )
+        self._mutes = mutes
+        self._observer = observer
         self._lock = threading.Lock()
         self._cams: dict[str, _Camera] = {}
         self._disabled: dict[str, CameraConfig] = {}
         self._running = False
-        self.scheduler = Scheduler(
-            self.model,
-            self._sources,
-            self._on_detections,
-            config.detector,
-            rules=self._rules,
-            observer=observer,
-            on_tick=self._tick,
-        )
+        self._groups = ScoringGroups(self._load, self._scheduler)
+        if model is not None:
+            self._groups.add_loaded(config.model_dir, model)
         for cam in config.cameras:
             if cam.enabled:
                 self._cams[cam.id] = self._build(cam)
             else:
                 self._disabled[cam.id] = cam
 
+    @property
+    def model(self) -> OnnxModel:
+        """The model of cameras without their own (``detector.model_dir``)."""
+        return self._groups.get(self.config.model_dir).model
+
+    @property
+    def scheduler(self) -> Scheduler:
+        return self._groups.get(self.config.model_dir).scheduler
+
+    def _load(self, model_dir: Path) -> OnnxModel:
+        detector = self.config.detector
+        return OnnxModel(
+            model_dir,
+            providers=detector.providers,
+            intra_op_threads=detector.intra_op_threads,
+            spin_wait=detector.spin_wait,
+        )
+
+    def _scheduler(self, model: OnnxModel, key: Path) -> Scheduler:
+        return Scheduler(
+            model,
+            lambda: self._sources(key),
+            self._on_detections,
+            self.config.detector,
+            rules=self._rules,
+            observer=self._observer,
+            on_tick=self._tick,  # with several models, on each of their threads
+        )
+
     def _build(self, cam: CameraConfig) -> _Camera:
-        source = CameraSource(cam, self.config.streams, notify=self.scheduler.wake)
-        thresholds = self.model.thresholds(cam.thresholds)
-        smoother = CameraSmoother(cam.id, self.model.classes, thresholds, self.config.smoothing)
+        group = self._groups.get(cam.model_dir or self.config.model_dir)
+        source = CameraSource(cam, self.config.streams, notify=group.scheduler.wake)
+        thresholds = group.model.thresholds(cam.thresholds)
+        smoother = CameraSmoother(cam.id, group.model.classes, thresholds, self.config.smoothing)
+        muted = self._mutes(cam.id) if self._mutes is not None else ()
+        if muted:  # a new smoother has none: muted regions outlive restarts and replacements
+            self._emit_all(smoother.set_mutes(muted, time.time()))
         rules = CameraRules(MaskSet.of(cam.masks), thresholds, focus=cam.focus)
-        return _Camera(cam, source, smoother, rules, OverrunWatch(cam.id, cam.interval_s))
+        return _Camera(cam, group, source, smoother, rules, OverrunWatch(cam.id, cam.interval_s))
 
     def start(self) -> None:
         release_frame_buffers()
@@ -157,11 +144,12 @@ class Pipeline:
             self._running = True
             for cam in self._cams.values():
                 cam.source.start()
-        self.scheduler.start()
-        log.info("pipeline started: %d cameras, model %s", len(self._cams), self.model.spec.name)
+        self._groups.start()
+        models = ", ".join(g.model.spec.name for g in self._groups.all())
+        log.info("pipeline started: %d cameras, models %s", len(self._cams), models)
 
     def stop(self) -> None:
-        self.scheduler.stop()
+        self._groups.stop()
         with self._lock:
             self._running = False
             cams = list(self._cams.values())
@@ -188,6 +176,8 @@ class Pipeline:
         if old is not None:
             self._retire(old)
         log.info("camera %s: %s %s", cam.id, "replaced" if old else "added", redact_url(cam.url))
+        if built is not None:
+            log.info("camera %s: scored by model %s", cam.id, built.group.model.spec.name)
 
     def remove_camera(self, camera_id: str) -> bool:
         """Stop watching ``camera_id``; its active events end. False when it is unknown."""
@@ -212,7 +202,7 @@ class Pipeline:
             if cam is not None:
                 cam.config = cam.config.model_copy(update={"masks": [list(p) for p in masks]})
                 cam.rules = replace(cam.rules, mask=MaskSet.of(masks))
-                self.model.forget(camera_id)  # its remembered views were masked differently
+                cam.group.model.forget(camera_id)  # its remembered views were masked differently
                 return cam.config
             disabled = self._disabled.get(camera_id)
             if disabled is None:
@@ -221,9 +211,20 @@ class Pipeline:
             self._disabled[camera_id] = updated
             return updated
 
+    def set_mutes(self, camera_id: str, mutes: Sequence[Mute]) -> bool:
+        """Give the camera's smoother its muted regions (all of them, replacing the previous
+        ones) and emit the closes this causes. False when the camera is not analysed."""
+        with self._lock:
+            cam = self._cams.get(camera_id)
+        if cam is None:
+            return False
+        with cam.smoothing:
+            self._emit_all(cam.smoother.set_mutes(mutes, time.time()))
+        return True
+
     def _retire(self, cam: _Camera) -> None:
         cam.source.stop()
-        self.model.forget(cam.config.id)
+        cam.group.model.forget(cam.config.id)
         with cam.smoothing:
             self._emit_all(cam.smoother.expire(time.time() + self.config.smoothing.quiet_s))
 
@@ -245,6 +246,8 @@ class Pipeline:
                         c.watch.age(now),
                         c.watch.episodes,
                         dict(c.rules.thresholds or {}),
+                        c.group.model.spec.name,
+                        c.look_alikes,
                     )
                 )
             for cfg in self._disabled.values():
@@ -258,9 +261,10 @@ class Pipeline:
             cam = self._cams.get(camera_id)
         return cam.source.latest() if cam else None
 
-    def _sources(self) -> list[CameraSource]:
+    def _sources(self, key: Path) -> list[CameraSource]:
+        """The sources of the cameras that the model of directory ``key`` scores."""
         with self._lock:
-            return [c.source for c in self._cams.values()]
+            return [c.source for c in self._cams.values() if c.group.key == key]
 
     def _rules(self) -> dict[str, CameraRules]:
         with self._lock:
@@ -279,6 +283,7 @@ class Pipeline:
                 cam.watch.analysed(mono)
             with cam.smoothing:
                 self._emit_all(cam.smoother.update(det))
+                cam.look_alikes = cam.smoother.look_alikes()
         if self._on_scored is not None:
             self._on_scored(detections)
 

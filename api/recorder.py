@@ -1,19 +1,27 @@
 """Turns the detector's episode transitions into event, snapshot and timeline rows.
 
-The id of the event row of each open (camera, class) episode is kept in memory. An
-``updated`` transition for an episode not known here (its ``opened`` could not be stored, or
-the process restarted) opens a new event instead of being dropped, so a running detection is
-never invisible; a ``closed`` transition for an unknown episode is logged and ignored. An
-``opened`` transition for an episode that is already open ends the old event first.
+An episode is one (camera, class, track): a camera may have several episodes of one class open
+at once, each in its own region of the view, and each is its own event. The event id of each
+open episode is kept in memory. An ``updated`` transition for an episode not known here (its
+``opened`` could not be stored, or the process restarted) opens a new event instead of being
+dropped, so a running detection is never invisible; a ``closed`` transition for an unknown
+episode is logged and ignored. An ``opened`` transition for an episode that is already open
+ends the old event first.
 
 Snapshot files are written before the rows that reference them; a snapshot that cannot be
 written is logged with the camera id and the event is stored without it. A replaced peak
 snapshot's files are deleted only after the row points at the new ones.
+
+An episode that continues another one (``parent_track``: its region grew or its evidence rose)
+is linked to that episode's event, which is remembered for the last :data:`RECENT_EPISODES`
+episodes also after they closed; one that re-alerts a dismissed event (``parent_event``) is
+linked to that event directly. A link to an event that is not stored is dropped with a warning.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, cast
@@ -22,13 +30,24 @@ from sqlalchemy import CursorResult, Result, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from api.db import EventRow, EventStatus, ScoreRow, SnapshotKind, SnapshotRow, regions_to_json
+from api.db import (
+    EventRow,
+    EventStatus,
+    ScoreRow,
+    SnapshotKind,
+    SnapshotRow,
+    box_to_json,
+    regions_to_json,
+)
 from api.snapshots import SnapshotError, SnapshotFiles, SnapshotWriter
 from detector.types import EventUpdate, Transition
 
 log = logging.getLogger(__name__)
 
-_Key = tuple[str, str]
+# (camera id, class, track): one detection episode.
+_Key = tuple[str, str, int]
+#: Episodes whose event id is remembered after they closed, for links from later episodes.
+RECENT_EPISODES = 1000
 
 
 def rowcount(result: Result[Any]) -> int:
@@ -51,6 +70,7 @@ class EpisodeRecorder:
         self._camera_names = dict(camera_names)
         self._clock = clock
         self._open: dict[_Key, int] = {}
+        self._recent: OrderedDict[_Key, int] = OrderedDict()
 
     def set_camera_name(self, camera_id: str, name: str) -> None:
         self._camera_names[camera_id] = name
@@ -60,15 +80,15 @@ class EpisodeRecorder:
 
         Not thread-safe (the caller holds a lock). Raises SQLAlchemyError from the database.
         """
-        key = (update.camera_id, update.cls)
+        key = (update.camera_id, update.cls, update.track)
         if update.transition is Transition.OPENED:
             return self._open_event(update)
         event_id = self._open.get(key)
         if event_id is None:
             if update.transition is Transition.CLOSED:
-                log.warning("camera %s: close of an unknown %s episode ignored", *key)
+                log.warning("camera %s: close of an unknown %s episode %d ignored", *key)
                 return None
-            log.warning("camera %s: update of an unknown %s episode opens a new event", *key)
+            log.warning("camera %s: update of an unknown %s episode %d opens a new event", *key)
             return self._open_event(update)
         if update.transition is Transition.UPDATED:
             self._update_event(event_id, update)
@@ -83,7 +103,7 @@ class EpisodeRecorder:
             )
             return None
         try:
-            return self.snapshots.write(update.frame, update.cls, kind, update.regions)
+            return self.snapshots.write(update.frame, update.cls, kind, update.regions, update.box)
         except SnapshotError as exc:
             log.error("camera %s: %s snapshot not saved: %s", update.camera_id, kind.value, exc)
             return None
@@ -103,10 +123,10 @@ class EpisodeRecorder:
         )
 
     def _open_event(self, update: EventUpdate) -> int:
-        key = (update.camera_id, update.cls)
+        key = (update.camera_id, update.cls, update.track)
         previous = self._open.pop(key, None)
         if previous is not None:
-            log.warning("camera %s: %s opened again; closing event %d", *key, previous)
+            log.warning("camera %s: %s episode %d opened again; closing event %d", *key, previous)
             self.end_at_last_seen([previous])
         files = self._write_snapshot(update, SnapshotKind.OPENED)  # before the rows
         row = EventRow(
@@ -119,20 +139,48 @@ class EpisodeRecorder:
             peak_score=update.peak_score,
             last_score=update.score,
             regions=regions_to_json(update.regions),
+            box=box_to_json(update.box),
+            reason=update.reason.value,
             created_at=self._clock(),
         )
         if files is not None:
             row.snapshots.append(self._snapshot_row(files, SnapshotKind.OPENED, update))
         with self._unlink_on_error(update.camera_id, files), self._sessions() as session:
+            row.parent_id = self._parent(session, update)
             session.add(row)
             session.flush()  # assigns row.id
             session.add(ScoreRow(event_id=row.id, ts=update.ts, score=update.score))
             session.commit()
         self._open[key] = row.id
+        self._remember(key, row.id)
         log.debug(  # the pipeline logs each transition at INFO
             "camera %s: event %d opened (%s, score %.2f)", key[0], row.id, key[1], update.score
         )
         return row.id
+
+    def _parent(self, session: Session, update: EventUpdate) -> int | None:
+        """The stored event ``update`` continues or re-alerts, if it names one that exists."""
+        parent = update.parent_event
+        if parent is None and update.parent_track is not None:
+            parent = self._recent.get((update.camera_id, update.cls, update.parent_track))
+            if parent is None:
+                log.warning(
+                    "camera %s: %s episode %d continues episode %d, which is not known here",
+                    update.camera_id,
+                    update.cls,
+                    update.track,
+                    update.parent_track,
+                )
+        if parent is not None and session.get(EventRow, parent) is None:
+            log.warning("camera %s: linked event %d does not exist", update.camera_id, parent)
+            return None
+        return parent
+
+    def _remember(self, key: _Key, event_id: int) -> None:
+        self._recent[key] = event_id
+        self._recent.move_to_end(key)
+        while len(self._recent) > RECENT_EPISODES:
+            self._recent.popitem(last=False)
 
     def _update_event(self, event_id: int, update: EventUpdate) -> None:
         files = None
@@ -142,7 +190,7 @@ class EpisodeRecorder:
         with self._unlink_on_error(update.camera_id, files), self._sessions() as session:
             row = session.get(EventRow, event_id, options=[selectinload(EventRow.snapshots)])
             if row is None:  # deleted under us; forget the episode
-                self._open.pop((update.camera_id, update.cls), None)
+                self._open.pop((update.camera_id, update.cls, update.track), None)
                 if files is not None:
                     self._remove_quietly(update.camera_id, files)
                 return
@@ -151,6 +199,8 @@ class EpisodeRecorder:
             row.peak_score = max(row.peak_score, update.peak_score)
             if update.regions:
                 row.regions = regions_to_json(update.regions)
+            if update.box is not None:
+                row.box = box_to_json(update.box)
             session.add(ScoreRow(event_id=event_id, ts=update.ts, score=update.score))
             if files is not None:
                 replaced = self._set_peak(row, files, update)
@@ -174,7 +224,7 @@ class EpisodeRecorder:
         return None
 
     def _close_event(self, event_id: int, update: EventUpdate) -> None:
-        self._open.pop((update.camera_id, update.cls), None)
+        self._open.pop((update.camera_id, update.cls, update.track), None)
         with self._sessions() as session:
             row = session.get(EventRow, event_id)
             if row is None:

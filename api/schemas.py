@@ -19,10 +19,22 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
 )
 
 from api.db import EventRecord, EventStatus, ScorePoint, SnapshotKind, SnapshotRecord
-from detector.types import Region
+from detector.types import Reason, Region
+
+# Four numbers, stated as a plain array of numbers rather than a tuple (prefixItems): some
+# OpenAPI tools (schemathesis' response check among them) mishandle prefixItems in an object
+# that is itself a whole response, such as a lifted mute.
+BOX_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "items": {"type": "number"},
+    "minItems": 4,
+    "maxItems": 4,
+}
+Box = Annotated[tuple[float, float, float, float], WithJsonSchema(BOX_SCHEMA)]
 
 EVENTS_PATH = "/api/events"
 
@@ -103,7 +115,7 @@ def responses(errors: Mapping[int, str], *, jpeg: bool = False) -> dict[int | st
 class RegionOut(BaseModel):
     cls: str
     score: float = Field(ge=0, le=1)
-    box: tuple[float, float, float, float] = Field(description="x0, y0, x1, y1 in 0..1.")
+    box: Box = Field(description="x0, y0, x1, y1 in 0..1.")
 
     @classmethod
     def of(cls, region: Region) -> RegionOut:
@@ -151,12 +163,30 @@ class EventOut(BaseModel):
     status: EventStatus = Field(description="open until an operator confirms or dismisses it.")
     active: bool = Field(description="True while the detection continues (ended_at is null).")
     started_at: AwareDatetime
-    last_seen_at: AwareDatetime
+    last_seen_at: AwareDatetime = Field(
+        description="Last time the detection was seen (refreshed at least every "
+        "smoothing.keepalive_s while it holds)."
+    )
     ended_at: AwareDatetime | None
     duration_s: float = Field(description="From start to end, or to last seen while active.")
     peak_score: float
     last_score: float
     regions: list[RegionOut] = Field(description="Regions at the last update that had any.")
+    box: Box | None = Field(
+        description="The region of the view this event is about (x0, y0, x1, y1 in 0..1); a "
+        "camera may have several events of one class at once, each in its own region."
+    )
+    parent_id: int | None = Field(
+        description="The event this one continues (its region grew or its evidence rose) or "
+        "re-alerts (it outgrew a dismissed event's muted region)."
+    )
+    parent_status: EventStatus | None = Field(
+        description="The status of the parent event: `dismissed` for a re-alert."
+    )
+    reason: Reason = Field(
+        description="Why it opened beyond its evidence crossing the threshold: `grew`, `rose`, "
+        "`grew since dismissed`, `rose since dismissed`, or empty."
+    )
     operator: str | None
     note: str | None
     decided_at: AwareDatetime | None
@@ -180,6 +210,10 @@ class EventOut(BaseModel):
             "peak_score": ev.peak_score,
             "last_score": ev.last_score,
             "regions": [RegionOut.of(r) for r in ev.regions],
+            "box": ev.box,
+            "parent_id": ev.parent_id,
+            "parent_status": ev.parent_status,
+            "reason": ev.reason,
             "operator": ev.operator,
             "note": ev.note,
             "decided_at": to_datetime(ev.decided_at),
@@ -252,6 +286,11 @@ class CameraCounters(BaseModel):
     reconnects: int
 
 
+class LookAlikeOut(BaseModel):
+    cls: str
+    box: Box = Field(description="x0, y0, x1, y1 in 0..1.")
+
+
 class CameraOut(BaseModel):
     id: str
     name: str
@@ -281,6 +320,11 @@ class CameraOut(BaseModel):
         description="Opening threshold per class in force: the model's, or the camera's own "
         "(`thresholds` in its configuration); empty while the camera is not analysed.",
     )
+    model: str | None = Field(
+        None,
+        description="Name of the model that scores the camera (its model.yaml `name`; "
+        "`demo-plume` in demo mode); null while the camera is not analysed (disabled).",
+    )
     latitude: float | None
     longitude: float | None
     heading_deg: float | None
@@ -290,6 +334,16 @@ class CameraOut(BaseModel):
         True,
         description="Whether the camera's frames get focus crops where its view changed (when "
         "the model has them; `focus` in its configuration).",
+    )
+    look_alikes: list[LookAlikeOut] = Field(
+        default_factory=list,
+        description="Regions that have scored above threshold for a long time without an event "
+        "(`smoothing.look_alike_s`): likely look-alikes (fog, chimney, glare), mask candidates.",
+    )
+    muted_regions: int = Field(
+        0,
+        description="Regions muted by dismissals and not lifted (`GET /api/mutes?camera=`): "
+        "inside them the camera alerts only on evidence that grows beyond or rises above them.",
     )
     latest_url: str
 

@@ -1,8 +1,9 @@
 """Secrets at rest: database columns encrypted with a key kept in a file beside the database.
 
-Department webhook URLs and signing secrets, and camera URLs with their passwords, are stored
-sealed with Fernet (AES-128-CBC with HMAC-SHA256, ``cryptography``) under a key in
-``<data_dir>/secrets.key`` (mode 0600, created on the first start). A copy of the database
+Department webhook URLs, signing secrets and templates (headers with a gateway's API key), and
+camera URLs with their passwords, are stored sealed with Fernet (AES-128-CBC with HMAC-SHA256,
+``cryptography``) under a key in ``<data_dir>/secrets.key`` (mode 0600, created on the first
+start). A copy of the database
 alone, a backup or a dump, then reveals no credential; keep the key file out of such copies.
 
 A sealed value is ``"sealed:" + token``. A value without the prefix is read as it is: rows

@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from detector.types import Region
+from detector.types import Box, Region
 from streams.frame import Frame
 
 # BGR colours per class; anything else is drawn in yellow.
@@ -32,6 +32,9 @@ _COLOURS: dict[str, tuple[int, int, int]] = {
     "fire": (40, 40, 255),
 }
 _DEFAULT_COLOUR = (0, 220, 255)
+# The event's own region (an event is about one region of the view): amber, as open events are
+# in the console.
+_EVENT_BOX_COLOUR = (32, 176, 255)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -49,17 +52,28 @@ class SnapshotFiles:
     height: int
 
 
-def _draw_regions(bgr: np.ndarray, regions: Sequence[Region]) -> None:
-    """Draw each region's box and a ``cls:score`` label onto ``bgr`` in place."""
+def _corners(
+    box: Box, width: int, height: int, outset: int = 0
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    x0, y0, x1, y1 = box
+    p0 = (max(0, round(x0 * (width - 1)) - outset), max(0, round(y0 * (height - 1)) - outset))
+    p1 = (round(x1 * (width - 1)) + outset, round(y1 * (height - 1)) + outset)
+    return p0, (min(width - 1, p1[0]), min(height - 1, p1[1]))
+
+
+def _draw_regions(bgr: np.ndarray, regions: Sequence[Region], box: Box | None) -> None:
+    """Draw the event's ``box`` (amber, just outside it so that a region with the same box
+    stays visible), then each region's box and a ``cls:score`` label, onto ``bgr`` in place."""
     height, width = bgr.shape[:2]
     # Scale strokes with the picture so 4K and 360p snapshots both stay readable.
     thick = max(1, round(min(width, height) / 300))
     font_scale = max(0.4, min(width, height) / 900)
+    if box is not None:
+        corners = _corners(box, width, height, outset=2 * thick)
+        cv2.rectangle(bgr, *corners, _EVENT_BOX_COLOUR, 2 * thick)
     for region in regions:
         colour = _COLOURS.get(region.cls, _DEFAULT_COLOUR)
-        x0, y0, x1, y1 = region.box
-        p0 = (round(x0 * (width - 1)), round(y0 * (height - 1)))
-        p1 = (round(x1 * (width - 1)), round(y1 * (height - 1)))
+        p0, p1 = _corners(region.box, width, height)
         cv2.rectangle(bgr, p0, p1, colour, thick)
         label = f"{region.cls}:{region.score:.2f}"
         (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, font_scale, thick)
@@ -72,12 +86,17 @@ def _draw_regions(bgr: np.ndarray, regions: Sequence[Region]) -> None:
 
 
 def render_snapshot(
-    image: np.ndarray, regions: Sequence[Region], *, annotate: bool, quality: int = 85
+    image: np.ndarray,
+    regions: Sequence[Region],
+    *,
+    annotate: bool,
+    quality: int = 85,
+    box: Box | None = None,
 ) -> bytes:
     """Encode an RGB ``H x W x 3`` uint8 image as JPEG bytes.
 
-    With ``annotate`` the regions (boxes normalised to 0..1) are drawn with their class and
-    score; the input array is never modified.
+    With ``annotate`` the event's region ``box`` and the regions (boxes normalised to 0..1,
+    with their class and score) are drawn; the input array is never modified.
 
     Raises:
         SnapshotError: the array has the wrong shape or JPEG encoding failed.
@@ -87,7 +106,7 @@ def render_snapshot(
     try:
         bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)  # a copy: the caller's frame is shared
         if annotate:
-            _draw_regions(bgr, regions)
+            _draw_regions(bgr, regions, box)
         ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     except cv2.error as exc:
         raise SnapshotError(f"JPEG encoding failed: {exc}") from exc
@@ -130,8 +149,16 @@ class SnapshotWriter:
         self.root = root
         self.quality = quality
 
-    def write(self, frame: Frame, cls: str, kind: str, regions: Sequence[Region]) -> SnapshotFiles:
-        """Write the annotated and the clean JPEG of ``frame`` for an event of class ``cls``.
+    def write(
+        self,
+        frame: Frame,
+        cls: str,
+        kind: str,
+        regions: Sequence[Region],
+        box: Box | None = None,
+    ) -> SnapshotFiles:
+        """Write the annotated and the clean JPEG of ``frame`` for an event of class ``cls``
+        about the region ``box`` (drawn on the annotated one with the ``regions``).
 
         Raises:
             SnapshotError: naming the file and the reason (encoding or file-system error).
@@ -145,7 +172,9 @@ class SnapshotWriter:
         annotated = f"{folder}/{stem}.jpg"
         clean = f"{folder}/{stem}_clean.jpg"
         for rel, draw in ((clean, False), (annotated, True)):
-            data = render_snapshot(frame.image, regions, annotate=draw, quality=self.quality)
+            data = render_snapshot(
+                frame.image, regions, annotate=draw, quality=self.quality, box=box
+            )
             try:
                 atomic_write(self.root / rel, data)
             except OSError as exc:

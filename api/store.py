@@ -5,7 +5,9 @@ Writes come from the scheduler thread (:meth:`EventStore.apply`) and from HTTP h
 from this process. Reads run concurrently (WAL).
 
 How transitions become rows (unknown episodes, snapshots first) is described in
-:mod:`api.recorder`.
+:mod:`api.recorder`. Dismissing an event also mutes its region (:mod:`api.mutes`) in the same
+transaction; mute listeners hear of every camera whose mutes changed, so the running detector
+gets them at once.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from api.db import (
     SnapshotKind,
     event_record,
 )
+from api.mutes import MuteRecord, active_mutes, lift, mute_row
 from api.recorder import EpisodeRecorder, rowcount
 from api.snapshots import SnapshotError, SnapshotWriter
 from detector.types import EventUpdate
@@ -92,6 +95,8 @@ class EventFilter:
 
 
 Listener = Callable[[EventChange], None]
+# Called with a camera id after that camera's mutes changed (a dismissal or a lift).
+MuteListener = Callable[[str], object]
 
 
 class EventStore:
@@ -102,6 +107,8 @@ class EventStore:
         snapshot_dir: root of the snapshot files.
         camera_names: camera id -> display name, copied into each new event.
         clock: epoch seconds for ``created_at`` and ``decided_at`` (tests pass a fake).
+        mute_half_life_s: how fast a muted region's level halves (``smoothing``); None: mutes
+            never fade, they stay in force until lifted.
     """
 
     def __init__(
@@ -111,14 +118,17 @@ class EventStore:
         *,
         camera_names: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.time,
+        mute_half_life_s: float | None = None,
     ) -> None:
         self.engine = engine
         self.snapshots = SnapshotWriter(snapshot_dir)
         self._clock = clock
+        self.mute_half_life_s = mute_half_life_s
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._recorder = EpisodeRecorder(self._sessions, self.snapshots, camera_names or {}, clock)
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
+        self._mute_listeners: list[MuteListener] = []
 
     def set_camera_name(self, camera_id: str, name: str) -> None:
         """Display name copied into events opened from now on (a camera added or renamed)."""
@@ -128,6 +138,11 @@ class EventStore:
     def add_listener(self, listener: Listener) -> None:
         """Call ``listener`` after every committed change (from the writing thread)."""
         self._listeners.append(listener)
+
+    def add_mute_listener(self, listener: MuteListener) -> None:
+        """Call ``listener(camera_id)`` after a camera's mutes changed (from the writing thread,
+        outside the store's lock)."""
+        self._mute_listeners.append(listener)
 
     # --- writes -------------------------------------------------------------------------
 
@@ -164,20 +179,24 @@ class EventStore:
         return count
 
     def decide(self, event_id: int, action: Decision, operator: str, note: str = "") -> EventRecord:
-        """Confirm or dismiss an event (active or closed) once.
+        """Confirm or dismiss an event (active or closed) once; a dismissal mutes its region.
 
         Raises:
             EventNotFound: no event with this id.
             EventAlreadyDecided: it was confirmed or dismissed before (the error holds it).
         """
+        now = self._clock()
         stmt = (
             update(EventRow)
             .where(EventRow.id == event_id, EventRow.status == EventStatus.OPEN)
-            .values(status=action.status, operator=operator, note=note, decided_at=self._clock())
+            .values(status=action.status, operator=operator, note=note, decided_at=now)
         )
         with self._lock, self._sessions() as session:
             # A conditional UPDATE is atomic on every database, even with several processes.
             changed = rowcount(session.execute(stmt))
+            row = session.get(EventRow, event_id) if changed else None
+            if row is not None and action is Decision.DISMISS:
+                session.add(mute_row(row, operator, now))
             session.commit()
         record = self.get_event(event_id)
         if not changed:
@@ -190,7 +209,36 @@ class EventStore:
             operator,
         )
         self._notify(EventChange(event_id, record.camera_id, record.cls, action))
+        if action is Decision.DISMISS:
+            self._notify_mutes(record.camera_id)
         return record
+
+    def mutes(self, camera_id: str | None = None) -> list[MuteRecord]:
+        """Mutes in force (neither lifted nor faded), oldest first; of one camera when
+        ``camera_id`` is given."""
+        with self._sessions() as session:
+            return active_mutes(session, camera_id, self._clock(), self.mute_half_life_s)
+
+    def lift_mute(self, mute_id: int, by: str) -> MuteRecord:
+        """Lift a mute (any operator may lift anyone's); its region alerts as usual again.
+
+        Raises:
+            MuteNotFound: no mute with this id.
+            MuteAlreadyLifted: it was lifted before (the error holds it).
+        """
+        with self._lock, self._sessions() as session:
+            record = lift(session, mute_id, by, self._clock())
+            session.commit()
+        log.info("camera %s: mute %d (%s) lifted by %s", record.camera_id, mute_id, record.cls, by)
+        self._notify_mutes(record.camera_id)
+        return record
+
+    def _notify_mutes(self, camera_id: str) -> None:
+        for listener in self._mute_listeners:
+            try:
+                listener(camera_id)
+            except Exception:  # the mute is stored; the detector gets it at the next start
+                log.exception("mute listener %r failed for camera %s", listener, camera_id)
 
     def _notify(self, change: EventChange) -> None:
         for listener in self._listeners:
@@ -209,7 +257,8 @@ class EventStore:
     def get_event(self, event_id: int) -> EventRecord:
         """The event with its snapshots and score timeline. Raises EventNotFound."""
         with self._sessions() as session:
-            row = session.get(EventRow, event_id, options=[selectinload(EventRow.snapshots)])
+            loads = [selectinload(EventRow.snapshots), selectinload(EventRow.parent)]
+            row = session.get(EventRow, event_id, options=loads)
             if row is None:
                 raise EventNotFound(event_id)
             points = session.scalars(
@@ -240,7 +289,7 @@ class EventStore:
         query = (
             select(EventRow)
             .where(*conds)
-            .options(selectinload(EventRow.snapshots))
+            .options(selectinload(EventRow.snapshots), selectinload(EventRow.parent))
             .order_by(EventRow.started_at.desc(), EventRow.id.desc())
             .limit(limit)
             .offset(offset)

@@ -43,7 +43,7 @@ def _password(confirm: bool = True) -> str:
     return value
 
 
-@users_app.command("add")
+@users_app.command("add", short_help="Create an account.")
 def add(
     name: NameArg,
     role: Annotated[Role, typer.Option(help="viewer, operator or admin.")] = Role.VIEWER,
@@ -60,7 +60,7 @@ def add(
     typer.echo(f"user {user.name} created with role {user.role.value}")
 
 
-@users_app.command("list")
+@users_app.command("list", short_help="List accounts.")
 def list_users(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     """List accounts: name, role, whether they can log in, API tokens, creation date."""
     with _store(config, data_dir) as store:
@@ -73,7 +73,7 @@ def list_users(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
         typer.echo(f"{u.name:<24} {u.role.value:<9} {login:<10} tokens={u.tokens}  {created}")
 
 
-@users_app.command("token")
+@users_app.command("token", short_help="Print a new API token for NAME (shown once).")
 def token(
     name: NameArg,
     label: Annotated[str, typer.Option(help="What the token is for.")] = "",

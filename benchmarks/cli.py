@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 DEFAULT_INTERVAL_S = float(CameraConfig.model_fields["interval_s"].default)  # the service's
 DEFAULT_MIN_CLIP_SECONDS = 120.0
+#: Thresholds a leave-one-fire-out run chooses from when no --sweep is given.
+DEFAULT_LOFO_SWEEP = "smoke=0.3:0.95:0.05"
 
 bench_app = typer.Typer(
     help="Benchmark models on recorded clips and measure throughput.", no_args_is_help=True
@@ -231,13 +233,38 @@ def add_sweeps(
         entry["sweep"] = sweep_model(runs, info.classes, info.thresholds, settings.smoothing, spec)
 
 
+def add_robustness(
+    results: dict[str, Any],
+    bench: BenchRun,
+    settings: PlaySettings,
+    lofo: SweepSpec | None,
+    perturb_dir: Path | None,
+) -> None:
+    """Each model's leave-one-fire-out results (``lofo``) and flip counts (``perturb``)."""
+    from benchmarks.lofo import leave_one_out
+    from benchmarks.perturb import perturb_model
+
+    for entry, loaded, runs in zip(results["models"], bench.models, bench.runs, strict=True):
+        info = loaded.info
+        if lofo is not None:
+            entry["lofo"] = leave_one_out(
+                runs, info.classes, info.thresholds, settings.smoothing, lofo
+            )
+        if perturb_dir is not None:
+            entry["perturb"] = perturb_model(loaded.model, runs, settings, perturb_dir)
+
+
 def write_outputs(out: Path, bench: BenchRun, results: dict[str, Any], plots: bool) -> None:
     """results.json, metrics.json, summary.md and (unless disabled) the PNG plots."""
+    from benchmarks.lofo import lofo_lines
+    from benchmarks.perturb import perturb_lines
     from benchmarks.plots import ModelRun, plot_compare, plot_timeline
     from benchmarks.report import plot_name, summary_markdown, write_results
 
     write_results(out, results)
-    (out / "summary.md").write_text(summary_markdown(results), encoding="utf-8")
+    extra = [line for m in results["models"] for line in lofo_lines(m) + perturb_lines(m)]
+    summary = summary_markdown(results) + "".join(f"{line}\n" for line in extra)
+    (out / "summary.md").write_text(summary, encoding="utf-8")
     if not plots:
         return
     by_clip: dict[str, list[ModelRun]] = {}
@@ -251,7 +278,7 @@ def write_outputs(out: Path, bench: BenchRun, results: dict[str, Any], plots: bo
         plot_compare(out / "compare.png", results)
 
 
-@bench_app.command("clips")
+@bench_app.command("clips", short_help="Score recorded clips as the service would.")
 def clips(
     clips_csv: Annotated[
         Path,
@@ -295,6 +322,22 @@ def clips(
             "(e.g. smoke=0.3:0.95:0.05 or smoke=0.5,0.6,0.7): operating points.",
         ),
     ] = None,
+    lofo: Annotated[
+        bool,
+        typer.Option(
+            "--lofo",
+            help="Leave-one-fire-out: judge each clip at the threshold chosen on all the others "
+            f"(of the --sweep class and range; default {DEFAULT_LOFO_SWEEP}).",
+        ),
+    ] = False,
+    perturb: Annotated[
+        bool,
+        typer.Option(
+            "--perturb",
+            help="Also play every clip re-encoded (crf 28) and with its gain moved by +-10 %; "
+            "report how many events appear, vanish or move (the flip rate).",
+        ),
+    ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar, no summary on stdout.")
     ] = False,
@@ -310,19 +353,18 @@ def clips(
         table = read_clips_csv(clips_csv)
         settings = PlaySettings(interval, min_clip_seconds, load_smoothing(smoothing_yaml), batch)
         sweep_spec = parse_sweep(sweep) if sweep else None
+        lofo_spec = (sweep_spec or parse_sweep(DEFAULT_LOFO_SWEEP)) if lofo else None
     except (ClipsCsvError, OSError, ValueError, yaml.YAMLError) as exc:
         raise _fail(str(exc)) from None
-    if sweep_spec and settings.smoothing.baseline_tau_s is not None:
-        raise _fail("--sweep replays frame scores; it cannot replay a per-region baseline")
     try:
         loaded = [load_model(d, threads) for d in (model or [DEFAULT_MODEL])]
     except ModelError as exc:
         hint = "" if model else " (the default model; pass --model DIR to use another)"
         raise _fail(f"{exc}{hint}") from None
-    if sweep_spec:
+    for spec in (s for s in (sweep_spec, lofo_spec) if s is not None):
         for m in loaded:
-            if sweep_spec.cls not in m.info.classes:
-                raise _fail(f"--sweep class {sweep_spec.cls!r} is not a class of {m.info.name}")
+            if spec.cls not in m.info.classes:
+                raise _fail(f"--sweep class {spec.cls!r} is not a class of {m.info.name}")
     out.mkdir(parents=True, exist_ok=True)
     plans, failures = plan_all(table, min_clip_seconds)
     show = not quiet and sys.stderr.isatty()
@@ -330,6 +372,7 @@ def clips(
     results = build_results(bench, _display_path(clips_csv), settings, failures, threads)
     if sweep_spec:
         add_sweeps(results, bench, settings, sweep_spec)
+    add_robustness(results, bench, settings, lofo_spec, out / "perturbed" if perturb else None)
     write_outputs(out, bench, results, plots)
     for failure in results["failures"]:
         typer.echo(
@@ -343,4 +386,4 @@ def clips(
 # Registered here so `emberwatch bench --help` lists it; the module imports only typer at load.
 from benchmarks.throughput import throughput  # noqa: E402
 
-bench_app.command("throughput")(throughput)
+bench_app.command("throughput", short_help="Cameras per core, against a naive loop.")(throughput)

@@ -15,11 +15,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from benchmarks.metrics import ClipTruth, EventOpen, FrameScore, Label, frame_label
+import numpy as np
+
+from benchmarks.metrics import (
+    ClipOutcome,
+    ClipTruth,
+    EventOpen,
+    FrameScore,
+    Label,
+    clip_outcome,
+    frame_label,
+)
 from detector.config import SmoothingConfig
 from detector.model import OnnxModel
 from detector.smoothing import CameraSmoother
-from detector.types import Detection, EventUpdate
+from detector.types import Box, Detection, EventUpdate
 from streams.decode import StreamError, open_stream, read_clip, stream_fps
 from streams.frame import Frame
 
@@ -205,9 +215,29 @@ class TransitionRecord:
     score: float  # smoothed score at the transition
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class Inputs:
+    """Every network input of a frame (tiled models): boxes, scores ``[N, C]``, fixed tiles."""
+
+    boxes: tuple[Box, ...]
+    scores: np.ndarray
+    tiles: int
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Inputs):
+            return NotImplemented
+        same = self.boxes == other.boxes and self.tiles == other.tiles
+        return same and np.array_equal(self.scores, other.scores)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 @dataclass(frozen=True, slots=True)
 class FrameRecord:
-    """One analysed frame. Times are real seconds; ``pass_t_s`` is the time within its pass."""
+    """One analysed frame. Times are real seconds; ``pass_t_s`` is the time within its pass.
+
+    ``inputs`` (tiled models) lets the smoothing be replayed per region without the model.
+    """
 
     index: int
     t_s: float
@@ -216,6 +246,14 @@ class FrameRecord:
     smoothed: dict[str, float]
     transitions: tuple[TransitionRecord, ...]
     label: bool | None
+    inputs: Inputs | None = None
+
+    def replay(self, smoother: CameraSmoother) -> list[EventUpdate]:
+        """Feed this frame to ``smoother`` as the benchmark did (per region where known)."""
+        if self.inputs is None:
+            return smoother.update_scores(self.t_s, self.scores)
+        i = self.inputs
+        return smoother.observe(self.t_s, i.boxes, i.scores, i.tiles)
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +295,10 @@ class ClipRun:
     def frame_scores(self) -> list[FrameScore]:
         return [FrameScore(f.scores, f.label) for f in self.frames]
 
+    def outcome(self) -> ClipOutcome:
+        """The clip's event metrics (detected, time to detection, false events)."""
+        return clip_outcome(self.plan.truth, self.opens(), self.frame_scores(), self.plan.real_s)
+
 
 def _timed_chunks(frames: Iterator[Frame], size: int, clock: list[float]) -> Iterator[list[Frame]]:
     """Group frames into lists of ``size``, adding the seconds spent decoding to ``clock[0]``."""
@@ -281,6 +323,9 @@ def _record(
         smoothed=smoothed,
         transitions=tuple(TransitionRecord(u.cls, u.transition.value, u.score) for u in updates),
         label=frame_label(plan.truth, pass_t),
+        inputs=None
+        if det.input_scores is None
+        else Inputs(det.boxes, det.input_scores.astype(np.float32), det.tiles),
     )
 
 

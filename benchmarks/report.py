@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from benchmarks.clips import ClipRun, StageSeconds
-from benchmarks.metrics import FrameCounts, aggregate, clip_outcome, frame_counts
+from benchmarks.metrics import FrameCounts, aggregate, frame_counts
 
 SCHEMA_VERSION = 1
 THROUGHPUT_KEYS = ("frames_per_s",)  # keys of "aggregate" that are wall-clock measurements
@@ -60,7 +60,7 @@ def events_of(run: ClipRun) -> list[Json]:
 def clip_result(run: ClipRun) -> Json:
     """The results.json entry of one clip."""
     plan = run.plan
-    out = clip_outcome(plan.truth, run.opens(), run.frame_scores(), plan.real_s)
+    out = run.outcome()
     peak_smoothed = max(
         (
             s
@@ -105,9 +105,7 @@ def _throughput(runs: Sequence[ClipRun], threads: int) -> Json:
 
 def model_result(info: ModelInfo, runs: Sequence[ClipRun], threads: int) -> Json:
     """The results.json entry of one model over its clip runs."""
-    outcomes = [
-        clip_outcome(r.plan.truth, r.opens(), r.frame_scores(), r.plan.real_s) for r in runs
-    ]
+    outcomes = [r.outcome() for r in runs]
     counts = sum(
         (frame_counts(r.plan.truth, r.frame_scores(), info.thresholds) for r in runs),
         FrameCounts(),
@@ -179,6 +177,12 @@ def write_frames(fh: TextIO, model: str, run: ClipRun) -> None:
                 for t in f.transitions
             ],
         }
+        if f.inputs is not None:  # every network input: replay the smoothing per region
+            line["inputs"] = {
+                "tiles": f.inputs.tiles,
+                "boxes": [[round(x, 4) for x in b] for b in f.inputs.boxes],
+                "scores": [[round(float(x), 4) for x in row] for row in f.inputs.scores],
+            }
         fh.write(json.dumps(line, sort_keys=True) + "\n")
 
 
@@ -196,7 +200,7 @@ def plot_name(file: str) -> str:
     return "timeline_" + re.sub(r"[^A-Za-z0-9._-]+", "_", stem) + ".png"
 
 
-def _fmt(x: Any, unit: str = "", digits: int = 2) -> str:
+def fmt(x: Any, unit: str = "", digits: int = 2) -> str:
     if x is None:
         return "–"
     if isinstance(x, bool):
@@ -206,14 +210,14 @@ def _fmt(x: Any, unit: str = "", digits: int = 2) -> str:
     return f"{x}{unit}"
 
 
-def _minutes(seconds: float | None) -> str:
+def minutes(seconds: float | None) -> str:
     """Seconds as ``"45 s"`` below two minutes, else ``"12.5 min"``."""
     if seconds is None:
         return "–"
     return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
-def _table(head: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+def table(head: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     return lines + ["| " + " | ".join(r) + " |" for r in rows]
 
@@ -230,18 +234,18 @@ def _model_row(m: Json) -> list[str]:
     rates = ("false_events_per_camera_hour", "frame_precision", "frame_recall", "frame_f1")
     return [
         f"`{m['model']}`",
-        f"{a['detected_clips']}/{a['positive_clips']} = {_fmt(a['recall'])}",
-        _minutes(a["ttd_median_s"]),
-        _minutes(a["ttd_mean_s"]),
+        f"{a['detected_clips']}/{a['positive_clips']} = {fmt(a['recall'])}",
+        minutes(a["ttd_median_s"]),
+        minutes(a["ttd_mean_s"]),
         str(a["false_events"]),
-        *(_fmt(a[k]) for k in rates),
+        *(fmt(a[k]) for k in rates),
     ]
 
 
 def _throughput_row(m: Json) -> list[str]:
     t = m["throughput"]
-    head = [f"`{m['model']}`", str(t["frames"]), _fmt(t["frames_per_s"], digits=1)]
-    return head + [_fmt(t["ms_per_frame"][k]) for k in STAGES]
+    head = [f"`{m['model']}`", str(t["frames"]), fmt(t["frames_per_s"], digits=1)]
+    return head + [fmt(t["ms_per_frame"][k]) for k in STAGES]
 
 
 def _clip_row(c: Json) -> list[str]:
@@ -249,12 +253,12 @@ def _clip_row(c: Json) -> list[str]:
     return [
         c["file"],
         c["label"],
-        _fmt(c["detected"]),
-        _minutes(c["ttd_s"]),
+        fmt(c["detected"]),
+        minutes(c["ttd_s"]),
         str(c["false_events"]),
-        _fmt(c["peak_score"]),
+        fmt(c["peak_score"]),
         str(c["frames"]),
-        _minutes(c["real_s"]) + looped,
+        minutes(c["real_s"]) + looped,
         f"[png]({plot_name(c['file'])})",
     ]
 
@@ -272,10 +276,10 @@ def _sweep_row(point: Json, sweep: Json) -> list[str]:
     return [
         label,
         f"{point['detected_clips']}/{point['positive_clips']}",
-        _minutes(point["ttd_median_s"]),
-        ", ".join(_minutes(t) for t in point["ttd_s"]) or "–",
+        minutes(point["ttd_median_s"]),
+        ", ".join(minutes(t) for t in point["ttd_s"]) or "–",
         str(point["false_events"]),
-        _fmt(point["frame_f1"]),
+        fmt(point["frame_f1"]),
         ", ".join(point["missed"]) or "–",
         ", ".join(point["false_event_clips"]) or "–",
     ]
@@ -294,7 +298,7 @@ def _sweep_lines(m: Json) -> list[str]:
         f"{sweep['model_threshold']:.3f}, suggested {best} (the highest with the best recall "
         "and no false event).",
         "",
-        *_table(SWEEP_HEAD.split("|"), (_sweep_row(p, sweep) for p in sweep["points"])),
+        *table(SWEEP_HEAD.split("|"), (_sweep_row(p, sweep) for p in sweep["points"])),
     ]
 
 
@@ -309,20 +313,20 @@ def summary_markdown(results: Json) -> str:
         "",
         "## Models",
         "",
-        *_table(MODEL_HEAD.split("|"), map(_model_row, models)),
+        *table(MODEL_HEAD.split("|"), map(_model_row, models)),
         "",
         "## Throughput (ms per analysed frame)",
         "",
-        *_table(["model", "frames", "frames/s", *STAGES], map(_throughput_row, models)),
+        *table(["model", "frames", "frames/s", *STAGES], map(_throughput_row, models)),
     ]
     for m in models:
         lines += ["", f"## Clips: `{m['model']}`", ""]
-        lines += _table(CLIP_HEAD.split("|"), map(_clip_row, m["clips"]))
+        lines += table(CLIP_HEAD.split("|"), map(_clip_row, m["clips"]))
         lines += _sweep_lines(m)
     lines += ["", "## Failures", ""]
     if results["failures"]:
         rows = ([str(f["line"]), f["file"], f["error"]] for f in results["failures"])
-        lines += _table(["line", "clip", "error"], rows)
+        lines += table(["line", "clip", "error"], rows)
     else:
         lines.append("None: every row of the clips table was benchmarked.")
     return "\n".join(lines) + "\n"

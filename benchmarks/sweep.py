@@ -82,7 +82,7 @@ def replay_opens(
     return [
         EventOpen(u.cls, u.ts)
         for f in run.frames
-        for u in smoother.update_scores(f.t_s, f.scores)
+        for u in f.replay(smoother)
         if u.transition is Transition.OPENED
     ]
 

@@ -43,6 +43,7 @@ class SynthSpec:
 
     Attributes:
         plume_start_s: when the plume appears; None renders a negative clip.
+        plume_end_s: when the plume is gone (put out); None: it stays to the end.
         gop: keyframe interval in frames (None: 2 x fps).
         bitrate: target bits per second (None: constant quality).
         clouds: draw drifting clouds (5 on negative clips, 2 on positive ones).
@@ -54,6 +55,7 @@ class SynthSpec:
     fps: float = 10
     seconds: float = 30.0
     plume_start_s: float | None = 5.0
+    plume_end_s: float | None = None
     seed: int = 0
     gop: int | None = None
     bitrate: int | None = None
@@ -201,6 +203,8 @@ def _draw_clouds(img: np.ndarray, spec: SynthSpec, scene: _Scene, t: float) -> N
 
 def _plume_growth(spec: SynthSpec, t: float) -> float:
     if spec.plume_start_s is None or t < spec.plume_start_s:
+        return 0.0
+    if spec.plume_end_s is not None and t >= spec.plume_end_s:
         return 0.0
     return float(min(1.0, (t - spec.plume_start_s) / PLUME_GROWTH_S) ** 0.6)
 

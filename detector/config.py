@@ -17,6 +17,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+#: Default time constant of each tile's baseline (seconds); chosen on the clip benchmark.
+BASELINE_TAU_S: float | None = 1800.0
+
+
 class SmoothingConfig(_Strict):
     """Temporal smoothing, in seconds of the frames' own timestamps (not frame counts)."""
 
@@ -38,11 +42,49 @@ class SmoothingConfig(_Strict):
     update_min_delta: float = Field(
         0.05, ge=0, description="Emit an update only when the peak rises by at least this much."
     )
-    baseline_tau_s: float | None = Field(
-        None,
+    keepalive_s: float = Field(
+        30.0,
         gt=0,
-        description="If set, subtract a slow per-region baseline (time constant in seconds) "
-        "so views that score high all day (fog, glare) do not open events.",
+        description="While an event's score holds without a new peak, an update at most this "
+        "often, so its last-seen time and duration keep moving.",
+    )
+    baseline_tau_s: float | None = Field(
+        BASELINE_TAU_S,
+        gt=0,
+        description="Evidence is each tile's score against its own slow baseline (time "
+        "constant in seconds), so views that score high all day (fog, haze, glare) do not open "
+        "events and smoke that appears does; null compares scores with the threshold directly.",
+    )
+    growth_ratio: float = Field(
+        1.5,
+        ge=1,
+        description="An open event whose region grows to this many times its size at its last "
+        "alert closes and a new, linked event opens (a fresh alert).",
+    )
+    rise_delta: float = Field(
+        0.3,
+        gt=0,
+        description="An open event whose evidence rises this much above its last alert closes "
+        "and a new, linked event opens.",
+    )
+    realert_min_s: float = Field(
+        300.0, ge=0, description="At most one growth or rise re-alert per event this often."
+    )
+    mute_half_life_s: float = Field(
+        3 * 3600.0,
+        gt=0,
+        description="A dismissed region's muted level halves this often (seconds).",
+    )
+    look_alike_s: float = Field(
+        1800.0,
+        gt=0,
+        description="A tile scoring above its threshold this long without an event is shown "
+        "as a likely look-alike (with a mask proposal).",
+    )
+    mute_margin: float = Field(
+        0.15,
+        ge=0,
+        description="Inside a muted region, evidence must exceed the muted level by this much.",
     )
 
 

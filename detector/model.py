@@ -178,5 +178,4 @@ class OnnxModel:
         probs = activate(raw, self.spec.output.activation)
         keep = [i for i, c in enumerate(self.spec.classes) if c in self.classes]
         scores, regions = tile_regions(probs[:, keep], boxes, self.classes, thresholds)
-        # The fixed tiles only: focus crops move from frame to frame (per-tile baselines).
-        return Detection(frame, scores, regions, tile_scores=probs[:tiles, keep])
+        return Detection(frame, scores, regions, tuple(boxes), probs[:, keep], tiles)

@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from detector.tiling import tile_boxes
 from detector.types import Box
+from streams.validation import describe, yaml_problem
 
 
 class ModelError(Exception):
@@ -153,10 +154,14 @@ def load_spec(model_dir: Path, *, verify: bool = True) -> ModelSpec:
     if not yaml_path.is_file():
         raise ModelError(f"{yaml_path} is missing")
     try:
-        raw = yaml.safe_load(yaml_path.read_text(encoding="utf-8"))
+        with yaml_path.open(encoding="utf-8") as stream:
+            raw = yaml.safe_load(stream)
         spec = ModelSpec.model_validate(raw)
-    except (yaml.YAMLError, ValidationError) as exc:
-        raise ModelError(f"{yaml_path} is invalid: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ModelError(yaml_problem(yaml_path, exc)) from exc
+    except ValidationError as exc:
+        problems = "; ".join(describe(exc.errors(), raw))
+        raise ModelError(f"{yaml_path} is invalid: {problems}") from exc
     onnx_path = model_dir / spec.file
     if not onnx_path.is_file():
         raise ModelError(f"{onnx_path} is missing")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
@@ -99,6 +100,11 @@ class CameraConfig(StrictModel):
         True,
         description="Score focus crops where the view changed, if the model has them; turn off "
         "for a camera that pans, zooms or shakes (its whole view changes).",
+    )
+    model_dir: Path | None = Field(
+        None,
+        description="This camera's own model directory (configuration file only). Default: "
+        "detector.model_dir, the model of every other camera.",
     )
 
     @field_validator("url")

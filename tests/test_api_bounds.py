@@ -26,6 +26,7 @@ HUGE_REQUESTS = [
     ("GET", f"/api/departments/{HUGE}"),
     ("PUT", f"/api/departments/{HUGE}"),
     ("DELETE", f"/api/departments/{HUGE}"),
+    ("POST", f"/api/mutes/{HUGE}/lift"),
     ("GET", f"/api/events?offset={HUGE}"),
     ("GET", f"/api/publish/summary?event_id={HUGE}"),
     ("GET", f"/api/published/{HUGE}/snapshot.jpg?expires=1&sig={'0' * 64}"),

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from api.app import create_app
 from api.auth import Role
 from api.config import AppConfig
 from api.db import EventRow
+from api.mutes import MuteRow
 from api.store import Decision
 from benchmarks.synth import SynthSpec, render_frame
 from detector.types import EventUpdate, Region, Transition
@@ -96,6 +97,11 @@ def _decide(
             update(EventRow).where(EventRow.id == event_id)
             .values(created_at=EventRow.started_at + 16,
                     decided_at=EventRow.started_at + 16 + after_s)
+        )  # fmt: skip
+        started = select(EventRow.started_at).where(EventRow.id == event_id).scalar_subquery()
+        conn.execute(  # muted when it was dismissed: older mutes have faded
+            update(MuteRow).where(MuteRow.event_id == event_id)
+            .values(created_at=started + 16 + after_s)
         )  # fmt: skip
 
 

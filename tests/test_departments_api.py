@@ -46,6 +46,8 @@ def test_create_and_read_never_show_the_secret(client: TestClient) -> None:
         "webhook_url",
         "email_to",
         "mqtt_topic",
+        "webhook_format",
+        "template",
         "secret_set",
         "enabled",
         "escalation_minutes",

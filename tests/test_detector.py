@@ -205,3 +205,20 @@ def test_committed_demo_model_is_what_the_generator_writes(tmp_path: Path) -> No
     fresh = build_plume_model(tmp_path / "demo")
     assert (fresh / "model.onnx").read_bytes() == (DEMO_MODEL / "model.onnx").read_bytes()
     assert load_spec(DEMO_MODEL).name == "demo-plume"
+
+
+def test_model_yaml_errors_name_the_file_line_and_key(
+    plume_model_dir: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "model.onnx").write_bytes((plume_model_dir / "model.onnx").read_bytes())
+    (tmp_path / "model.yaml").write_text("name: x\n  kind: [\n")
+    with pytest.raises(ModelError) as broken:
+        load_spec(tmp_path)
+    assert str(broken.value).startswith(f"{tmp_path / 'model.yaml'} is not valid YAML: line 2")
+    raw = yaml.safe_load((plume_model_dir / "model.yaml").read_text())
+    raw["tiling"]["row_overlap"] = 1.0
+    (tmp_path / "model.yaml").write_text(yaml.safe_dump(raw))
+    with pytest.raises(ModelError) as invalid:
+        load_spec(tmp_path)
+    assert str(invalid.value).startswith(f"{tmp_path / 'model.yaml'} is invalid: tiling")
+    assert "Value error" not in str(invalid.value) and "pydantic.dev" not in str(invalid.value)

@@ -3,8 +3,8 @@
 Schemathesis generates requests from ``/openapi.json``, valid ones and invalid ones, and each
 answer must not be a server error and must match the schema (status code, content type, body).
 The app is the real one (real SQLite, real snapshots) around a fake pipeline, called in-process;
-a few events, a department and a frame exist so that small ids hit real rows. Bounded in examples
-so that it fits CI.
+a few events, two mutes (dismissals), departments of three webhook formats and a frame exist so
+that small ids hit real rows. Bounded in examples so that it fits CI.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from schemathesis.generation import GenerationMode
 
 from api.app import create_app
 from api.auth import Role
-from api.config import AppConfig
+from api.config import AppConfig, MapConfig
 from detector.types import Transition
 from tests.fixtures.app import (
     T0,
@@ -47,6 +47,32 @@ pytestmark = pytest.mark.slow
 EXAMPLES = 6  # per operation, generation mode and role
 # An open Server-Sent Events stream never ends by itself; tests/test_console_stream.py covers it.
 SKIPPED = {"GET /api/events/stream"}
+TILES = "http://127.0.0.1:9/{z}/{x}/{y}.png"
+# One department of each kind of channel body: the signed JSON, a group robot, a template.
+DEPARTMENTS = [
+    {"name": "Fire", "webhook_url": "http://127.0.0.1:9/h", "secret": "s" * 20},
+    {
+        "name": "Robot",
+        "webhook_url": "http://127.0.0.1:9/robot/send?access_token=abc123",
+        "webhook_format": "dingtalk",
+        "secret": "SEC" + "a1" * 32,
+    },
+    {
+        "name": "SMS",
+        "webhook_url": "http://127.0.0.1:9/sms",
+        "webhook_format": "template",
+        "template": {"body": '{"text": "${summary}"}', "headers": {"X-Api-Key": "k" * 24}},
+    },
+]
+# Operations that must be among those fuzzed (the schema lists them all; a sample kept in view).
+REQUIRED = {
+    "GET /api/mutes",
+    "POST /api/mutes/{mute_id}/lift",
+    "GET /api/map/settings",
+    "POST /api/departments",
+    "PUT /api/departments/{department_id}",
+    "POST /api/cameras",
+}
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -58,15 +84,19 @@ CHECKS = [
 @pytest.fixture(scope="module")
 def app_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     tmp = tmp_path_factory.mktemp("fuzz")
-    config = AppConfig(data_dir=tmp / "data", cameras=camera_configs(tmp))
+    config = AppConfig(
+        data_dir=tmp / "data", cameras=camera_configs(tmp), map=MapConfig(tile_url=TILES)
+    )
     pipeline = ManagedFakePipeline(config.cameras)
     pipeline.frames["ridge"] = make_frame("ridge", T0)
     with TestClient(create_app(config, pipeline=pipeline)) as client:
         authorize(client, "chief", Role.ADMIN)
         for i in range(3):
             push_update(client, make_update("ridge", Transition.OPENED, T0 + 60 * i))
-        department = {"name": "Fire", "webhook_url": "http://127.0.0.1:9/h", "secret": "s" * 20}
-        assert client.post("/api/departments", json=department).status_code == 201
+        for event_id in (1, 2):  # each dismissal mutes its region: mutes 1 and 2
+            assert client.post(f"/api/events/{event_id}/dismiss", json={}).status_code == 200
+        for department in DEPARTMENTS:
+            assert client.post("/api/departments", json=department).status_code == 201
         yield client
 
 
@@ -117,10 +147,13 @@ def test_no_server_error_and_answers_match_the_schema(app_client: TestClient, ro
     caller = TestClient(app_client.app, raise_server_exceptions=False)
     counts: Counter[int] = Counter()
     failures: dict[str, str] = {}  # what failed -> one request that shows it
+    fuzzed: set[str] = set()
     for result in schema.get_all_operations():
         operation = result.ok()
-        if f"{operation.method.upper()} {operation.path}" in SKIPPED:
+        name = f"{operation.method.upper()} {operation.path}"
+        if name in SKIPPED:
             continue
+        fuzzed.add(name)
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
             @settings(
@@ -145,3 +178,4 @@ def test_no_server_error_and_answers_match_the_schema(app_client: TestClient, ro
     found = [f"{what}\n    {request}" for what, request in sorted(failures.items())]
     print(f"\n{role}: {counts[0]} requests, {len(failures)} failures", *found, sep="\n")
     assert sorted(failures) == []
+    assert REQUIRED.issubset(fuzzed)

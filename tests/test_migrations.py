@@ -14,8 +14,7 @@ from sqlalchemy import Engine
 from api.db import init_db, make_engine, metadata_with_all_tables, migrations_config
 from api.publish.departments import DepartmentStore
 from api.store import EventStore
-from detector.types import Transition
-from tests.fixtures.app import T0, make_update
+from tests.fixtures.app import T0
 
 
 def _differences(engine: Engine) -> list[object]:
@@ -46,10 +45,12 @@ def test_a_database_from_before_migrations_keeps_its_data(tmp_path: Path) -> Non
     engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
     baseline = importlib.import_module("api.migrations.versions.0001_baseline").BASELINE
     baseline.create_all(engine)  # as versions before migrations made them (create_all)
-    store = EventStore(engine, tmp_path / "snaps")
-    event_id = store.apply(make_update("ridge", Transition.OPENED, T0))
-    assert event_id is not None and _revision(engine) is None
+    assert _revision(engine) is None
     with engine.begin() as connection:
+        event_id = connection.execute(baseline.tables["events"].insert().values(
+            camera_id="ridge", camera_name="ridge", cls="smoke", status="open", started_at=T0,
+            last_seen_at=T0, peak_score=0.7, last_score=0.7, regions=[], created_at=T0,
+        )).inserted_primary_key[0]  # fmt: skip
         connection.execute(baseline.tables["departments"].insert().values(
             name="Fire", webhook_url="http://127.0.0.1:9/h", secret="s" * 16, enabled=True,
             auto_classes=[], auto_cameras=[], auto_min_score=0.0, auto_unconfirmed=False,
@@ -59,6 +60,7 @@ def test_a_database_from_before_migrations_keeps_its_data(tmp_path: Path) -> Non
     assert _differences(engine) == []
     event = EventStore(engine, tmp_path / "snaps").get_event(event_id)
     assert event.camera_id == "ridge" and event.started_at == T0
+    assert (event.box, event.parent_id, event.reason) == (None, None, "")  # added by 0004
     (department,) = DepartmentStore(engine).list_all()  # its table was rebuilt by 0002
     assert (department.name, department.webhook_url, department.email_to) == (
         "Fire", "http://127.0.0.1:9/h", ())  # fmt: skip

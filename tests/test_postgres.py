@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.auth import Role
 from api.config import AppConfig
-from detector.types import Transition
+from detector.types import Reason, Transition
 from tests.fixtures.app import FakePipeline, authorize, camera_configs, make_update, push_update
 
 T0 = 1_780_000_000.0
@@ -40,6 +40,10 @@ def test_events_decisions_and_restart_on_postgres(postgres_url: str, tmp_path: P
         assert snap.status_code == 200 and snap.content[:2] == b"\xff\xd8"
         assert client.post(f"/api/events/{first}/confirm", json={"note": "pg"}).status_code == 200
         assert client.post(f"/api/events/{first}/confirm", json={}).status_code == 409
+        grown = push_update(client, make_update("ridge", Transition.OPENED, T0 + 90, track=2,
+                                                parent_track=0, reason=Reason.GREW))  # fmt: skip
+        assert client.get(f"/api/events/{grown}").json()["parent_id"] == first
+        assert client.post(f"/api/events/{second}/dismiss", json={}).status_code == 200
 
     config, pipeline = app_on(postgres_url, tmp_path)  # a restart on the same database
     with TestClient(create_app(config, pipeline=pipeline)) as client:
@@ -47,3 +51,7 @@ def test_events_decisions_and_restart_on_postgres(postgres_url: str, tmp_path: P
         after = client.get(f"/api/events/{second}").json()
         assert after["ended_at"] is not None  # closed by the restart, not lost
         assert client.get(f"/api/events/{first}").json()["status"] == "confirmed"
+        (mute,) = client.get("/api/mutes").json()  # the dismissal's mute outlived the restart
+        assert (mute["event_id"], mute["created_by"]) == (second, "pg-admin")
+        assert client.post(f"/api/mutes/{mute['id']}/lift").json()["lifted_by"] == "pg-admin"
+        assert pipeline.mutes["valley"] == []

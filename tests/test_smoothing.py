@@ -10,7 +10,16 @@ from detector.smoothing import CameraSmoother
 from detector.types import Detection, Transition
 from streams.frame import Frame
 
-CFG = SmoothingConfig(tau_s=1.0, close_ratio=0.8, min_persistence_s=10, quiet_s=30)
+# Absolute evidence (no baseline): the state machine's timing on its own. Keep-alive updates
+# out of the way of the transitions these tests look at; they have their own.
+CFG = SmoothingConfig(
+    tau_s=1.0,
+    close_ratio=0.8,
+    min_persistence_s=10,
+    quiet_s=30,
+    baseline_tau_s=None,
+    keepalive_s=10_000,
+)
 
 
 def run(scores: list[tuple[float, float]], cfg: SmoothingConfig = CFG) -> list[tuple[float, str]]:
@@ -74,7 +83,9 @@ def test_a_slow_camera_that_goes_silent_expires_after_two_intervals() -> None:
 
 
 def test_peak_updates_only_when_material() -> None:
-    cfg = SmoothingConfig(tau_s=1.0, min_persistence_s=0, quiet_s=30, update_min_delta=0.1)
+    cfg = SmoothingConfig(
+        tau_s=1.0, min_persistence_s=0, quiet_s=30, update_min_delta=0.1, baseline_tau_s=None
+    )
     sm = CameraSmoother("cam", ("smoke",), {"smoke": 0.5}, cfg)
     kinds = []
     for ts, score in [(0, 0.6), (10, 0.62), (20, 0.65), (30, 0.75), (40, 0.74), (50, 0.9)]:
@@ -111,7 +122,31 @@ def test_baseline_ignores_a_tile_that_scores_high_all_day() -> None:
         if i >= 150:
             tiles[1, 0] = 0.9  # smoke appears in tile 1
         det = Detection(
-            Frame("cam", i * 10.0, i, image), {"smoke": float(tiles.max())}, tile_scores=tiles
+            Frame("cam", i * 10.0, i, image),
+            {"smoke": float(tiles.max())},
+            boxes=((0.0, 0.0, 0.5, 1.0), (0.5, 0.0, 1.0, 1.0)),
+            input_scores=tiles,
+            tiles=2,
         )
         opened += [u.ts for u in sm.update(det) if u.transition is Transition.OPENED]
     assert opened == [1510.0]
+
+
+def test_keep_alive_while_the_score_holds_without_a_new_peak() -> None:
+    """A plume that holds steady sends an update every keepalive_s (no peak snapshot), none
+    once it falls below the close threshold, then the close."""
+    cfg = CFG.model_copy(update={"keepalive_s": 30})
+    sm = CameraSmoother("cam", ("smoke",), {"smoke": 0.5}, cfg)
+    series = [(t, 0.9) for t in range(0, 125, 5)] + [(t, 0.1) for t in range(125, 200, 5)]
+    got = [
+        (u.ts, u.transition.value, u.is_peak)
+        for ts, score in series
+        for u in sm.update_scores(ts, {"smoke": score})
+    ]
+    assert got == [
+        (10, "opened", True),
+        (40, "updated", False),
+        (70, "updated", False),
+        (100, "updated", False),
+        (150, "closed", False),  # last at or above the close threshold at 120
+    ]

@@ -42,6 +42,23 @@ def test_annotated_render_draws_inside_the_box_outline_only() -> None:
     assert not diff[:, : x0 - 5].any(), "nothing is drawn left of the box"
 
 
+def test_the_event_region_is_drawn_amber_around_its_regions() -> None:
+    image = make_image(320, 240)
+    box = (0.10, 0.10, 0.90, 0.90)  # the event's region, wider than its one scored region
+    clean = _decode(render_snapshot(image, [SMOKE], annotate=True)).astype(int)
+    drawn = _decode(render_snapshot(image, [SMOKE], annotate=True, box=box)).astype(int)
+    x0, y0, x1 = round(0.10 * 319), round(0.10 * 239), round(0.90 * 319)
+    changed = np.abs(drawn - clean).sum(axis=2) > 60
+    # Drawn just outside the box (a region with the same box must stay visible).
+    assert changed[y0 - 4 : y0 + 1, x0 + 20 : x1 - 20].any(axis=0).all()
+    assert changed[y0 + 20 : y0 + 40, x0 - 4 : x0 + 1].any(axis=1).all()
+    assert not changed[y0 + 3 : y0 + 20, x0 + 3 : x1 - 3].any()
+    r, g, b = drawn[y0 - 2, (x0 + x1) // 2]  # the decoded picture is RGB
+    assert r > 200 and 130 < g < 220 and b < 100, "amber"
+    unannotated = _decode(render_snapshot(image, [SMOKE], annotate=False, box=box)).astype(int)
+    assert np.abs(unannotated - _decode(render_snapshot(image, [], annotate=False))).mean() < 1
+
+
 def test_label_stays_inside_the_picture_for_a_box_at_the_top() -> None:
     region = Region("flame", 0.91, (0.0, 0.0, 0.5, 0.3))
     drawn = _decode(render_snapshot(make_image(), [region], annotate=True))

@@ -286,8 +286,10 @@ def test_snapshot_path_kinds(store: EventStore) -> None:
     assert event_id is not None
     opened = store.snapshot_path(event_id)
     assert opened == store.snapshot_path(event_id, SnapshotKind.OPENED)
+    assert store.snapshot_path(event_id, SnapshotKind.PEAK) == opened  # the peak so far
+    bare = store.apply(make_update("valley", OPENED, T0, frame=None))
     with pytest.raises(SnapshotNotFound, match="no peak snapshot"):
-        store.snapshot_path(event_id, SnapshotKind.PEAK)
+        store.snapshot_path(bare or 0, SnapshotKind.PEAK)
     store.apply(make_update("ridge", UPDATED, T0 + 5, score=0.9, is_peak=True))
     peak = store.snapshot_path(event_id)
     assert peak == store.snapshot_path(event_id, SnapshotKind.PEAK) != opened
@@ -358,3 +360,30 @@ def test_renamed_camera_applies_to_new_events(store: EventStore) -> None:
     assert first is not None and second is not None
     assert store.get_event(first).camera_name == "Ridge North"
     assert store.get_event(second).camera_name == "Ridge North (new mast)"
+
+
+def test_a_steady_detection_keeps_moving_and_a_restart_ends_it_when_last_seen(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The smoother's updates for a plume that holds steady, stored as the pipeline does, then
+    the process stops while the event is active."""
+    from detector.config import SmoothingConfig
+    from detector.smoothing import CameraSmoother
+
+    cfg = SmoothingConfig(tau_s=1.0, min_persistence_s=10, keepalive_s=30, baseline_tau_s=None)
+    smoother = CameraSmoother("ridge", ("smoke",), {"smoke": 0.5}, cfg)
+    before = EventStore(engine, tmp_path / "snaps")
+    seen = []
+    for ts in range(0, 305, 5):
+        for update in smoother.update_scores(T0 + ts, {"smoke": 0.9}):
+            event_id = before.apply(update)
+        if ts >= 10:
+            assert event_id is not None
+            seen.append(before.get_event(event_id).last_seen_at - T0)
+    assert seen[-1] >= 300 - 30, "last seen keeps moving while the score holds"
+    assert seen == sorted(seen) and len(set(seen)) > 5
+
+    after = EventStore(engine, tmp_path / "snaps")  # a new process
+    assert after.close_stale() == 1
+    ended = after.get_event(event_id).ended_at
+    assert ended is not None and T0 + 300 - 30 <= ended <= T0 + 300

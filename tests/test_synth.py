@@ -135,3 +135,31 @@ def test_cli_writes_a_negative_clip(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert capsys.readouterr().out.strip() == str(out)
     n, keys, size, _ = _decode(out)
     assert (n, keys, size) == (4, [0], (160, 96))
+
+
+def test_plume_is_gone_after_its_end() -> None:
+    spec = replace(SMALL, plume_start_s=1.0, plume_end_s=30.0)
+    assert smoke_like(render_frame(spec, 29.0)).sum() > 50
+    assert smoke_like(render_frame(spec, 30.0)).sum() == 0
+
+
+def test_demo_loop_opens_and_closes_an_event_every_time_round() -> None:
+    """The demo camera's footage, scored by the demo model every interval with the service's
+    default smoothing over two loops: the event opens and closes on each, so a first look at
+    the console sees the whole lifecycle."""
+    from api.cli import DEMO_INTERVAL_S, demo_spec
+    from detector.config import DEMO_MODEL, SmoothingConfig
+    from detector.model import OnnxModel
+    from detector.smoothing import CameraSmoother
+    from streams.frame import Frame
+
+    spec, model = demo_spec(), OnnxModel(DEMO_MODEL)
+    smoother = CameraSmoother("demo", model.classes, model.thresholds(), SmoothingConfig())
+    seen = []
+    for i in range(round(2 * spec.seconds / DEMO_INTERVAL_S)):
+        ts = i * DEMO_INTERVAL_S
+        frame = Frame("demo", ts, i, render_frame(spec, ts % spec.seconds))
+        (detection,), _ = model.score([frame])
+        seen += [(u.transition.value, ts // spec.seconds) for u in smoother.update(detection)]
+    lifecycle = [(change, loop) for change, loop in seen if change != "updated"]
+    assert lifecycle == [("opened", 0), ("closed", 0), ("opened", 1), ("closed", 1)]

@@ -15,8 +15,10 @@ from api.publish.tables import (
     DeliveryRow,
     DeliveryStatus,
     DepartmentRow,
+    WebhookFormat,
     split_addresses,
 )
+from api.publish.template import WebhookTemplate
 from api.recorder import rowcount
 
 
@@ -69,6 +71,8 @@ class DepartmentSpec:
     secret: str | None = field(default=None, repr=False)
     email_to: tuple[str, ...] = ()
     mqtt_topic: str | None = None
+    webhook_format: WebhookFormat = WebhookFormat.EMBERWATCH
+    template: WebhookTemplate | None = field(default=None, repr=False)
     enabled: bool = True
     escalation_minutes: float | None = None
     auto: AutoPolicy = AutoPolicy()
@@ -87,6 +91,8 @@ class Department:
     updated_at: float
     email_to: tuple[str, ...] = ()
     mqtt_topic: str | None = None
+    webhook_format: WebhookFormat = WebhookFormat.EMBERWATCH
+    template: WebhookTemplate | None = field(default=None, repr=False)
 
 
 def _record(row: DepartmentRow) -> Department:
@@ -96,6 +102,8 @@ def _record(row: DepartmentRow) -> Department:
         webhook_url=row.webhook_url,
         email_to=split_addresses(row.email_to),
         mqtt_topic=row.mqtt_topic,
+        webhook_format=WebhookFormat(row.webhook_format),
+        template=WebhookTemplate.load(row.webhook_template),
         secret=row.secret,
         enabled=row.enabled,
         escalation_minutes=row.escalation_minutes,
@@ -114,6 +122,8 @@ def _apply(row: DepartmentRow, spec: DepartmentSpec) -> None:
     row.name, row.webhook_url, row.enabled = spec.name, spec.webhook_url, spec.enabled
     row.email_to = ", ".join(spec.email_to) or None
     row.mqtt_topic = spec.mqtt_topic
+    row.webhook_format = spec.webhook_format.value
+    row.webhook_template = spec.template.stored() if spec.template else None
     if spec.secret is not None:
         row.secret = spec.secret
     row.escalation_minutes = spec.escalation_minutes

@@ -11,8 +11,10 @@ from api.publish.tables import (
     DeliveryStatus,
     DepartmentRow,
     PublicationRow,
+    WebhookFormat,
     split_addresses,
 )
+from api.publish.template import WebhookTemplate
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,8 @@ class DueDelivery:
     due_at: float | None = None  # its next_attempt_at when read (claims compare it)
     email_to: tuple[str, ...] = ()
     mqtt_topic: str | None = None
+    webhook_format: WebhookFormat = WebhookFormat.EMBERWATCH
+    template: WebhookTemplate | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, row: DeliveryRow, dep: DepartmentRow, pub: PublicationRow) -> DueDelivery:
@@ -110,6 +114,8 @@ class DueDelivery:
             due_at=row.next_attempt_at,
             email_to=split_addresses(dep.email_to),
             mqtt_topic=dep.mqtt_topic,
+            webhook_format=WebhookFormat(dep.webhook_format),
+            template=WebhookTemplate.load(dep.webhook_template),
         )
 
     @property

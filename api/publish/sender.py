@@ -13,6 +13,10 @@ through ``publish.smtp``; the server accepting it counts as delivered (status 25
 department gets the body on its topic through ``publish.mqtt``, the headers as MQTT 5 user
 properties (:mod:`api.publish.mqtt`); the broker's acknowledgement counts as delivered.
 
+A department's ``webhook_format`` chooses what its URL gets instead: a DingTalk, WeCom or
+Feishu group robot's message, or a templated request (:mod:`api.publish.robots`); a robot's
+answer must also say ``errcode``/``code`` 0.
+
 A 2xx answer marks the delivery delivered. Anything else (a refused connection, a timeout,
 any other status) marks it failing with the error text and a retry time: the delay doubles
 from ``retry_initial_s`` up to ``retry_max_s`` and the sender never gives up. All state is in
@@ -39,13 +43,22 @@ from api.publish.mqtt import MqttError, publish
 from api.publish.outbox import Outbox
 from api.publish.payload import DeliveryInfo, Links, render_body
 from api.publish.records import DueDelivery
+from api.publish.robots import (
+    HttpRequest,
+    answer_error,
+    emberwatch_headers,
+    outgoing_request,
+    url_secrets,
+)
 from api.publish.settings import PublishConfig
-from api.publish.signing import SIGNATURE_HEADER, sign_body
 from streams.redact import redact_text
 
 log = logging.getLogger(__name__)
+# httpx logs each request's full URL at INFO; robot URLs carry their credentials (DingTalk's
+# access_token, WeCom's key, Feishu's token), so only its warnings are let through. Our own
+# lines say what was delivered where.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
-USER_AGENT = "emberwatch-alerts/1"
 #: The status recorded for an e-mail the mail server accepted (SMTP's "250 OK").
 SMTP_ACCEPTED = 250
 #: The status recorded for a message the MQTT broker acknowledged (as for a 200 of a webhook).
@@ -58,17 +71,6 @@ def retry_delay(attempts: int, initial_s: float, max_s: float) -> float:
     """Seconds before the next try after ``attempts`` failed tries (1, 2, …): doubling, capped."""
     exponent = min(max(attempts - 1, 0), 60)  # 2**60 already exceeds any sane cap
     return float(min(initial_s * 2.0**exponent, max_s))
-
-
-def request_headers(due: DueDelivery, body: bytes) -> dict[str, str]:
-    return {
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        SIGNATURE_HEADER: sign_body(due.secret, body),
-        "X-Emberwatch-Delivery": due.uid,
-        "X-Emberwatch-Event": str(due.event_id),
-        "Idempotency-Key": due.idempotency_key,
-    }
 
 
 class Sender:
@@ -177,30 +179,35 @@ class Sender:
             self._wake.set()
 
     def deliver(self, due: DueDelivery) -> bool:
-        """One attempt; records the outcome. True when the department answered 2xx."""
+        """One attempt; records the outcome. True when the department accepted it."""
         info = DeliveryInfo(
             due.uid, due.department_name, self.links.ack_url(due.ack_token), due.escalations
         )
-        body = render_body(due.payload, info)
         if due.mqtt_topic is not None:
-            return self._mqtt(due, due.mqtt_topic, body)
+            return self._mqtt(due, due.mqtt_topic, render_body(due.payload, info))
         if due.url is None:
-            return self._mail(due, body)
+            return self._mail(due, render_body(due.payload, info))
+        tz = self.settings.message_zone()
+        return self._http(due, outgoing_request(due, info, self._clock(), tz))
+
+    def _http(self, due: DueDelivery, request: HttpRequest) -> bool:
         client = self._client
         if client is None:
             return False
         try:
-            response = client.post(due.url, content=body, headers=request_headers(due, body))
+            response = client.request(
+                request.method, request.url, content=request.content, headers=dict(request.headers)
+            )
         except httpx.HTTPError as exc:
             self._failed(due, f"{type(exc).__name__}: {exc}", None)
             return False
-        if 200 <= response.status_code < 300:
-            self.outbox.mark_delivered(due.id, response.status_code)
-            log.info("event %d: alert delivered to %s", due.event_id, due.department_name)
-            return True
-        text = " ".join(response.text.split())[:200]
-        self._failed(due, f"HTTP {response.status_code}: {text}".rstrip(": "), response.status_code)
-        return False
+        error = answer_error(due.webhook_format, response)
+        if error is not None:
+            self._failed(due, error, response.status_code)
+            return False
+        self.outbox.mark_delivered(due.id, response.status_code)
+        log.info("event %d: alert delivered to %s", due.event_id, due.department_name)
+        return True
 
     def _mail(self, due: DueDelivery, body: bytes) -> bool:
         smtp = self.settings.smtp
@@ -227,7 +234,7 @@ class Sender:
             return False
         try:
             publish(
-                broker, topic, body, request_headers(due, body), self.settings.request_timeout_s
+                broker, topic, body, emberwatch_headers(due, body), self.settings.request_timeout_s
             )
         except MqttError as exc:
             self._failed(due, str(exc), None)
@@ -239,7 +246,9 @@ class Sender:
     def _failed(self, due: DueDelivery, error: str, status_code: int | None) -> None:
         passwords = [c.password for c in (self.settings.smtp, self.settings.mqtt) if c]
         # The whole webhook URL is a secret too: some services put the key in its path.
-        secrets = [s for s in (due.url, due.secret, *passwords) if s]
+        robot = url_secrets(due.webhook_format, due.url) if due.url else []
+        headers = [value for _, value in due.template.headers] if due.template else []
+        secrets = [s for s in (due.url, due.secret, *passwords, *robot, *headers) if s]
         urls = [due.url] if due.url else []
         error = redact_text(error or "unknown error", urls=urls, secrets=secrets)
         delay = retry_delay(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -104,6 +106,10 @@ class PublishConfig(_Strict):
     max_escalations: int = Field(
         3, ge=0, description="Re-sends of an unacknowledged alert per department, at most."
     )
+    message_timezone: str = Field(
+        "UTC",
+        description="Time zone of the times in chat robot and SMS messages, e.g. Asia/Shanghai.",
+    )
     location: LocationConfig = LocationConfig()
     smtp: SmtpConfig | None = Field(
         None, description="Mail server for departments that receive alerts by e-mail."
@@ -117,6 +123,18 @@ class PublishConfig(_Strict):
     def _expand(cls, value: object) -> object:
         # Before the length check, so that a short ${VAR} reference is measured expanded.
         return expand_env(value) if isinstance(value, str) else value
+
+    @field_validator("message_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Shanghai, UTC)") from None
+        return value
+
+    def message_zone(self) -> tzinfo:
+        return ZoneInfo(self.message_timezone)
 
     @field_validator("public_url")
     @classmethod

@@ -5,10 +5,18 @@ HMAC-SHA256 of the raw request body bytes, keyed with the department's secret (U
 
 Snapshot URL: ``…/api/published/<event_id>/snapshot.jpg?expires=<epoch s>&sig=<hex>``, where
 ``<hex>`` is HMAC-SHA256 of ``"<event_id>:<expires>"`` keyed with the server's signing key.
+
+Group robots sign as their services document it (both accept a timestamp within an hour):
+
+* DingTalk: ``sign`` = Base64(HMAC-SHA256(key=secret, msg="<timestamp ms>\n<secret>")), sent
+  URL-encoded in the query with ``timestamp``;
+* Feishu: ``sign`` = Base64(HMAC-SHA256(key="<timestamp s>\n<secret>", msg=b"")), sent in the
+  JSON body with ``timestamp``.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import logging
@@ -39,6 +47,20 @@ def verify_body(secret: str, body: bytes, header: str | None) -> bool:
     if not header:
         return False
     return hmac.compare_digest(sign_body(secret, body).encode(), header.strip().encode())
+
+
+def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
+    """A DingTalk robot's ``sign`` (Base64; URL-encode it into the query)."""
+    message = f"{timestamp_ms}\n{secret}".encode()
+    digest = hmac.new(secret.encode("utf-8"), message, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def feishu_sign(secret: str, timestamp_s: int) -> str:
+    """A Feishu (Lark) custom bot's ``sign``: the key is the timestamp and secret, the message
+    empty."""
+    key = f"{timestamp_s}\n{secret}".encode()
+    return base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode("ascii")
 
 
 def new_token(nbytes: int = 24) -> str:

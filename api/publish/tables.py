@@ -14,7 +14,7 @@ from sqlalchemy import JSON, Boolean, Double, Enum, ForeignKey, Index, Integer, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base
-from api.sealing import SealedText
+from api.sealing import SealedJSON, SealedText
 
 
 class DeliveryStatus(StrEnum):
@@ -28,6 +28,17 @@ class DeliveryStatus(StrEnum):
 
 
 PENDING = (DeliveryStatus.QUEUED, DeliveryStatus.FAILING)
+
+
+class WebhookFormat(StrEnum):
+    """What a webhook department receives at its URL."""
+
+    EMBERWATCH = "emberwatch"  # the signed emberwatch.alert/1 JSON
+    DINGTALK = "dingtalk"  # a DingTalk group robot (markdown, signed query)
+    WECOM = "wecom"  # a WeCom group robot (markdown; the key in the URL)
+    FEISHU = "feishu"  # a Feishu (Lark) custom bot (card, signed body)
+    TEMPLATE = "template"  # the department's own URL and body template (SMS gateways)
+
 
 # VARCHAR + CHECK like the events table: portable, and a new value needs no ALTER TYPE.
 _STATUS = Enum(
@@ -47,7 +58,8 @@ def split_addresses(text: str | None) -> tuple[str, ...]:
 class DepartmentRow(Base):
     """A recipient of alerts, signed with the department's own secret, on one channel: a
     webhook, e-mail to one or more addresses, or an MQTT topic (exactly one of ``webhook_url``,
-    ``email_to`` and ``mqtt_topic`` is set)."""
+    ``email_to`` and ``mqtt_topic`` is set). A webhook's ``webhook_format`` says what it gets;
+    ``secret`` is empty for formats that sign nothing (WeCom, templates)."""
 
     __tablename__ = "departments"
 
@@ -56,6 +68,12 @@ class DepartmentRow(Base):
     webhook_url: Mapped[str | None] = mapped_column(SealedText, nullable=True)  # may hold a key
     email_to: Mapped[str | None] = mapped_column(String(2000), nullable=True)  # comma-separated
     mqtt_topic: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    webhook_format: Mapped[str] = mapped_column(
+        String(16), default=WebhookFormat.EMBERWATCH.value, server_default="emberwatch"
+    )
+    # The method, content type, headers and body template of a "template" webhook; its
+    # headers may carry a gateway's API key, so it is sealed like the URL and the secret.
+    webhook_template: Mapped[dict[str, Any] | None] = mapped_column(SealedJSON, nullable=True)
     secret: Mapped[str] = mapped_column(SealedText)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     # Re-send an alert not acknowledged this many minutes after delivery; None: never.

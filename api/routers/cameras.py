@@ -7,6 +7,7 @@ cameras keep streaming) and persist the change (:mod:`api.camera_registry`).
 from __future__ import annotations
 
 import time
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
@@ -18,8 +19,16 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import AUTH_RESPONSES, RequireAdmin, Role, require
 from api.camera_registry import CameraExists, CameraIn, CameraNotFound, CameraRegistry, Masks
 from api.deps import ConfigDep, PipelineDep, StoreDep
-from api.schemas import CameraCounters, CameraOut, field_error, responses, to_datetime
+from api.schemas import (
+    CameraCounters,
+    CameraOut,
+    LookAlikeOut,
+    field_error,
+    responses,
+    to_datetime,
+)
 from api.snapshots import SnapshotError, render_snapshot
+from api.store import EventStore
 from streams.config import MaskList, check_polygons
 from streams.decode import is_network_url
 from streams.redact import redact_text, redact_url
@@ -39,8 +48,9 @@ router = APIRouter(
 _NO_CAMERA = {404: "No camera with this id is configured."}
 
 
-def camera_out(view: CameraView, now: float) -> CameraOut:
-    """API view of one camera. URL and error text are redacted again here: defence in depth."""
+def camera_out(view: CameraView, now: float, muted: int = 0) -> CameraOut:
+    """API view of one camera with ``muted`` regions in force. URL and error text are redacted
+    again here: defence in depth."""
     cfg, stats = view.config, view.stats
     last = stats.last_frame_ts
     return CameraOut(
@@ -68,12 +78,15 @@ def camera_out(view: CameraView, now: float) -> CameraOut:
         last_error=redact_text(stats.last_error, urls=[cfg.url]) if stats.last_error else None,
         scores=dict(view.scores),
         thresholds=dict(view.thresholds),
+        model=view.model,
         latitude=cfg.latitude,
         longitude=cfg.longitude,
         heading_deg=cfg.heading_deg,
         fov_deg=cfg.fov_deg,
         masks=[list(poly) for poly in cfg.masks],
         focus=cfg.focus,
+        look_alikes=[LookAlikeOut(cls=la.cls, box=la.box) for la in view.look_alikes],
+        muted_regions=muted,
         latest_url=f"{CAMERAS_PATH}/{cfg.id}/latest.jpg",
     )
 
@@ -86,14 +99,15 @@ def _find(pipeline: PipelineLike, camera_id: str) -> CameraView:
 
 
 @router.get("", summary="All cameras with stream state and counters")
-def list_cameras(pipeline: PipelineDep) -> list[CameraOut]:
+def list_cameras(pipeline: PipelineDep, store: StoreDep) -> list[CameraOut]:
     now = time.time()
-    return [camera_out(view, now) for view in pipeline.cameras()]
+    muted = Counter(mute.camera_id for mute in store.mutes())
+    return [camera_out(view, now, muted[view.config.id]) for view in pipeline.cameras()]
 
 
 @router.get("/{camera_id}", summary="One camera", responses=responses(_NO_CAMERA))
-def get_camera(camera_id: str, pipeline: PipelineDep) -> CameraOut:
-    return camera_out(_find(pipeline, camera_id), time.time())
+def get_camera(camera_id: str, pipeline: PipelineDep, store: StoreDep) -> CameraOut:
+    return _view(pipeline, store, camera_id)
 
 
 @router.get(
@@ -188,8 +202,8 @@ def _check_source(camera: CameraIn, data_dir: Path) -> None:
         raise field_error("url", f"no such video file in {data_dir}")
 
 
-def _view(pipeline: PipelineLike, camera_id: str) -> CameraOut:
-    return camera_out(_find(pipeline, camera_id), time.time())
+def _view(pipeline: PipelineLike, store: EventStore, camera_id: str) -> CameraOut:
+    return camera_out(_find(pipeline, camera_id), time.time(), len(store.mutes(camera_id)))
 
 
 @router.post(
@@ -214,7 +228,7 @@ def add_camera(
     except CameraExists as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     store.set_camera_name(config.id, config.display_name)
-    return _view(pipeline, config.id)
+    return _view(pipeline, store, config.id)
 
 
 @router.put(
@@ -241,7 +255,7 @@ def replace_camera(
     except CameraNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     store.set_camera_name(config.id, config.display_name)
-    return _view(pipeline, config.id)
+    return _view(pipeline, store, config.id)
 
 
 @router.delete(
@@ -267,10 +281,15 @@ def delete_camera(
     responses=responses(_NO_CAMERA),
 )
 def set_masks(
-    camera_id: str, body: MasksIn, pipeline: PipelineDep, registry: RegistryDep, _: RequireAdmin
+    camera_id: str,
+    body: MasksIn,
+    pipeline: PipelineDep,
+    registry: RegistryDep,
+    store: StoreDep,
+    _: RequireAdmin,
 ) -> CameraOut:
     try:
         registry.set_masks(_manager(pipeline), camera_id, body.masks)
     except CameraNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    return _view(pipeline, camera_id)
+    return _view(pipeline, store, camera_id)

@@ -6,9 +6,10 @@ from fastapi import APIRouter, Depends, HTTPException, Response, status
 
 from api.auth import AUTH_RESPONSES, Role, require
 from api.deps import PublishDep
+from api.publish.department_schemas import DepartmentIn, DepartmentOut, DepartmentUpdate
 from api.publish.departments import DepartmentNameTaken, DepartmentNotFound, DepartmentSpec
+from api.publish.formats import channel_problem
 from api.publish.runtime import PublishRuntime
-from api.publish.schemas import DepartmentIn, DepartmentOut, DepartmentUpdate
 from api.schemas import RowId, field_error, responses
 
 router = APIRouter(
@@ -25,8 +26,14 @@ def _missing(exc: DepartmentNotFound) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
 
 
-def _deliverable(spec: DepartmentSpec, publish: PublishRuntime) -> DepartmentSpec:
-    """``spec``, or 422 when its channel needs a server the configuration does not name."""
+def _deliverable(
+    spec: DepartmentSpec, publish: PublishRuntime, stored_secret: str = ""
+) -> DepartmentSpec:
+    """``spec``, or 422 when its channel needs a server the configuration does not name, or
+    its webhook format a URL, template or secret it lacks."""
+    problem = channel_problem(spec, stored_secret)
+    if problem is not None:
+        raise field_error(*problem)
     settings = publish.sender.settings
     if spec.email_to and settings.smtp is None:
         msg = "e-mail departments need a mail server: set publish.smtp in the configuration"
@@ -74,7 +81,8 @@ def update_department(
     """A changed webhook URL or secret applies to pending alerts too (their next retry)."""
     store = publish.departments
     try:
-        spec = _deliverable(body.merged(store.get(department_id)), publish)
+        current = store.get(department_id)
+        spec = _deliverable(body.merged(current), publish, current.secret)
         updated = store.update(department_id, spec)
     except DepartmentNotFound as exc:
         raise _missing(exc) from exc

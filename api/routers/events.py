@@ -87,7 +87,11 @@ def get_snapshot(
     store: StoreDep,
     request: Request,
     kind: Annotated[
-        SnapshotKind | None, Query(description="Default: peak if there is one, else opened.")
+        SnapshotKind | None,
+        Query(
+            description="opened: the frame that opened the event; peak (the default): the "
+            "highest-scoring frame so far, which is the opened one until a higher score is seen."
+        ),
     ] = None,
     clean: Annotated[bool, Query(description="1: the frame without drawn regions.")] = False,
 ) -> Response:

@@ -1,4 +1,4 @@
-// Camera wall (latest frame, stream state, frame age, lag) and the mask polygon editor.
+// Camera wall (latest frame, stream state, frame age, lag, muted regions) and the mask editor.
 "use strict";
 
 const WALL_REFRESH_MS = 3000;
@@ -18,7 +18,8 @@ const Wall = {
     this.stop();
     const tick = async () => {
       try {
-        this.render(await this.loadCameras());
+        const [cams, mutes] = await Promise.all([this.loadCameras(), api("/api/mutes")]);
+        this.render(cams, mutes);
       } catch (err) {
         if (err.status !== 401) toast(t("error.generic", { detail: err.message }), "error");
       }
@@ -32,7 +33,7 @@ const Wall = {
     this.timer = null;
   },
 
-  render(cams) {
+  render(cams, mutes = []) {
     const wall = document.getElementById("wall");
     document.getElementById("wall-empty").hidden = cams.length > 0;
     const ids = new Set(cams.map((c) => c.id));
@@ -47,6 +48,8 @@ const Wall = {
       }
       wall.append(tile); // keeps the API's order
       this.update(tile, cam);
+      Mutes.draw(tile, cam, mutes.filter((m) => m.camera_id === cam.id));
+      LookAlikes.draw(tile, cam);
     }
   },
 
@@ -60,7 +63,12 @@ const Wall = {
       el("div", { class: "frame" },
         el("img", { alt: "" }),
         svgBox(),
-        el("div", { class: "noframe" }, t("cameras.no_frame"))),
+        el("div", { class: "mutes" }),
+        el("div", { class: "lookalikes" }),
+        el("div", { class: "noframe" }, t("cameras.no_frame")),
+        el("span", { class: "mute-count", hidden: true })),
+      el("ol", { class: "mute-list" }),
+      el("ul", { class: "lookalike-list" }),
       el("footer", {}));
   },
 
@@ -99,6 +107,82 @@ const Wall = {
   },
 };
 
+// Regions muted by dismissals: hatched and numbered on the camera's picture, listed under it
+// with who muted them and when; operators can lift them. The count on the picture comes with
+// the camera itself, so a muted camera is never silently deaf.
+const Mutes = {
+  draw(tile, cam, mutes) {
+    const count = tile.querySelector(".mute-count");
+    const n = cam.muted_regions || 0;
+    count.hidden = n === 0;
+    count.textContent = t(n === 1 ? "mutes.count_one" : "mutes.count", { n });
+    const list = tile.querySelector(".mute-list");
+    const key = mutes.map((m) => m.id).join(",") + I18N.lang;
+    if (list.dataset.key === key) return; // unchanged: keep the buttons under the pointer
+    list.dataset.key = key;
+    tile.querySelector(".mutes").replaceChildren(...mutes.map((m, i) => this.box(m, i + 1)));
+    list.replaceChildren(...mutes.map((m, i) => this.item(m, i + 1)));
+  },
+
+  box(mute, number) {
+    const [x0, y0, x1, y1] = mute.box.map((v) => v * 100);
+    const style = `left:${x0}%;top:${y0}%;width:${x1 - x0}%;height:${y1 - y0}%`;
+    return el("div", { class: "mute-box", style, title: this.who(mute), dataset: { mute: mute.id } },
+      el("span", { class: "mute-no" }, number));
+  },
+
+  item(mute, number) {
+    const lift = canDecide()
+      ? el("button", { type: "button", class: "lift-btn", onclick: () => this.lift(mute) },
+        t("mutes.lift"))
+      : null;
+    return el("li", { dataset: { mute: mute.id } },
+      el("span", { class: "mute-no" }, number), el("span", {}, this.who(mute)), lift);
+  },
+
+  who(mute) {
+    const today = new Date(mute.created_at).toDateString() === new Date().toDateString();
+    const by = t("mutes.by", { cls: clsLabel(mute.cls), who: mute.created_by,
+      time: fmtTime(mute.created_at, !today) });
+    if (!mute.fades_at) return by;
+    const left = (Date.parse(mute.fades_at) - Date.now()) / 1000;
+    return by + " · " + t("mutes.fades", { left: fmtDuration(left) });
+  },
+
+  async lift(mute) {
+    try {
+      await api(`/api/mutes/${mute.id}/lift`, { method: "POST" });
+      toast(t("mutes.lifted", { who: mute.created_by }));
+    } catch (err) {
+      toast(t("error.generic", { detail: err.message }), "error");
+    }
+    Wall.start();
+  },
+};
+
+// Regions that have scored above threshold for long without an event (fog, a chimney, glare):
+// outlined on the picture, and for admins one click opens the mask editor with the region.
+const LookAlikes = {
+  draw(tile, cam) {
+    const list = tile.querySelector(".lookalike-list");
+    const found = cam.look_alikes || [];
+    const key = JSON.stringify(found) + I18N.lang;
+    if (list.dataset.key === key) return;
+    list.dataset.key = key;
+    tile.querySelector(".lookalikes").replaceChildren(...found.map((la) => {
+      const [x0, y0, x1, y1] = la.box.map((v) => v * 100);
+      return el("div", { class: "lookalike-box", title: t("lookalike.title"),
+        style: `left:${x0}%;top:${y0}%;width:${x1 - x0}%;height:${y1 - y0}%` });
+    }));
+    list.replaceChildren(...found.map((la) => el("li", {},
+      el("span", {}, t("lookalike.item", { cls: clsLabel(la.cls) })),
+      ME.role === "admin"
+        ? el("button", { type: "button", class: "propose-btn",
+          onclick: () => MaskEditor.open(cam.id, la.box) }, t("lookalike.propose"))
+        : null)));
+  },
+};
+
 const MaskEditor = {
   camera: null,
   polys: [], // closed polygons, normalised [[x, y], ...]
@@ -106,14 +190,21 @@ const MaskEditor = {
   selected: -1,
   image: null,
 
-  async open(cameraId) {
+  // proposal: a box [x0, y0, x1, y1] added (and selected) as a rectangle to accept or edit.
+  async open(cameraId, proposal = null) {
     const cam = CAMERAS.get(cameraId);
     this.camera = cam;
     this.image = null;
     this.polys = cam.masks.map((p) => p.map(([x, y]) => [x, y]));
     this.current = [];
     this.selected = -1;
-    document.getElementById("mask-title").textContent = t("mask.title", { camera: cam.name });
+    if (proposal) {
+      const [x0, y0, x1, y1] = proposal;
+      this.polys.push([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]);
+      this.selected = this.polys.length - 1;
+    }
+    document.getElementById("mask-title").textContent =
+      t(proposal ? "mask.title_proposal" : "mask.title", { camera: cam.name });
     const img = new Image();
     img.onload = () => { this.image = img; this.resize(); };
     img.onerror = () => { this.image = null; this.resize(); };

@@ -82,6 +82,19 @@ function statusBadge(status) {
   return el("span", { class: "status s-" + status }, t("status." + status));
 }
 
+// A new event that continues another one (its region grew, its evidence rose) or re-alerts a
+// dismissed one: the operator is alerted again, and sees why. Nothing for an ordinary event.
+function realertBadge(ev) {
+  if (!ev.reason) return null;
+  const since = ev.reason.endsWith("since dismissed");
+  return el("span", { class: "badge realert" + (since ? " since-dismissed" : ""),
+    title: ev.parent_id ? t("realert.follows", { id: ev.parent_id }) : null }, realertText(ev));
+}
+
+function realertText(ev) {
+  return ev.reason ? t("realert." + ev.reason.replaceAll(" ", "_")) : "";
+}
+
 function toast(message, kind = "info") {
   const box = document.getElementById("toasts");
   if (!box) return;

@@ -8,11 +8,17 @@ Object.assign(MESSAGES.en, {
   "dep.title": "Departments that receive alerts",
   "dep.name": "Name",
   "dep.url": "Webhook URL",
+  "dep.format": "Webhook sends",
+  "dep.format.emberwatch": "Emberwatch JSON (signed)",
+  "dep.format.dingtalk": "DingTalk group robot",
+  "dep.format.wecom": "WeCom group robot",
+  "dep.format.feishu": "Feishu group bot",
+  "dep.format.template": "Template (SMS gateway)",
   "dep.email": "or e-mail to (comma-separated)",
   "dep.mqtt": "or MQTT topic",
   "dep.channel": "Webhook, e-mail or MQTT topic",
   "dep.one_channel": "Give exactly one channel: a webhook URL, e-mail addresses or an MQTT topic.",
-  "dep.secret": "Secret (16+ characters, shared with the department)",
+  "dep.secret": "Secret (16+ characters; DingTalk/Feishu: the robot's signing secret)",
   "dep.escalation": "Re-send after (min)",
   "dep.auto_classes": "Automatic for classes",
   "dep.auto_min": "from score",
@@ -29,11 +35,17 @@ Object.assign(MESSAGES["zh-CN"], {
   "dep.title": "接收警报的部门",
   "dep.name": "名称",
   "dep.url": "Webhook 地址",
+  "dep.format": "Webhook 类型",
+  "dep.format.emberwatch": "Emberwatch JSON（签名）",
+  "dep.format.dingtalk": "钉钉群机器人",
+  "dep.format.wecom": "企业微信群机器人",
+  "dep.format.feishu": "飞书群机器人",
+  "dep.format.template": "模板（短信网关）",
   "dep.email": "或发送电子邮件至（逗号分隔）",
   "dep.mqtt": "或 MQTT 主题",
   "dep.channel": "Webhook、电子邮件或 MQTT 主题",
   "dep.one_channel": "请只填写一个渠道：Webhook 地址、电子邮件地址或 MQTT 主题。",
-  "dep.secret": "密钥（至少 16 个字符，与该部门共享）",
+  "dep.secret": "密钥（至少 16 个字符；钉钉或飞书机器人的签名密钥；企业微信无需）",
   "dep.escalation": "未确认时重发（分钟）",
   "dep.auto_classes": "自动发布的类别",
   "dep.auto_min": "最低分数",
@@ -66,11 +78,14 @@ const Departments = {
     const form = el("form", { class: "filters", id: "department-form" },
       this.field(t("dep.name"), input("name", { required: true, maxlength: "100" })),
       this.field(t("dep.url"), input("webhook_url", { type: "url", size: "40" })),
+      this.field(t("dep.format"), el("select", { name: "webhook_format" },
+        ...["emberwatch", "dingtalk", "wecom", "feishu"].map((f) =>
+          el("option", { value: f }, t(`dep.format.${f}`))))),
       this.field(t("dep.email"), input("email_to", { size: "30",
         placeholder: "duty@fire.example.org" })),
       this.field(t("dep.mqtt"), input("mqtt_topic", { size: "24", maxlength: "500",
         placeholder: "district/alerts/fire" })),
-      this.field(t("dep.secret"), input("secret", { required: true, minlength: "16",
+      this.field(t("dep.secret"), input("secret", { minlength: "16",
         type: "password", autocomplete: "new-password" })),
       this.field(t("dep.escalation"), input("escalation_minutes", { type: "number", min: "1",
         step: "any" })),
@@ -99,7 +114,8 @@ const Departments = {
     await api("/api/departments", { method: "POST", body: {
       name: f.get("name"), webhook_url: webhook || null, email_to: emails,
       mqtt_topic: topic || null,
-      secret: f.get("secret"),
+      webhook_format: webhook ? f.get("webhook_format") : "emberwatch",
+      secret: f.get("secret") || null,
       escalation_minutes: escalation ? Number(escalation) : null,
       auto_publish: { classes, min_score: Number(f.get("min_score") || 0),
         unconfirmed: f.get("unconfirmed") === "on" },
@@ -116,8 +132,7 @@ const Departments = {
       : t("dep.auto_off"));
     const body = rows.map((d) => el("tr", { dataset: { id: d.id } },
       el("td", {}, d.name),
-      el("td", { class: "muted" },
-        d.webhook_url || d.email_to.join(", ") || (d.mqtt_topic ? `MQTT ${d.mqtt_topic}` : "")),
+      el("td", { class: "muted" }, this.channel(d)),
       el("td", {}, d.escalation_minutes === null ? "–" : String(d.escalation_minutes)),
       el("td", {}, auto(d.auto_publish)),
       el("td", {}, el("input", { type: "checkbox", checked: d.enabled, title: t("dep.enabled"),
@@ -128,6 +143,14 @@ const Departments = {
       el("thead", {}, el("tr", {}, [t("dep.name"), t("dep.channel"), t("dep.escalation"),
         t("dep.auto_classes"), t("dep.enabled"), ""].map((h) => el("th", {}, h)))),
       el("tbody", {}, body));
+  },
+
+  channel(d) {
+    if (d.webhook_url) {
+      const plain = d.webhook_format === "emberwatch";
+      return (plain ? "" : `${t(`dep.format.${d.webhook_format}`)}: `) + d.webhook_url;
+    }
+    return d.email_to.join(", ") || (d.mqtt_topic ? `MQTT ${d.mqtt_topic}` : "");
   },
 
   async update(id, changes) {

@@ -49,6 +49,7 @@ const Detail = {
       el("h1", {}, ev.camera_name),
       el("span", { class: "id" }, "#" + ev.id),
       el("span", { class: "badge cls-" + ev.cls }, clsLabel(ev.cls)),
+      realertBadge(ev),
       el("span", { id: "detail-status" }, statusBadge(ev.status)),
       el("span", { class: "muted" }, t(ev.active ? "detail.active" : "detail.ended")));
   },
@@ -86,6 +87,11 @@ const Detail = {
       let where = `${cam.latitude.toFixed(4)}, ${cam.longitude.toFixed(4)}`;
       if (cam.heading_deg !== null) where += " · " + t("detail.heading", { deg: cam.heading_deg });
       rows.splice(1, 0, [t("detail.location"), where]);
+    }
+    if (ev.parent_id !== null && ev.parent_id !== undefined) {
+      const status = ev.parent_status ? " · " + t("status." + ev.parent_status) : "";
+      rows.push([t("detail.follows"), el("button", { type: "button", class: "link parent-link",
+        onclick: () => Queue.select(ev.parent_id) }, "#" + ev.parent_id + status)]);
     }
     if (ev.status !== "open") {
       rows.push([t("detail.decided"), t("detail.decided_by", {

@@ -49,7 +49,7 @@ const History = {
       el("td", {}, ev.snapshot_url ? el("img", { src: ev.snapshot_url, alt: "", loading: "lazy" }) : ""),
       el("td", {}, fmtTime(ev.started_at, true)),
       el("td", {}, ev.camera_name),
-      el("td", {}, el("span", { class: "badge cls-" + ev.cls }, clsLabel(ev.cls))),
+      el("td", {}, el("span", { class: "badge cls-" + ev.cls }, clsLabel(ev.cls)), " ", realertBadge(ev)),
       el("td", {}, fmtScore(ev.peak_score)),
       el("td", {}, fmtDuration(ev.duration_s)),
       el("td", {}, statusBadge(ev.status)),

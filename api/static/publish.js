@@ -81,11 +81,12 @@ const Publish = {
       api(`/api/events/${ev.id}/location`),
       canDecide() ? api("/api/publish/departments") : Promise.resolve([]),
     ]);
-    box.replaceChildren(
+    // Parts that do not apply are null: left out (replaceChildren would show them as "null").
+    box.replaceChildren(...[
       el("h2", {}, t("pub.title")),
-      this.location(loc),
+      this.location(loc, ev),
       el("div", { class: "pub-status" }, this.status(deliveries)),
-      this.form(ev, departments, box));
+      this.form(ev, departments, box)].filter((part) => part !== null));
   },
 
   async refreshStatus(box, ev) {
@@ -95,7 +96,7 @@ const Publish = {
     if (deliveries) slot.replaceChildren(this.status(deliveries));
   },
 
-  location(loc) {
+  location(loc, ev) {
     if (loc.bearing_deg === null) return null;
     const lines = [el("div", {}, t("pub.bearing", { deg: loc.bearing_deg.toFixed(1) }))];
     if (loc.latitude !== null) {
@@ -103,8 +104,35 @@ const Publish = {
         lat: loc.latitude.toFixed(5), lon: loc.longitude.toFixed(5),
         km: loc.distance_km.toFixed(1) })));
     }
-    lines.push(el("img", { class: "pub-map", src: "/api/map.svg?hours=24", alt: t("pub.map") }));
+    const slot = el("div", { class: "pub-map-slot" });
+    this.map(slot, ev, loc).catch(() => slot.replaceChildren(this.schematic()));
+    lines.push(slot);
     return el("div", { class: "pub-location" }, lines);
+  },
+
+  schematic() {
+    return el("img", { class: "pub-map", src: "/api/map.svg?hours=24", alt: t("pub.map") });
+  },
+
+  // The slippy map (map.js) when it is available, else the schematic.
+  async map(slot, ev, loc) {
+    if (!(await EventMap.ready())) {
+      slot.replaceChildren(this.schematic());
+      return;
+    }
+    const rays = [{ camera: CAMERAS.get(ev.camera_id), bearing: loc.bearing_deg }];
+    if (loc.paired_event_id !== null) {
+      const [other, where] = await Promise.all([api(`/api/events/${loc.paired_event_id}`),
+        api(`/api/events/${loc.paired_event_id}/location`)]);
+      rays.push({ camera: CAMERAS.get(other.camera_id), bearing: where.bearing_deg });
+    }
+    const placed = rays.filter((r) => r.camera && r.camera.latitude !== null && r.bearing !== null);
+    if (!placed.length) {
+      slot.replaceChildren(this.schematic());
+      return;
+    }
+    const fix = loc.latitude !== null ? [loc.latitude, loc.longitude] : null;
+    await EventMap.render(slot, placed, fix);
   },
 
   status(body) {

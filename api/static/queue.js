@@ -54,7 +54,8 @@ const Alerts = {
     document.body.classList.remove("alerting");
     void document.body.offsetWidth; // restart the animation
     document.body.classList.add("alerting");
-    toast(t("alert.new", { cls: clsLabel(ev.cls), camera: ev.camera_name }), "alert");
+    const what = { cls: clsLabel(ev.cls), camera: ev.camera_name, why: realertText(ev) };
+    toast(t(ev.reason ? "alert.realert" : "alert.new", what), "alert");
   },
 };
 
@@ -124,6 +125,7 @@ const Queue = {
       el("div", { class: "cam" }, ev.camera_name),
       el("div", { class: "sub" },
         el("span", { class: "badge cls-" + ev.cls }, clsLabel(ev.cls)),
+        realertBadge(ev),
         el("span", { class: "score" }, fmtScore(ev.peak_score)),
         el("span", {}, fmtDuration(ev.duration_s)),
         el("time", {}, fmtTime(ev.started_at)))),
