@@ -86,7 +86,7 @@ def token(
         typer.echo(store.issue_token(name, label))
 
 
-@users_app.command("password")
+@users_app.command("password", short_help="Set NAME's password.")
 def password(name: NameArg, config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     """Set NAME's password (ends their console sessions and revokes their API tokens)."""
     new = _password()
