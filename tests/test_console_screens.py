@@ -2,7 +2,8 @@
 
 A fake pipeline with synthetic hillside frames and pushed events gives a stable picture. With
 ``EMBERWATCH_SCREENSHOTS=1`` the PNGs are written to docs/screenshots/ (for the README);
-otherwise to a temporary directory.
+otherwise to a temporary directory. The queue, camera wall and Chinese pictures of the README
+come from the real service instead; these staged ones are named ``staged-*``.
 """
 
 from __future__ import annotations
@@ -179,7 +180,7 @@ def test_screens(browser: Browser, demo: LiveServer, shots: Path) -> None:
     page.click(".queue .seg button[data-filter=all]")
     expect(page.locator("#queue-list .ev.s-dismissed").first).to_be_visible()
     page.wait_for_function("document.querySelector('#snapshot').naturalWidth > 0")
-    _shot(page, shots, "queue")
+    _shot(page, shots, "staged-queue")
     page.keyboard.press("j")
     expect(page.locator("#detail h1")).to_have_text("Fire tower East")
     page.keyboard.press("k")
@@ -196,7 +197,7 @@ def test_screens(browser: Browser, demo: LiveServer, shots: Path) -> None:
     page.wait_for_function(
         "[...document.querySelectorAll('.tile img')].filter(i => i.naturalWidth).length >= 3"
     )
-    _shot(page, shots, "cameras")
+    _shot(page, shots, "staged-cameras")
 
     page.locator('.tile[data-camera="ridge-north"] .mask-btn').click()
     page.wait_for_function("MaskEditor.image !== null")
@@ -229,7 +230,7 @@ def test_chinese_console(browser: Browser, demo: LiveServer, shots: Path) -> Non
     expect(page.locator("#live")).to_contain_text("实时")
     expect(page.locator("#confirm")).to_contain_text("确认火情")
     page.wait_for_function("document.querySelector('#snapshot').naturalWidth > 0")
-    _shot(page, shots, "queue-zh")
+    _shot(page, shots, "staged-queue-zh")
     page.click("#lang")
     expect(page.locator("#nav button[data-view=queue]")).to_contain_text("Events")
     expect(page.locator("#confirm")).to_contain_text("Confirm fire")
