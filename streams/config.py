@@ -73,6 +73,27 @@ def check_polygons(polygons: list[list[Point]]) -> list[list[Point]]:
 MaskList = Annotated[list[list[Point]], WithJsonSchema(MASKS_SCHEMA)]
 
 
+#: URL schemes a camera may use (PyAV reads them); anything else is refused when configured.
+CAMERA_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "srt", "udp", "rtp", "file")
+_URL_SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def check_scheme(url: str) -> str:
+    """``url`` unchanged when it is a file path or uses one of :data:`CAMERA_SCHEMES`.
+
+    >>> check_scheme("ftp://archive/cam.mp4")
+    Traceback (most recent call last):
+    ...
+    ValueError: unsupported scheme 'ftp': use rtsp://, rtsps://, rtmp://, rtmps://, http://, \
+https://, srt://, udp://, rtp://, file:// or a file path
+    """
+    match = _URL_SCHEME.match(url)
+    if match is None or match.group("scheme").lower() in CAMERA_SCHEMES:
+        return url
+    allowed = ", ".join(f"{s}://" for s in CAMERA_SCHEMES)
+    raise ValueError(f"unsupported scheme {match.group('scheme')!r}: use {allowed} or a file path")
+
+
 class CameraConfig(StrictModel):
     id: str = Field(pattern=_ID, description="Stable identifier, used in URLs and the database.")
     name: str = Field("", description="Human-readable name; defaults to the id.")
@@ -110,7 +131,7 @@ class CameraConfig(StrictModel):
     @field_validator("url")
     @classmethod
     def _expand(cls, value: str) -> str:
-        return expand_env(value)
+        return check_scheme(expand_env(value))
 
     @field_validator("masks")
     @classmethod

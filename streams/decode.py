@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import math
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import av
 from av.container import InputContainer
@@ -64,14 +66,43 @@ def is_network_url(url: str) -> bool:
     return match is not None and match.group("scheme").lower() != "file"
 
 
+# Causes FFmpeg reports in terms an operator can act on; its own words follow in brackets.
+_CAUSES: tuple[tuple[type[BaseException], str], ...] = (
+    (av.error.HTTPUnauthorizedError, "unauthorised: wrong or missing credentials"),
+    (av.error.HTTPForbiddenError, "forbidden: the account may not read this stream"),
+    (av.error.HTTPNotFoundError, "not found: check the stream path"),
+    (av.error.InvalidDataError, "not a video"),
+)
+
+
 def describe_error(exc: BaseException) -> str:
     """A short reason for ``exc`` without the file name PyAV appends (it may hold a password)."""
     strerror = getattr(exc, "strerror", None)
     if isinstance(exc, av.ExitError):
         return "timed out"
-    if isinstance(strerror, str) and strerror:
-        return strerror
-    return f"{type(exc).__name__}: {exc}"
+    words = strerror if isinstance(strerror, str) and strerror else None
+    for kind, cause in _CAUSES:
+        if isinstance(exc, kind):
+            return f"{cause} ({words})" if words else cause
+    return words or f"{type(exc).__name__}: {exc}"
+
+
+def resolve_host(url: str) -> None:
+    """Raise :class:`StreamError` when the host of a network ``url`` has no address.
+
+    FFmpeg reports an unknown host as a bare "Input/output error"; asking first names the cause.
+    """
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        raise StreamError(url, "cannot open: not a valid URL") from None
+    if not host:
+        raise StreamError(url, "cannot open: the URL names no host")
+    try:
+        socket.getaddrinfo(host, port)
+    except (socket.gaierror, UnicodeError):
+        raise StreamError(url, f"cannot open: cannot resolve host {host!r}") from None
 
 
 def open_stream(url: str, settings: StreamSettings | None = None) -> InputContainer:
@@ -92,6 +123,7 @@ def open_stream(url: str, settings: StreamSettings | None = None) -> InputContai
     """
     if not is_network_url(url):
         return _checked(url, _open_file(url))
+    resolve_host(url)
     scheme = url.split("://", 1)[0].lower()
     rtsp = scheme in ("rtsp", "rtsps")
     open_s, read_s = (settings.open_timeout_s, settings.read_timeout_s) if settings else (5.0, 5.0)

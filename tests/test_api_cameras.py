@@ -93,7 +93,7 @@ def test_errors_name_the_file_and_keep_their_colon(
 ) -> None:
     # A file path is not a credential: the error of a corrupt file names it.
     path = fake_pipeline.configs["valley"].url
-    corrupt = f"{path}: cannot open: Invalid data found when processing input"
+    corrupt = f"{path}: cannot open: not a video (Invalid data found when processing input)"
     fake_pipeline.set_stats("valley", state=StreamState.BACKOFF, last_error=corrupt)
     # An error the stream layer already redacted keeps its "<what>: <cause>" form.
     refused = "rtsp://admin:***@127.0.0.1:8554/smoke?token=***: cannot open: Connection refused"

@@ -157,6 +157,7 @@ def test_yaml_camera_masks_survive_a_restart(run_app: Callable[[], TestClient]) 
         ({"url": "clip\u0000.mp4"}, "body.url: a video file for a camera added"),
         ({"url": "x" * 5000}, "body.url: a video file for a camera added"),
         ({"masks": [[[0.1, 0.1], [0.2, 0.2]]]}, "body.masks: mask 0 has 2 points; a polygon"),
+        ({"url": "ftp://127.0.0.1/cam.mp4"}, "body.url: unsupported scheme 'ftp': use rtsp://"),
     ],
 )
 def test_invalid_camera_is_422_naming_the_field(

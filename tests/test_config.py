@@ -53,6 +53,10 @@ def test_good_config_with_secret_from_environment(
         ("cameras: [{id: a, url: x.mp4, colour: red}]", "cameras.a.colour: unknown key"),
         ("smoothing: {tau: 3}", "smoothing.tau: unknown key"),
         (
+            'cameras: [{id: a, url: "ftp://archive/a.mp4"}]',
+            "cameras.a.url: unsupported scheme 'ftp'",
+        ),
+        (
             "cameras: [{id: a, url: 'rtsp://u:${NOPE_PW}@h/s'}]",
             "cameras.a.url: .*NOPE_PW is not set",
         ),
