@@ -125,7 +125,8 @@ def running_service(settings: LoadSettings, log_path: Path | None = None) -> Ite
     with tempfile.TemporaryDirectory(prefix="emberwatch-bench-api-") as tmp:
         work = settings.work_dir or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        config, data_dir, port = write_config(work, settings), work / "data", free_port()
+        config, port = write_config(work, settings), free_port()
+        data_dir = Path(tempfile.mkdtemp(prefix="data-", dir=work))  # a fresh database each run
         headers = {"Authorization": f"Bearer {viewer_token(config, data_dir)}"}
         cmd = [sys.executable, "-m", "api", "serve", "--config", str(config), "--port", str(port),
                "--data-dir", str(data_dir), "--log-level", "WARNING"]  # fmt: skip
