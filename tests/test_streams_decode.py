@@ -161,7 +161,7 @@ def test_truncated_raw_stream_just_ends(synth_clips: SynthClips, tmp_path: Path)
     ("content", "reason"),
     [
         (None, "No such file or directory"),
-        (b"", "cannot open"),
+        (b"", "cannot open: empty file \\(0 bytes\\)"),
         (bytes(range(256)) * 64, "cannot open: Invalid data"),
     ],
 )
