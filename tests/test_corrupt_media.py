@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,7 @@ import pytest
 import yaml
 
 from tests.fixtures.corrupt_media import write_corpus
-from tests.fixtures.service import start_service
+from tests.fixtures.service import start_service, viewer_headers
 from tests.fixtures.webhooks import free_port
 
 pytestmark = pytest.mark.slow
@@ -44,16 +42,6 @@ def rss_bytes(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     raise AssertionError("no VmRSS")
-
-
-def viewer_headers(config: Path, data_dir: Path) -> dict[str, str]:
-    cli = [sys.executable, "-m", "api", "users"]
-    where = ["--config", str(config), "--data-dir", str(data_dir)]
-    subprocess.run(
-        [*cli, "add", "watcher", "--role", "viewer", "--no-password", *where], check=True
-    )
-    out = subprocess.run([*cli, "token", "watcher", *where], check=True, capture_output=True)
-    return {"Authorization": f"Bearer {out.stdout.decode().strip()}"}
 
 
 def cameras(api: httpx.Client) -> dict[str, dict[str, Any]]:
