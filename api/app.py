@@ -181,6 +181,7 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
                 engine, config.snapshot_dir, camera_names=names, mute_half_life_s=half_life
             )
             store.close_stale()
+            metrics.watch_storage(store.health)
             app.state.auth = AuthStore(engine, token_lifetime_s=config.auth.token_lifetime_s)
             app.state.login = login
             operator_stats.attach(engine)

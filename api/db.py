@@ -47,6 +47,11 @@ from detector.types import Box, Reason, Region
 # How long a SQLite writer waits for another connection's lock before failing (milliseconds).
 # Writes are short (one event, a few rows), so 10 s only runs out when something is wrong.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Connections a SQLite file engine keeps open: one per request thread (the server runs sync
+# endpoints on 40 threads) plus the pipeline's writers. With SQLAlchemy's default of 5 (+10
+# overflow, closed on return) 50 concurrent viewers queued for a connection and reopened one,
+# with its PRAGMAs, on most requests.
+SQLITE_POOL_SIZE, SQLITE_POOL_OVERFLOW = 40, 16
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 log = logging.getLogger(__name__)
@@ -180,7 +185,8 @@ def make_engine(url: str) -> Engine:
     """Create an engine for ``url``.
 
     SQLite: WAL journal, synchronous=NORMAL, foreign keys on, a busy timeout, usable from
-    several threads; the file is made 0600 (a new parent directory 0700). An in-memory SQLite
+    several threads, a pool of :data:`SQLITE_POOL_SIZE` connections; the file is made 0600 (a
+    new parent directory 0700). An in-memory SQLite
     URL gets a single shared connection so every thread sees the same database. Other databases
     get ``pool_pre_ping`` so a restarted server does not fail the first request.
     """
@@ -190,8 +196,10 @@ def make_engine(url: str) -> Engine:
     kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
     if _is_memory(parsed.database):
         kwargs["poolclass"] = StaticPool
-    elif parsed.database and not parsed.database.startswith("file:"):
-        private_sqlite_file(Path(parsed.database).expanduser())  # 0600: it holds secrets
+    else:
+        kwargs.update(pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_POOL_OVERFLOW)
+        if not str(parsed.database).startswith("file:"):
+            private_sqlite_file(Path(str(parsed.database)).expanduser())  # 0600: holds secrets
     engine = create_engine(url, **kwargs)
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine

@@ -20,6 +20,7 @@ from streams.state import StreamState
 
 if TYPE_CHECKING:
     from api.pipeline import CameraView, PipelineLike
+    from api.storage_health import StorageHealth
 
 PREFIX = "emberwatch_"
 # Batch sizes are bounded by detector.max_batch (<= 1024).
@@ -120,6 +121,33 @@ class _CameraCollector(Collector):
         return family
 
 
+class _StorageCollector(Collector):
+    """Write failures and free space of the store's :class:`StorageHealth`, at scrape time."""
+
+    def __init__(self, health: Callable[[], StorageHealth | None]) -> None:
+        self._health = health
+
+    def collect(self) -> Iterator[Metric]:
+        health = self._health()
+        if health is None:
+            return
+        errors = CounterMetricFamily(
+            PREFIX + "storage_write_errors",
+            "Event (database) and snapshot (file) writes that failed, e.g. with a full disk.",
+            labels=["kind"],
+        )
+        for kind, count in health.errors().items():
+            errors.add_metric([kind], count)
+        yield errors
+        free = health.free_bytes()
+        if free is not None:
+            yield GaugeMetricFamily(
+                PREFIX + "storage_free_bytes",
+                "Free space left for the database and snapshots (the least of both).",
+                value=float(free),
+            )
+
+
 class Metrics:
     """Owns a CollectorRegistry; a :class:`api.pipeline.BatchObserver` for the scheduler.
 
@@ -155,6 +183,11 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_CameraCollector(self._views, clock))
+        self._storage: StorageHealth | None = None
+        self.registry.register(_StorageCollector(lambda: self._storage))
+
+    def watch_storage(self, health: StorageHealth) -> None:
+        self._storage = health
 
     def attach(self, pipeline: PipelineLike) -> None:
         self._pipeline = pipeline

@@ -349,6 +349,16 @@ class CameraOut(BaseModel):
 
 
 class HealthOut(BaseModel):
-    status: Literal["ok", "error"]
+    status: Literal["ok", "degraded", "error"] = Field(
+        description='"degraded": the service runs but its storage is low or failing.'
+    )
     database: str = Field(description='"ok", or what is wrong with it.')
     cameras: dict[str, int] = Field(description="Number of cameras in each stream state.")
+    storage: Literal["ok", "low", "failing"] = Field(
+        "ok",
+        description='Event and snapshot writes: "failing" since a write failed (disk full, '
+        'read-only...) until one succeeds again, "low" under 5 % free space (at most 100 MiB).',
+    )
+    free_bytes: int | None = Field(
+        None, description="Free space left for the database and snapshots (the least of both)."
+    )

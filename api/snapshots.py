@@ -22,6 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from api.storage_health import StorageHealth
 from detector.types import Box, Region
 from streams.frame import Frame
 
@@ -145,9 +146,12 @@ def atomic_write(path: Path, data: bytes) -> None:
 class SnapshotWriter:
     """Renders and writes snapshot pairs under ``root``."""
 
-    def __init__(self, root: Path, *, quality: int = 85) -> None:
+    def __init__(
+        self, root: Path, *, quality: int = 85, health: StorageHealth | None = None
+    ) -> None:
         self.root = root
         self.quality = quality
+        self.health = health  # told of every write that fails or succeeds
 
     def write(
         self,
@@ -178,7 +182,11 @@ class SnapshotWriter:
             try:
                 atomic_write(self.root / rel, data)
             except OSError as exc:
+                if self.health is not None:
+                    self.health.failed("snapshot", exc.strerror or type(exc).__name__)
                 raise SnapshotError(f"cannot write {self.root / rel}: {exc.strerror}") from exc
+        if self.health is not None:
+            self.health.succeeded("snapshot")
         return SnapshotFiles(annotated, clean, frame.width, frame.height)
 
     def remove(self, files: SnapshotFiles) -> None:

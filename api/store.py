@@ -35,6 +35,7 @@ from api.db import (
 from api.mutes import MuteRecord, active_mutes, lift, mute_row
 from api.recorder import EpisodeRecorder, rowcount
 from api.snapshots import SnapshotError, SnapshotWriter
+from api.storage_health import StorageHealth
 from detector.types import EventUpdate
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,14 @@ Listener = Callable[[EventChange], None]
 MuteListener = Callable[[str], object]
 
 
+def _written_folders(engine: Engine, snapshot_dir: Path) -> list[Path]:
+    """The snapshot folder and, for a SQLite file, the database's folder."""
+    database = engine.url.database
+    if engine.url.get_backend_name() != "sqlite" or not database or "memory" in database:
+        return [snapshot_dir]
+    return [snapshot_dir, Path(database.removeprefix("file:").split("?")[0]).parent]
+
+
 class EventStore:
     """Stores event transitions and snapshots; answers the API's queries.
 
@@ -121,7 +130,8 @@ class EventStore:
         mute_half_life_s: float | None = None,
     ) -> None:
         self.engine = engine
-        self.snapshots = SnapshotWriter(snapshot_dir)
+        self.health = StorageHealth(_written_folders(engine, snapshot_dir))
+        self.snapshots = SnapshotWriter(snapshot_dir, health=self.health)
         self._clock = clock
         self.mute_half_life_s = mute_half_life_s
         self._sessions = sessionmaker(engine, expire_on_commit=False)
@@ -155,7 +165,9 @@ class EventStore:
         with self._lock:
             try:
                 event_id = self._recorder.record(update)
-            except SQLAlchemyError:
+                self.health.succeeded("event")
+            except SQLAlchemyError as exc:
+                self.health.failed("event", str(getattr(exc, "orig", None) or type(exc).__name__))
                 log.exception(
                     "camera %s: could not store %s %s event",
                     update.camera_id,

@@ -387,3 +387,7 @@ def clips(
 from benchmarks.throughput import throughput  # noqa: E402
 
 bench_app.command("throughput", short_help="Cameras per core, against a naive loop.")(throughput)
+
+from benchmarks.api_load_cli import api  # noqa: E402
+
+bench_app.command("api", short_help="Read API under concurrent viewers while cameras run.")(api)

@@ -9,6 +9,7 @@ leaves one decoded picture per GOP.
 from __future__ import annotations
 
 import math
+import os
 import re
 import socket
 import threading
@@ -146,7 +147,10 @@ def _open_file(path: str) -> InputContainer:
     try:
         return av.open(path)
     except AV_ERRORS as exc:
-        raise StreamError(path, f"cannot open: {describe_error(exc)}") from None
+        # FFmpeg says "Invalid data" for an empty file too; say why, it is a common mishap.
+        empty = os.path.isfile(path) and os.path.getsize(path) == 0
+        reason = "empty file (0 bytes)" if empty else describe_error(exc)
+        raise StreamError(path, f"cannot open: {reason}") from None
 
 
 def _checked(url: str, container: InputContainer) -> InputContainer:

@@ -57,3 +57,47 @@ def test_an_undecodable_body_is_a_422_naming_the_body(anon_client: TestClient, b
 def test_other_http_errors_keep_their_answer(anon_client: TestClient) -> None:
     response = anon_client.get("/api/no-such-thing")
     assert response.status_code == 404 and response.json() == {"detail": "Not Found"}
+
+
+CHANNEL_BODIES = [
+    ({"webhook_url": "http://127.0.0.1:9/hook"}, True),
+    ({"email_to": ["fire@example.org"]}, True),
+    ({"mqtt_topic": "fire/alerts"}, True),
+    ({"webhook_url": "http://127.0.0.1:9/hook", "email_to": []}, True),
+    ({}, False),
+    ({"email_to": []}, False),
+    ({"webhook_url": "http://127.0.0.1:9/hook", "mqtt_topic": "fire/alerts"}, False),
+    ({"email_to": ["fire@example.org"], "mqtt_topic": "fire/alerts"}, False),
+]
+
+
+@pytest.mark.parametrize(("channel", "valid"), CHANNEL_BODIES)
+def test_department_channel_rule_is_in_the_schema(
+    client: TestClient, channel: dict[str, Any], valid: bool
+) -> None:
+    """The schema and the service agree on "exactly one of webhook_url, email_to, mqtt_topic"."""
+    import jsonschema_rs
+
+    components = schemas(client)
+    schema = {"$ref": "#/components/schemas/DepartmentIn", "components": {"schemas": components}}
+    body = {"name": "Station 4", "secret": "a-long-enough-signing-key", **channel}
+    assert jsonschema_rs.validator_for(schema).is_valid(body) is valid
+    response = client.post("/api/departments", json=body)
+    rule = "one of webhook_url, email_to and mqtt_topic"
+    if valid:  # other rules (a mail server for e-mail) may still refuse it, never this one
+        assert rule not in response.text, response.text
+    else:
+        assert response.status_code == 422 and rule in response.json()["detail"]
+
+
+def test_department_update_takes_at_most_one_channel_in_the_schema(client: TestClient) -> None:
+    import jsonschema_rs
+
+    components = schemas(client)
+    schema = {
+        "$ref": "#/components/schemas/DepartmentUpdate",
+        "components": {"schemas": components},
+    }
+    check = jsonschema_rs.validator_for(schema).is_valid
+    assert check({}) and check({"mqtt_topic": "fire/alerts"}) and check({"email_to": []})
+    assert not check({"webhook_url": "http://127.0.0.1:9/h", "mqtt_topic": "fire/alerts"})

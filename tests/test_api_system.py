@@ -13,6 +13,7 @@ from api.app import create_app
 from api.auth import Role
 from api.config import AppConfig
 from api.db import EventRow
+from api.storage_health import low_threshold
 from api.store import EventStore
 from detector.types import Transition
 from streams.state import StreamState
@@ -51,11 +52,31 @@ def test_healthz(client: TestClient, fake_pipeline: FakePipeline) -> None:
     fake_pipeline.set_stats("valley", state=StreamState.BACKOFF)
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {
+    body = response.json()
+    assert isinstance(body.pop("free_bytes"), int)
+    assert body == {
         "status": "ok",
         "database": "ok",
         "cameras": {"streaming": 1, "backoff": 1},
+        "storage": "ok",
     }
+
+
+def test_failing_writes_make_health_degraded_until_one_succeeds(client: TestClient) -> None:
+    health = client.app.state.store.health  # type: ignore[attr-defined]
+    health.failed("snapshot", "No space left on device")
+    body = client.get("/healthz").json()
+    assert (body["status"], body["storage"]) == ("degraded", "failing")
+    assert (
+        'emberwatch_storage_write_errors_total{kind="snapshot"} 1.0' in client.get("/metrics").text
+    )
+    health.succeeded("snapshot")
+    assert client.get("/healthz").json()["status"] == "ok"
+
+
+def test_low_space_threshold() -> None:
+    assert low_threshold(16 * 1024 * 1024) == int(16 * 1024 * 1024 * 0.05)
+    assert low_threshold(10**12) == 100 * 1024 * 1024
 
 
 def test_healthz_and_reads_when_the_database_is_unreachable(

@@ -108,10 +108,40 @@ def test_a_slow_client_is_told_to_resync() -> None:
     async def run() -> tuple[int, bool]:
         sub = stream_module.Subscriber(asyncio.get_running_loop())
         for i in range(stream_module.QUEUE_SIZE + 5):
-            sub.put(EventChange(i, "ridge", "smoke", Transition.UPDATED))
+            sub.put(
+                stream_module.Published(i, EventChange(i, "ridge", "smoke", Transition.UPDATED))
+            )
         return sub.queue.qsize(), sub.overflowed
 
     assert asyncio.run(run()) == (stream_module.QUEUE_SIZE, True)
+
+
+def test_each_change_is_read_once_for_all_streams(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = server.app.state.store
+    event_id = store_update(server.app, make_update("ridge", Transition.OPENED, T0))
+    assert event_id is not None
+    reads: list[int] = []
+    get_event = store.get_event
+
+    def counted(eid: int) -> Any:
+        reads.append(eid)
+        return get_event(eid)
+
+    monkeypatch.setattr(store, "get_event", counted)
+    broadcaster = stream_module.Broadcaster(store)
+
+    async def run() -> list[Any]:
+        subs = [broadcaster.subscribe() for _ in range(20)]
+        broadcaster.publish(EventChange(event_id, "ridge", "smoke", Transition.OPENED))
+        broadcaster.publish(EventChange(event_id, "ridge", "smoke", Transition.UPDATED))
+        got = [await asyncio.wait_for(s.queue.get(), 5) for s in subs for _ in range(2)]
+        return list(await asyncio.gather(*(broadcaster.render(p) for p in got)))
+
+    events = asyncio.run(run())
+    assert len(events) == 40 and all(e is not None and e["id"] == event_id for e in events)
+    assert reads == [event_id, event_id]  # one read per change, not one per stream
 
 
 def test_console_pages(server: LiveServer) -> None:

@@ -171,7 +171,7 @@ def test_an_unknown_host_is_named_as_such() -> None:
     ("content", "reason"),
     [
         (None, "No such file or directory"),
-        (b"", "cannot open"),
+        (b"", "cannot open: empty file \\(0 bytes\\)"),
         (bytes(range(256)) * 64, r"cannot open: not a video \(Invalid data"),
     ],
 )

@@ -15,6 +15,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.config import JsonDict, JsonValue
 
 from api.publish.departments import AutoPolicy, Department, DepartmentSpec
 from api.publish.formats import TemplateIn, TemplateOut
@@ -93,6 +94,28 @@ def _check_topic(value: str | None) -> str | None:
     return value
 
 
+# The channel rule of _one_channel in JSON Schema terms, so the OpenAPI schema states it: a
+# channel is given when its value is a non-empty string or list.
+_GIVEN: dict[str, JsonDict] = {
+    "webhook_url": {"type": "string", "minLength": 1},
+    "email_to": {"type": "array", "minItems": 1},
+    "mqtt_topic": {"type": "string", "minLength": 1},
+}
+
+
+def _given(*names: str) -> JsonDict:
+    required: list[JsonValue] = [*names]
+    properties: JsonDict = {n: _GIVEN[n] for n in names}
+    return {"required": required, "properties": properties}
+
+
+ONE_CHANNEL_SCHEMA: JsonDict = {"oneOf": [_given(name) for name in _GIVEN]}
+AT_MOST_ONE_CHANNEL_SCHEMA: JsonDict = {
+    "not": {"anyOf": [_given(a, b) for a, b in (("webhook_url", "email_to"),
+                      ("webhook_url", "mqtt_topic"), ("email_to", "mqtt_topic"))]}
+}  # fmt: skip
+
+
 def _one_channel(
     webhook_url: str | None, email_to: list[str] | tuple[str, ...], mqtt_topic: str | None
 ) -> None:
@@ -104,6 +127,8 @@ def _one_channel(
 
 class DepartmentIn(_In):
     """Body of ``POST /api/departments``: a webhook, e-mail addresses or an MQTT topic."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=ONE_CHANNEL_SCHEMA)
 
     name: Name
     webhook_url: str | None = Field(None, max_length=2000, description="Where alerts are POSTed.")
@@ -157,6 +182,8 @@ class DepartmentIn(_In):
 class DepartmentUpdate(_In):
     """Body of ``PUT /api/departments/{id}``: omitted fields keep their stored value (the
     stored webhook URL is shown masked, so it is only replaced when sent)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=AT_MOST_ONE_CHANNEL_SCHEMA)
 
     name: Name | None = None
     webhook_url: str | None = Field(None, max_length=2000)

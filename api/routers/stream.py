@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -33,15 +34,25 @@ MAX_STREAM_S = 300.0
 RETRY_MS = 2000
 # Changes a slow client may have pending before it is told to resync instead.
 QUEUE_SIZE = 256
+# Rendered changes kept for the streams that have not sent them yet.
+RENDERED_KEPT = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """A committed change and its place in the broadcaster's sequence (one render per place)."""
+
+    seq: int
+    change: EventChange
 
 
 @dataclass(eq=False)
 class Subscriber:
     loop: asyncio.AbstractEventLoop
-    queue: asyncio.Queue[EventChange] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+    queue: asyncio.Queue[Published] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
     overflowed: bool = False
 
-    def put(self, change: EventChange) -> None:
+    def put(self, change: Published) -> None:
         """On the subscriber's loop: queue the change, or remember that one was lost."""
         try:
             self.queue.put_nowait(change)
@@ -50,19 +61,30 @@ class Subscriber:
 
 
 class Broadcaster:
-    """Fans committed event changes out to the open streams (thread-safe)."""
+    """Fans committed event changes out to the open streams (thread-safe).
 
-    def __init__(self) -> None:
+    Each change is read from the store once for all streams (:meth:`render`), not once per
+    stream: with 50 consoles open, one event update was 50 reads queued ahead of every request.
+    """
+
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
         self._lock = threading.Lock()
         self._subscribers: set[Subscriber] = set()
+        self._seq = 0
+        # (loop, seq) -> the event as sent, read once; touched on that loop only.
+        self._rendered: OrderedDict[tuple[int, int], asyncio.Future[dict[str, object] | None]]
+        self._rendered = OrderedDict()
 
     def publish(self, change: EventChange) -> None:
         """The store's listener: runs on the writing thread, hands over to each stream's loop."""
         with self._lock:
+            self._seq += 1
+            published = Published(self._seq, change)
             subs = list(self._subscribers)
         for sub in subs:
             try:
-                sub.loop.call_soon_threadsafe(sub.put, change)
+                sub.loop.call_soon_threadsafe(sub.put, published)
             except RuntimeError:  # that loop has closed; the stream's finally will unsubscribe
                 continue
 
@@ -81,13 +103,31 @@ class Broadcaster:
         with self._lock:
             return len(self._subscribers)
 
+    async def render(self, published: Published) -> dict[str, object] | None:
+        """The event of ``published`` as in ``GET /api/events``; None once it is gone."""
+        key = (id(asyncio.get_running_loop()), published.seq)
+        future = self._rendered.get(key)
+        if future is None:
+            future = asyncio.ensure_future(self._read(published.change.event_id))
+            self._rendered[key] = future
+            while len(self._rendered) > RENDERED_KEPT:
+                self._rendered.popitem(last=False)
+        return await asyncio.shield(future)
+
+    async def _read(self, event_id: int) -> dict[str, object] | None:
+        try:
+            record = await run_in_threadpool(self._store.get_event, event_id)
+        except EventNotFound:
+            return None
+        return EventOut.of(record).model_dump(mode="json")
+
 
 def broadcaster_of(request: Request, store: EventStore) -> Broadcaster:
     """The app's broadcaster, registered with the store on first use."""
     state = request.app.state
     existing: Broadcaster | None = getattr(state, "broadcaster", None)
     if existing is None:
-        existing = Broadcaster()
+        existing = Broadcaster(store)
         store.add_listener(existing.publish)
         state.broadcaster = existing
     return existing
@@ -98,17 +138,19 @@ def _message(kind: str, data: object, event_id: int | None = None) -> str:
     return f"{head}event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
-def _drain(sub: Subscriber, first: EventChange) -> dict[int, str]:
+def _drain(sub: Subscriber, first: Published) -> list[Published]:
     """``first`` and every change already queued, one per event (the last change wins)."""
-    latest = {first.event_id: str(first.change)}
+    latest = {first.change.event_id: first}
     while not sub.queue.empty():
-        change = sub.queue.get_nowait()
-        latest.pop(change.event_id, None)
-        latest[change.event_id] = str(change.change)
-    return latest
+        published = sub.queue.get_nowait()
+        latest.pop(published.change.event_id, None)
+        latest[published.change.event_id] = published
+    return list(latest.values())
 
 
-async def _messages(store: EventStore, sub: Subscriber, request: Request) -> AsyncIterator[str]:
+async def _messages(
+    broadcaster: Broadcaster, sub: Subscriber, request: Request
+) -> AsyncIterator[str]:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + MAX_STREAM_S
     yield f"retry: {RETRY_MS}\n\n: connected\n\n"
@@ -121,13 +163,11 @@ async def _messages(store: EventStore, sub: Subscriber, request: Request) -> Asy
         if sub.overflowed:
             sub.overflowed = False
             yield _message("resync", {})
-        for event_id, change in _drain(sub, first).items():
-            try:
-                record = await run_in_threadpool(store.get_event, event_id)
-            except EventNotFound:
-                continue
-            data = {"change": change, "event": EventOut.of(record).model_dump(mode="json")}
-            yield _message("event", data, event_id)
+        for published in _drain(sub, first):
+            event = await broadcaster.render(published)
+            if event is not None:
+                data = {"change": str(published.change.change), "event": event}
+                yield _message("event", data, published.change.event_id)
 
 
 @router.get(
@@ -139,14 +179,15 @@ async def _messages(store: EventStore, sub: Subscriber, request: Request) -> Asy
 async def stream(request: Request, store: StoreDep, _user: RequireViewer) -> StreamingResponse:
     """``event: event`` per change (``change`` is opened, updated, closed, confirm or dismiss,
     ``event`` the event as in ``GET /api/events``); heartbeats as SSE comments."""
-    sub = broadcaster_of(request, store).subscribe()
+    broadcaster = broadcaster_of(request, store)
+    sub = broadcaster.subscribe()
 
     async def body() -> AsyncIterator[str]:
         try:
-            async for chunk in _messages(store, sub, request):
+            async for chunk in _messages(broadcaster, sub, request):
                 yield chunk
         finally:
-            broadcaster_of(request, store).unsubscribe(sub)
+            broadcaster.unsubscribe(sub)
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(body(), media_type="text/event-stream", headers=headers)

@@ -17,19 +17,26 @@ router = APIRouter(tags=["system"])
 
 @router.get(
     "/healthz",
-    summary="Liveness and readiness: database reachable, cameras per stream state",
+    summary="Liveness and readiness: database reachable, storage, cameras per stream state",
     responses={503: {"model": HealthOut, "description": "The database is unreachable."}},
 )
 def healthz(store: StoreDep, pipeline: PipelineDep, response: Response) -> HealthOut:
     cameras = dict(Counter(str(view.stats.state) for view in pipeline.cameras()))
+    storage, free = store.health.status(), store.health.free_bytes()
     try:
         store.ping()
     except SQLAlchemyError as exc:
         # Details go to the log only: driver messages can carry host names or user names.
         log.error("health check: database unreachable: %s", type(exc).__name__)
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-        return HealthOut(status="error", database="unreachable", cameras=cameras)
-    return HealthOut(status="ok", database="ok", cameras=cameras)
+        return HealthOut(
+            status="error", database="unreachable", cameras=cameras, storage=storage,
+            free_bytes=free,
+        )  # fmt: skip
+    overall = "ok" if storage == "ok" else "degraded"
+    return HealthOut(
+        status=overall, database="ok", cameras=cameras, storage=storage, free_bytes=free
+    )
 
 
 @router.get(
