@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from detector.model import OnnxModel
+from detector.night import looks_like_night
 from models.training.tiles import read_rgb
 from streams.frame import Frame
 
@@ -87,6 +88,20 @@ def max_scores(model: OnnxModel, stills: Sequence[Still]) -> np.ndarray:
     return out
 
 
+def night_rule(stills: Sequence[Still]) -> Json:
+    """How often :func:`detector.night.looks_like_night` agrees with each frame's light."""
+    said = [looks_like_night(read_rgb(s.path)) for s in stills]
+    return {
+        light: {
+            "frames": sum(s.light == light for s in stills),
+            "looks_like_night": sum(
+                n for s, n in zip(stills, said, strict=True) if s.light == light
+            ),
+        }
+        for light in ("day", "night")
+    }
+
+
 def _count(hits: np.ndarray) -> int:
     return int(np.count_nonzero(hits))
 
@@ -129,6 +144,7 @@ def report(model: OnnxModel, data: Path) -> Json:
         scores = max_scores(model, stills)
         out[name] = {
             "rows": still_rows(stills, scores, model.classes, thresholds),
+            "night_rule": night_rule(stills),
             "frames": [
                 {"file": s.path.name, "label": s.label, "light": s.light}
                 | {c: round(float(v), 4) for c, v in zip(model.classes, row, strict=True)}
