@@ -27,7 +27,7 @@ from typing import Any
 
 from benchmarks.clips import ClipRun, PlaySettings, plan_clip, play_clip, read_clips_csv
 from benchmarks.lofo import leave_one_out
-from benchmarks.perturb import perturb_model
+from benchmarks.perturb import perturb_lines, perturb_model
 from benchmarks.report import clip_result, minutes, table
 from benchmarks.sweep import parse_sweep
 from detector.config import SmoothingConfig
@@ -110,6 +110,25 @@ def _lofo_lines(lofo: Json) -> list[str]:
     ]
 
 
+def _own_lines(clips: Sequence[Json]) -> list[str]:
+    rows = (
+        [
+            c["file"],
+            "-" if c["detected"] is None else ("yes" if c["detected"] else "no"),
+            minutes(c["ttd_s"]),
+            str(c["false_events"]),
+            f"{c['peak_score']:.2f}",
+        ]
+        for c in clips
+    )
+    return [
+        "",
+        "The same clips at the model's own threshold:",
+        "",
+        *table(["clip", "found", "TTD", "false events", "peak score"], rows),
+    ]
+
+
 def _still_lines(name: str, rows: Sequence[Json], classes: Sequence[str]) -> list[str]:
     body = (
         [r["label"], r["light"], str(r["frames"]), *(str(r[c]) for c in classes), str(r["either"])]
@@ -125,10 +144,10 @@ def _still_lines(name: str, rows: Sequence[Json], classes: Sequence[str]) -> lis
 
 def markdown(result: Json) -> str:
     lines = [f"# {result['model']}", "", f"Thresholds: {result['thresholds']}", ""]
-    if result["clips"]:
-        lines += _lofo_lines(result["clips"]["lofo"])
-        if "perturb" in result["clips"]:
-            lines += ["", "Perturbed copies:", "", json.dumps(result["clips"]["perturb"])]
+    clips = result["clips"]
+    if clips:
+        lines += _lofo_lines(clips["lofo"]) + _own_lines(clips["own_threshold"])
+        lines += perturb_lines({"model": result["model"], "perturb": clips.get("perturb")})
     classes = list(result["thresholds"])
     for name in ("alerttahoe", "alertwildfire_night"):
         lines += _still_lines(name, result["stills"][name]["rows"], classes)
