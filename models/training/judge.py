@@ -149,7 +149,7 @@ def markdown(result: Json) -> str:
         lines += _lofo_lines(clips["lofo"]) + _own_lines(clips["own_threshold"])
         lines += perturb_lines({"model": result["model"], "perturb": clips.get("perturb")})
     classes = list(result["thresholds"])
-    for name in ("alerttahoe", "alertwildfire_night"):
+    for name in ("alerttahoe", "alerttahoe_in_sequence", "alertwildfire_night"):
         lines += _still_lines(name, result["stills"][name]["rows"], classes)
     cost = result["cost_1080p_one_thread"]
     lines += ["", f"Cost: {cost['median_ms']} ms per 1080p frame on one thread (median)."]

@@ -77,13 +77,28 @@ def night_negatives(data: Path) -> list[Still]:
     ]
 
 
-def max_scores(model: OnnxModel, stills: Sequence[Still]) -> np.ndarray:
-    """Highest tile score per class of each frame (``len(stills) x classes``)."""
+#: AlertTahoe clips are five frames about ten minutes apart.
+CLIP_STEP_S = 600.0
+
+
+def max_scores(model: OnnxModel, stills: Sequence[Still], in_sequence: bool = False) -> np.ndarray:
+    """Highest tile score per class of each frame (``len(stills) x classes``).
+
+    Alone, each frame is a camera's first. ``in_sequence``: the frames of one AlertTahoe clip
+    (``<clip>_<i>.jpg``) are one camera's, :data:`CLIP_STEP_S` apart in order, so focus crops
+    and temporal references see the clip's earlier frames (the cameras pan and zoom between
+    some of them).
+    """
     out = np.zeros((len(stills), len(model.classes)), dtype=np.float32)
     for i, still in enumerate(stills):
-        frame = Frame(f"still-{i}", 0.0, 0, read_rgb(still.path))
+        clip, _, index = still.path.stem.rpartition("_")
+        if in_sequence and index.isdigit():
+            frame = Frame(clip, int(index) * CLIP_STEP_S, int(index), read_rgb(still.path))
+        else:
+            frame = Frame(f"still-{i}", 0.0, 0, read_rgb(still.path))
         (det,), _ = model.score([frame])
-        model.forget(frame.camera_id)
+        if not in_sequence:
+            model.forget(frame.camera_id)
         out[i] = [det.scores.get(c, 0.0) for c in model.classes]
     return out
 
@@ -137,11 +152,13 @@ def report(model: OnnxModel, data: Path) -> Json:
     """Both sets: per label and light, and each frame's scores."""
     thresholds = model.thresholds()
     out: Json = {"thresholds": thresholds}
-    for name, stills in (
-        ("alerttahoe", alerttahoe(data)),
-        ("alertwildfire_night", night_negatives(data)),
+    tahoe = sorted(alerttahoe(data), key=lambda s: s.path.name)
+    for name, stills, in_sequence in (
+        ("alerttahoe", tahoe, False),
+        ("alerttahoe_in_sequence", tahoe, True),
+        ("alertwildfire_night", night_negatives(data), False),
     ):
-        scores = max_scores(model, stills)
+        scores = max_scores(model, stills, in_sequence)
         out[name] = {
             "rows": still_rows(stills, scores, model.classes, thresholds),
             "night_rule": night_rule(stills),
