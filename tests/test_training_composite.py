@@ -64,3 +64,26 @@ def test_pairs_have_both_tiles_and_labels() -> None:
     stacked = np.array(labels)
     assert (stacked[:, 0] == 1).any() and (stacked[:, 0] == 0).any() and (stacked[:, 1] == 1).any()
     assert np.isnan(stacked[stacked[:, 1] == 1, 0]).all()  # flame photos: smoke unknown
+
+
+def green_negatives(pools: composite.Pools, seed: int) -> int:
+    """Negative pairs (of 200) whose current tile shows green, the colour of the test's cloud."""
+    rng = np.random.default_rng(seed)
+    count = 0
+    for _ in range(200):
+        cur, _, label = composite.make_pair(pools, rng, 64)
+        green = cur[..., 1].astype(int) - cur[..., 0] > 100
+        count += int(label[0] == 0 and green.any())
+    return count
+
+
+def test_pasted_clouds_are_negatives() -> None:
+    image, box = smoke_image()
+    plume = composite.cut_plume(image, box)
+    assert plume is not None
+    cloud = composite.Plume(np.full_like(plume.rgb, (0, 255, 0)), plume.alpha)
+    view = np.full((480, 640, 3), (90, 90, 80), np.uint8)
+    views = [[view.copy() for _ in range(8)]]
+    assert green_negatives(composite.Pools(views, [view], [plume], []), 0) == 0
+    with_clouds = composite.Pools(views, [view], [plume], [], clouds=[cloud])
+    assert green_negatives(with_clouds, 0) > 10  # a cloud appeared, and it is no smoke

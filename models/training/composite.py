@@ -14,7 +14,11 @@ boxed ignition sequences, so pairs are made from what it has:
   anchored at their base. In the reference the plume is absent (it started since) or smaller,
   fainter and a little displaced (it grew and drifted).
 - **Look-alikes and camera changes** on negatives: the real changes of the FIgLib views, night
-  lights appearing, glare, haze drift, gain steps, shake.
+  lights appearing, glare, haze drift, gain steps, shake, and clouds cut out of the cloud
+  images the same way as plumes and pasted the same way (so that "something pale and soft
+  appeared" is not enough to be smoke).
+- **Real smoke as it is**: tiles around the boxes of the smoke images, their own reference
+  (smoke already in view when a camera starts).
 - **Robustness** on both tiles independently: JPEG at quality 20-90, gain +-15 %, sensor noise.
 - **No reference yet**: a share of pairs (positive and negative) have the tile as its own
   reference, as the detector does for a camera's first frames, so a plume in view from the
@@ -27,7 +31,7 @@ views and plumes of the validation side never enter training.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -62,6 +66,9 @@ class Pools:
     stills: list[np.ndarray]  # images without fire (cut to the parts without boxes)
     plumes: list[Plume]
     flames: list[tuple[np.ndarray, tuple[PixelBox, ...]]]
+    # cloud cut-outs (pasted like plumes, as negatives) and boxed real smoke (static positives)
+    clouds: list[Plume] = field(default_factory=list)
+    smoke: list[tuple[np.ndarray, tuple[PixelBox, ...]]] = field(default_factory=list)
 
 
 def cut_plume(image: np.ndarray, box: PixelBox) -> Plume | None:
@@ -176,11 +183,11 @@ def _view_pair(
 
 
 def _grow(
-    cur: np.ndarray, ref: np.ndarray, pools: Pools, rng: np.random.Generator, side_px: float
+    cur: np.ndarray, ref: np.ndarray, plumes: list[Plume], rng: np.random.Generator, side_px: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Paste one plume into ``cur`` and, unless it started since, a younger one into ``ref``."""
     size = cur.shape[0]
-    plume = pools.plumes[int(rng.integers(len(pools.plumes)))]
+    plume = plumes[int(rng.integers(len(plumes)))]
     # log-uniform over PLUME_PX at 1080p, but never under MIN_TILE_PX in the tile (invisible)
     width = max(MIN_TILE_PX, np.exp(rng.uniform(*np.log(PLUME_PX))) * size / side_px)
     x, base = rng.uniform(0.1, 0.9) * size, rng.uniform(0.35, 0.95) * size
@@ -215,8 +222,14 @@ def _look_alike(
     return cur, ref
 
 
-def _flame_pair(pools: Pools, rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
-    image, boxes = pools.flames[int(rng.integers(len(pools.flames)))]
+def _boxed_pair(
+    images: list[tuple[np.ndarray, tuple[PixelBox, ...]]],
+    rng: np.random.Generator,
+    size: int,
+    night_p: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A tile around a box of a real photo, its own reference (the fire was already there)."""
+    image, boxes = images[int(rng.integers(len(images)))]
     h, w = image.shape[:2]
     x0, y0, x1, y1 = boxes[int(rng.integers(len(boxes)))]
     side = int(min(h, w, max(x1 - x0, y1 - y0) * rng.uniform(1.2, 3.0)))
@@ -224,7 +237,7 @@ def _flame_pair(pools: Pools, rng: np.random.Generator, size: int) -> tuple[np.n
     x = int(np.clip(cx - side / 2, 0, w - side))
     y = int(np.clip(cy - side / 2, 0, h - side))
     tile = _cut(image, x, y, max(side, 8), size)
-    if rng.random() < 0.3:
+    if rng.random() < night_p:
         tile = aug._night(tile, rng)
     return tile, tile.copy()
 
@@ -238,13 +251,19 @@ def make_pair(
     side_px = TILE_SIDES[int(rng.integers(len(TILE_SIDES)))]
     if roll < 0.15 and pools.flames:
         side_px = TILE_SIDES[0]
-        cur, ref = _flame_pair(pools, rng, size)
+        cur, ref = _boxed_pair(pools.flames, rng, size, night_p=0.3)
         label[:] = (np.nan, 1.0)  # flame photos: smoke unknown (some show it)
+    elif roll < 0.25 and pools.smoke:
+        side_px = TILE_SIDES[0]
+        cur, ref = _boxed_pair(pools.smoke, rng, size)
+        label[0] = 1.0
     else:
         cur, ref = _view_pair(pools, rng, side_px / 1080.0, size)
         if roll < 0.55:
-            cur, ref = _grow(cur, ref, pools, rng, side_px)
+            cur, ref = _grow(cur, ref, pools.plumes, rng, side_px)
             label[0] = 1.0
+        elif roll < 0.75 and pools.clouds:  # something pale appears that is not smoke
+            cur, ref = _grow(cur, ref, pools.clouds, rng, side_px * 0.5)
         else:
             cur, ref = _look_alike(cur, ref, rng)
     if rng.random() < SELF_REFERENCE_P:
@@ -276,31 +295,32 @@ def load_pools(data: Path, split: str) -> Pools:
     """The ``split`` side of the data pack as compositing pools (a few hundred MB at most)."""
     items = [i for i in all_images(data) if i.split == split]
     views: dict[str, list[tuple[int, np.ndarray]]] = {}
-    stills: list[np.ndarray] = []
-    plumes: list[Plume] = []
-    flames: list[tuple[np.ndarray, tuple[PixelBox, ...]]] = []
+    pools = Pools([], [], [], [])
     for item in items:
-        _add(item, views, stills, plumes, flames)
+        _add(item, views, pools)
     ordered = [[img for _, img in sorted(v, key=lambda t: t[0])] for v in views.values()]
-    return Pools([v for v in ordered if len(v) > LAG_FRAMES], stills, plumes, flames)
+    pools.views.extend(v for v in ordered if len(v) > LAG_FRAMES)
+    return pools
 
 
-def _add(
-    item: LabelledImage,
-    views: dict[str, list[tuple[int, np.ndarray]]],
-    stills: list[np.ndarray],
-    plumes: list[Plume],
-    flames: list[tuple[np.ndarray, tuple[PixelBox, ...]]],
-) -> None:
+def _add(item: LabelledImage, views: dict[str, list[tuple[int, np.ndarray]]], pools: Pools) -> None:
     if item.kind == "figlib_pre":
         views.setdefault(item.group, []).append((item.offset_s or 0, read_rgb(item.path)))
     elif item.kind == "smoke" and item.smoke_boxes and not item.group.startswith("figlib"):
         image = read_rgb(item.path)
-        plumes.extend(p for b in item.smoke_boxes if (p := cut_plume(image, b)) is not None)
+        pools.smoke.append((image, item.smoke_boxes))
+        cut = (cut_plume(image, b) for b in item.smoke_boxes)
+        pools.plumes.extend(p for p in cut if p is not None)
         rest = _outside(image, item.smoke_boxes)
         if rest.size:
-            stills.append(np.ascontiguousarray(rest))
+            pools.stills.append(np.ascontiguousarray(rest))
     elif item.kind == "flame" and item.flame_boxes:
-        flames.append((read_rgb(item.path), item.flame_boxes))
+        pools.flames.append((read_rgb(item.path), item.flame_boxes))
     elif item.kind == "negative":
-        stills.append(read_rgb(item.path))
+        image = read_rgb(item.path)
+        pools.stills.append(image)
+        if "clouds-ccsn" in item.group:  # a cloud cut out like a plume: pale, soft, not smoke
+            h, w = image.shape[:2]
+            cloud = cut_plume(image, (0.2 * w, 0.2 * h, 0.8 * w, 0.8 * h))
+            if cloud is not None:
+                pools.clouds.append(cloud)
