@@ -44,6 +44,7 @@ from detector.modelspec import (
 from detector.preprocess import to_tensor
 from models.training import composite, evaluate, net, operating_point, seqnet
 from models.training.metrics import pick_threshold, roc_auc
+from models.training.pools import load_pools
 from models.training.train import LICENCE
 
 HERE = Path(__file__).resolve().parent
@@ -233,8 +234,8 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(cfg.threads)
     run_dir = HERE / "runs" / cfg.name
     run_dir.mkdir(parents=True, exist_ok=True)
-    train_pools = composite.load_pools(cfg.data, "train")
-    val_pools = composite.load_pools(cfg.data, "val")
+    train_pools = load_pools(cfg.data, "train")
+    val_pools = load_pools(cfg.data, "val")
     print({k: len(getattr(train_pools, k)) for k in ("views", "stills", "plumes", "flames")})
     model = seqnet.ChangeNet(cfg.size, cfg.frozen_blocks)
     trained = train(model, train_pools, cfg)
