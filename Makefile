@@ -7,7 +7,7 @@ PORT   ?= 8000
 # The console's slippy map, from the npm registry at build time (skipped without npm).
 LEAFLET := api/static/vendor/leaflet/leaflet.js
 
-.PHONY: run test lint typecheck pytest system-deps train bench-clips clean
+.PHONY: run test lint typecheck pytest system-deps train train-temporal judge bench-clips clean
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { scripts/system-deps.sh run && $(PYTHON) -m venv $(VENV); }
@@ -48,6 +48,14 @@ test: lint typecheck pytest
 
 train: $(VENV)/.train-deps
 	$(BIN)/python -m models.training.train $(TRAIN_ARGS)
+
+# The temporal model (tile + the same tile minutes earlier), trained on composited sequences.
+train-temporal: $(VENV)/.train-deps
+	$(BIN)/python -m models.training.train_temporal $(TEMPORAL_ARGS)
+
+# One protocol for any model directory: MODEL=models/ember-tiles-v3 make judge
+judge: $(VENV)/.train-deps
+	$(BIN)/python -m models.training.judge $(or $(MODEL),models/ember-tiles-v3) $(JUDGE_ARGS)
 
 bench-clips: $(VENV)/.run-deps
 	$(BIN)/emberwatch bench clips ../shared/data/clips/dev/clips.csv --out bench-out/clips

@@ -13,9 +13,10 @@ import onnxruntime as ort
 
 from detector.focus import ChangeFocus
 from detector.masks import MaskSet
-from detector.modelspec import ModelError, ModelSpec, OutputKind, load_spec
+from detector.modelspec import ModelError, ModelSpec, OutputKind, TemporalMode, load_spec
 from detector.postprocess import activate, tile_regions, yolo_regions
 from detector.preprocess import crops_for, cut, to_tensor
+from detector.reference import ReferenceViews
 from detector.types import Box, Detection
 from streams.frame import Frame
 
@@ -99,12 +100,25 @@ class OnnxModel:
         self.providers = self.session.get_providers()
         self.classes = self.spec.output_classes
         self._focus: dict[str, ChangeFocus] = {}  # camera id -> its recent views
+        self._references: dict[str, ReferenceViews] = {}  # temporal models: camera id -> views
         self._warm_up()
 
     def _warm_up(self) -> None:
         width, height = self.spec.input.size
-        blank = np.zeros((1, height, width, 3), dtype=np.uint8)
-        self._run(to_tensor(list(blank), self.spec.input))
+        blank = list(np.zeros((1, height, width, 3), dtype=np.uint8))
+        self._run(self._tensor(blank, blank))
+
+    def _tensor(self, crops: list[np.ndarray], references: list[np.ndarray]) -> np.ndarray:
+        """The network input: the crops, and with a temporal input their references too."""
+        tensor = to_tensor(crops, self.spec.input)
+        temporal = self.spec.temporal
+        if temporal is None:
+            return tensor
+        reference = to_tensor(references, self.spec.input)
+        if temporal.mode is TemporalMode.DIFF:
+            reference = tensor - reference
+        axis = 1 if self.spec.input.layout == "NCHW" else 3
+        return np.concatenate([tensor, reference], axis=axis)
 
     def _run(self, tensor: np.ndarray) -> np.ndarray:
         out = self.session.run([self.output_name], {self.input_name: tensor})[0]
@@ -131,6 +145,7 @@ class OnnxModel:
         rules = rules or {}
         t0 = time.perf_counter()
         crops: list[np.ndarray] = []
+        references: list[np.ndarray] = []
         spans: list[tuple[int, int, list[Box], int]] = []
         for frame in frames:
             rule = rules.get(frame.camera_id, CameraRules())
@@ -142,7 +157,8 @@ class OnnxModel:
             boxes = boxes + focus
             spans.append((len(crops), len(crops) + len(frame_crops), boxes, tiles))
             crops.extend(frame_crops)
-        tensor = to_tensor(crops, self.spec.input)
+            references.extend(self._reference_crops(frame, image, boxes))
+        tensor = self._tensor(crops, references)
         t1 = time.perf_counter()
         raw = self._run(tensor)
         t2 = time.perf_counter()
@@ -164,9 +180,21 @@ class OnnxModel:
             focus = self._focus[frame.camera_id] = ChangeFocus(self.spec.focus)
         return focus.boxes(image, frame.ts)
 
+    def _reference_crops(
+        self, frame: Frame, image: np.ndarray, boxes: list[Box]
+    ) -> list[np.ndarray]:
+        """Temporal models: the same boxes of the camera's view ``reference_s`` earlier."""
+        if self.spec.temporal is None:
+            return []
+        views = self._references.get(frame.camera_id)
+        if views is None:
+            views = self._references[frame.camera_id] = ReferenceViews(self.spec)
+        return views.crops(image, frame.ts, boxes)
+
     def forget(self, camera_id: str) -> None:
         """Drop what is kept about a camera's view (it was removed or replaced)."""
         self._focus.pop(camera_id, None)
+        self._references.pop(camera_id, None)
 
     def _post(
         self, frame: Frame, raw: np.ndarray, boxes: list[Box], tiles: int, rule: CameraRules

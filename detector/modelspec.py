@@ -23,6 +23,10 @@ so any ONNX model that follows one of the two output kinds can be dropped in::
       crops: 3                 # extra tiles a frame, centred on the strongest changes of the view
       size: 0.22               # their side as a share of the frame height
       reference_s: 120         # compared with the camera's view this long before
+    temporal:                  # tiled_classifier only, optional (default: one frame per input)
+      reference_s: 300         # each input also carries the same box this long before
+      mode: stack6             # stack6: channels current RGB, reference RGB; diff: current
+                               # RGB, current - reference (both normalised first)
     thresholds: {smoke: 0.5, flame: 0.5}
     licence: {weights: ..., data: ...}
 """
@@ -104,6 +108,25 @@ class FocusSpec(_Strict):
     )
 
 
+class TemporalMode(StrEnum):
+    STACK6 = "stack6"
+    DIFF = "diff"
+
+
+class TemporalSpec(_Strict):
+    """A temporal input (:mod:`detector.reference`): every tile together with the same box of
+    the camera's view ``reference_s`` earlier, as six channels."""
+
+    reference_s: float = Field(
+        300.0, gt=0, description="The reference view is at least this many seconds older."
+    )
+    mode: TemporalMode = Field(
+        TemporalMode.STACK6,
+        description="stack6: current RGB then reference RGB; diff: current RGB then "
+        "current minus reference (each normalised by mean/std first).",
+    )
+
+
 class ModelSpec(_Strict):
     name: str
     file: str = "model.onnx"
@@ -114,6 +137,7 @@ class ModelSpec(_Strict):
     output: OutputSpec = OutputSpec()
     tiling: TilingSpec = TilingSpec()
     focus: FocusSpec = FocusSpec()
+    temporal: TemporalSpec | None = None
     thresholds: dict[str, float] = Field(default_factory=dict)
     licence: dict[str, str] = Field(default_factory=dict)
     metrics: dict[str, Any] = Field(default_factory=dict, description="Free-form, for people.")
@@ -123,7 +147,14 @@ class ModelSpec(_Strict):
         unknown = set(self.thresholds) - set(self.classes)
         if unknown:
             raise ValueError(f"thresholds name unknown classes: {sorted(unknown)}")
+        if self.temporal is not None and self.kind is not OutputKind.TILED_CLASSIFIER:
+            raise ValueError("temporal input is for tiled_classifier models only")
         return self
+
+    @property
+    def input_channels(self) -> int:
+        """Channels of one network input: 3, or 6 with a temporal input."""
+        return 3 if self.temporal is None else 6
 
     def threshold(self, cls: str, default: float = 0.5) -> float:
         return self.thresholds.get(cls, default)
@@ -178,4 +209,6 @@ def write_spec(model_dir: Path, spec: ModelSpec) -> None:
     """Write ``model.yaml`` with the current sha256 of the ONNX file filled in."""
     sha = file_sha256(model_dir / spec.file)
     data = spec.model_copy(update={"sha256": sha}).model_dump(mode="json")
+    if data["temporal"] is None:  # single-frame models keep the files they always had
+        del data["temporal"]
     (model_dir / "model.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
