@@ -12,7 +12,7 @@ training again.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -38,11 +38,11 @@ def calibration_batches(
         yield to_tensor([np.asarray(ts.crops[i]) for i in picked[start : start + batch]], spec)
 
 
-def quantize(
-    fp32: Path, out: Path, ts: tiles.TileSet, spec: InputSpec, seed: int
-) -> dict[str, object]:
-    """Write the int8 network of ``fp32`` to ``out``; return how, for model.yaml's metrics."""
-    import onnxruntime as ort
+def quantize_inputs(
+    fp32: Path, out: Path, inputs: Iterator[dict[str, np.ndarray]], keep_float: Sequence[str]
+) -> None:
+    """Write the int8 network of ``fp32`` to ``out``, calibrated on the feeds of ``inputs``
+    (input name -> batch), with the layers ``keep_float`` left in float."""
     from onnxruntime.quantization import (
         CalibrationDataReader,
         CalibrationMethod,
@@ -52,14 +52,9 @@ def quantize(
     )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    session = ort.InferenceSession(str(fp32), providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    batches = calibration_batches(ts, spec, seed)
-
     class Reader(CalibrationDataReader):  # type: ignore[misc]
         def get_next(self) -> dict[str, np.ndarray] | None:
-            x = next(batches, None)
-            return None if x is None else {name: x}
+            return next(inputs, None)
 
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "prepared.onnx"
@@ -73,8 +68,20 @@ def quantize(
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
             calibrate_method=CalibrationMethod.MinMax,
-            nodes_to_exclude=list(KEEP_FLOAT),
+            nodes_to_exclude=list(keep_float),
         )
+
+
+def quantize(
+    fp32: Path, out: Path, ts: tiles.TileSet, spec: InputSpec, seed: int
+) -> dict[str, object]:
+    """Write the int8 network of ``fp32`` to ``out``; return how, for model.yaml's metrics."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(fp32), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    feeds = ({name: x} for x in calibration_batches(ts, spec, seed))
+    quantize_inputs(fp32, out, feeds, KEEP_FLOAT)
     return {
         "precision": "int8 (static, QDQ; weights per channel, activations MinMax-calibrated)",
         "calibration_tiles": min(CALIBRATION_TILES, int(np.sum(ts.split == "train"))),

@@ -159,38 +159,11 @@ def score_onnx(path: Path, x: np.ndarray) -> np.ndarray:
 
 def quantize(fp32: Path, out: Path, pools: composite.Pools, cfg: Config) -> None:
     """Static int8 (as :mod:`quantize`), calibrated on 512 training pairs."""
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        CalibrationMethod,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    from models.training.quantize import KEEP_FLOAT
+    from models.training.quantize import KEEP_FLOAT, quantize_inputs
 
     data = batches(pools, np.random.default_rng(cfg.seed + 1), cfg, 16)
-
-    class Reader(CalibrationDataReader):  # type: ignore[misc]
-        def get_next(self) -> dict[str, np.ndarray] | None:
-            item = next(data, None)
-            return None if item is None else {"tiles": item[0]}
-
-    prepared = out.with_name("prepared.onnx")
-    quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=True)
-    quantize_static(
-        str(prepared),
-        str(out),
-        Reader(),
-        quant_format=QuantFormat.QDQ,
-        per_channel=True,
-        activation_type=QuantType.QUInt8,
-        weight_type=QuantType.QInt8,
-        calibrate_method=CalibrationMethod.MinMax,
-        nodes_to_exclude=[*KEEP_FLOAT, "/change/3/Conv"],
-    )
-    prepared.unlink()
+    feeds = ({"tiles": x} for x, _ in data)
+    quantize_inputs(fp32, out, feeds, [*KEEP_FLOAT, "/change/3/Conv"])
 
 
 def validate(path: Path, x: np.ndarray, y: np.ndarray) -> dict[str, object]:
