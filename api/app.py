@@ -23,16 +23,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from alerts.runtime import PublishRuntime, pipeline_cameras
 from api import errors
-from api.auth_store import AuthStore
-from api.camera_registry import CameraRegistry, RuntimeCameraRow
-from api.config import AppConfig
-from api.db import init_db, make_engine
 from api.login_guard import LoginGuard
 from api.metrics import Metrics
-from api.private_files import private_dir
-from api.publish.runtime import PublishRuntime, pipeline_cameras
-from api.publish.tables import DepartmentRow
 from api.routers import (
     acks,
     auth,
@@ -51,17 +45,23 @@ from api.routers import (
     users,
 )
 from api.routers.stats import OperatorStatsCollector
-from api.sealing import KEY_FILE as SEALING_KEY_FILE
-from api.sealing import bind_box, load_or_create_box, seal_plaintext
-from api.store import EventStore
 from detector.types import EventUpdate, Mute
+from service.camera_registry import CameraRegistry, RuntimeCameraRow
+from service.config import AppConfig
+from store.accounts import AuthStore
+from store.alert_tables import DepartmentRow
+from store.db import init_db, make_engine
+from store.events import EventStore
+from store.private_files import private_dir
+from store.sealing import KEY_FILE as SEALING_KEY_FILE
+from store.sealing import bind_box, load_or_create_box, seal_plaintext
 
 if TYPE_CHECKING:
-    from api.pipeline import PipelineLike
+    from service.pipeline import PipelineLike
 
 log = logging.getLogger(__name__)
 
-# Columns that hold credentials, stored sealed (api.sealing).
+# Columns that hold credentials, stored sealed (store.sealing).
 SEALED_COLUMNS = (
     DepartmentRow.__table__.c.webhook_url,
     DepartmentRow.__table__.c.secret,
@@ -96,7 +96,7 @@ def stored_mutes(store: EventStore) -> Callable[[str], Sequence[Mute]]:
 
 def _build_pipeline(config: AppConfig, store: EventStore, metrics: Metrics) -> PipelineLike:
     # Imported here: the real pipeline loads the model and opens cameras; tests pass a fake.
-    from api.pipeline import Pipeline
+    from service.pipeline import Pipeline
 
     sink = make_sink(store, metrics)
     return Pipeline(config, sink, observer=metrics, mutes=stored_mutes(store))

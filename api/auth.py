@@ -33,7 +33,7 @@ from api.schemas import Error
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from api.auth_store import AuthStore
+    from store.accounts import AuthStore
 
 SESSION_COOKIE = "emberwatch_session"
 CSRF_COOKIE = "emberwatch_csrf"

@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
-from api.config import AppConfig
 from api.metrics import Metrics
-from api.store import EventStore
+from service.config import AppConfig
+from store.events import EventStore
 
 if TYPE_CHECKING:
-    from api.pipeline import PipelineLike
-    from api.publish.runtime import PublishRuntime
+    from alerts.runtime import PublishRuntime
+    from service.pipeline import PipelineLike
 
 
 def get_config(request: Request) -> AppConfig:

@@ -29,7 +29,7 @@ from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, HTTPException, Request, status
 
-from api.auth_config import AuthConfig
+from service.auth_config import AuthConfig
 
 P = ParamSpec("P")
 T = TypeVar("T")

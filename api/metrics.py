@@ -19,8 +19,8 @@ from detector.types import EventUpdate
 from streams.state import StreamState
 
 if TYPE_CHECKING:
-    from api.pipeline import CameraView, PipelineLike
-    from api.storage_health import StorageHealth
+    from service.pipeline import CameraView, PipelineLike
+    from store.health import StorageHealth
 
 PREFIX = "emberwatch_"
 # Batch sizes are bounded by detector.max_batch (<= 1024).
@@ -149,7 +149,7 @@ class _StorageCollector(Collector):
 
 
 class Metrics:
-    """Owns a CollectorRegistry; a :class:`api.pipeline.BatchObserver` for the scheduler.
+    """Owns a CollectorRegistry; a :class:`service.pipeline.BatchObserver` for the scheduler.
 
     Call :meth:`attach` with the pipeline to export its per-camera counters.
     """

@@ -22,8 +22,8 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from api.db import EventRecord, EventStatus, ScorePoint, SnapshotKind, SnapshotRecord
 from detector.types import Reason, Region
+from store.db import EventRecord, EventStatus, ScorePoint, SnapshotKind, SnapshotRecord
 
 # Four numbers, stated as a plain array of numbers rather than a tuple (prefixItems): some
 # OpenAPI tools (schemathesis' response check among them) mishandle prefixItems in an object

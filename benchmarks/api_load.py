@@ -95,7 +95,7 @@ def write_config(work_dir: Path, settings: LoadSettings) -> Path:
 
 def viewer_token(config: Path, data_dir: Path) -> str:
     """A token-only viewer account made with the real CLI; its bearer token."""
-    cli = [sys.executable, "-m", "api", "users"]
+    cli = [sys.executable, "-m", "cli", "users"]
     where = ["--config", str(config), "--data-dir", str(data_dir)]
     add = [*cli, "add", "bench-viewer", "--role", "viewer", "--no-password", *where]
     subprocess.run(add, check=True, capture_output=True)
@@ -128,7 +128,7 @@ def running_service(settings: LoadSettings, log_path: Path | None = None) -> Ite
         config, port = write_config(work, settings), free_port()
         data_dir = Path(tempfile.mkdtemp(prefix="data-", dir=work))  # a fresh database each run
         headers = {"Authorization": f"Bearer {viewer_token(config, data_dir)}"}
-        cmd = [sys.executable, "-m", "api", "serve", "--config", str(config), "--port", str(port),
+        cmd = [sys.executable, "-m", "cli", "serve", "--config", str(config), "--port", str(port),
                "--data-dir", str(data_dir), "--log-level", "WARNING"]  # fmt: skip
         with (log_path or work / "service.log").open("ab") as log:
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)

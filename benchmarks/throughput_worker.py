@@ -3,7 +3,7 @@
 Run by :mod:`benchmarks.throughput` as ``python -m benchmarks.throughput_worker SPEC.json
 RESULT.json`` so that the process's CPU time and memory are those of the system under test alone
 (not the RTSP server's, not the other system's). The spec names the system (``emberwatch``: the
-service's real :class:`api.pipeline.Pipeline`; ``naive``: :mod:`benchmarks.naive`), the camera
+service's real :class:`service.pipeline.Pipeline`; ``naive``: :mod:`benchmarks.naive`), the camera
 URLs, the analysis interval, the model and the durations.
 
 The cameras connect one after another, spread over ``stagger_s`` (real cameras' keyframes are not
@@ -169,9 +169,9 @@ class _Emberwatch:
     def __init__(self, spec: StepSpec, rec: Recorder, data_dir: Path) -> None:
         # The benchmark measures the service's own pipeline, so it imports it (lazily: only
         # this worker process does).
-        from api.config import AppConfig
-        from api.pipeline import Pipeline
         from detector.config import DetectorConfig
+        from service.config import AppConfig
+        from service.pipeline import Pipeline
         from streams.config import CameraConfig
 
         self.cams = [

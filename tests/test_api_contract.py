@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.auth_store import MIN_PASSWORD, NAME_RE
+from store.accounts import MIN_PASSWORD, NAME_RE
 
 
 def schemas(client: TestClient) -> dict[str, Any]:

@@ -11,11 +11,11 @@ from sqlalchemy import create_engine
 
 from api.app import create_app
 from api.auth import Role
-from api.config import AppConfig
-from api.db import EventRow
-from api.storage_health import low_threshold
-from api.store import EventStore
 from detector.types import Transition
+from service.config import AppConfig
+from store.db import EventRow
+from store.events import EventStore
+from store.health import low_threshold
 from streams.state import StreamState
 from tests.fixtures.app import (
     T0,

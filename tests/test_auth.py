@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.auth import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, Role
-from api.auth_store import INITIAL_PASSWORD_FILE
-from api.config import AppConfig
+from service.config import AppConfig
+from store.accounts import INITIAL_PASSWORD_FILE
 from tests.fixtures.app import client_as, open_event
 
 PASSWORD = "correct horse battery"
@@ -247,7 +247,7 @@ def test_every_api_route_declares_auth_errors(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     open_routes = {"/api/auth/login", "/api/auth/logout"}
     # Capability links handed to departments: the unguessable token or signature in the URL is
-    # the credential (api.publish), so no account is asked for.
+    # the credential (alerts), so no account is asked for.
     capability_prefixes = ("/api/acks/", "/api/published/")
     for path, ops in spec["paths"].items():
         if not path.startswith("/api/") or path in open_routes:

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.app import create_app
-from api.cli import app as cli
-from api.config import AppConfig
+from cli.main import app as cli
+from service.config import AppConfig
 from tests.fixtures.app import FakePipeline, camera_configs
 
 PASSWORD = "tower-seven-watch"

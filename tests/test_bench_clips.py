@@ -322,7 +322,7 @@ def test_bad_sweep_is_refused_before_anything_runs(
 
 
 def test_wired_into_the_main_command() -> None:
-    from api.cli import app
+    from cli.main import app
 
     result = CliRunner().invoke(app, ["bench", "clips", "--help"])
     assert result.exit_code == 0

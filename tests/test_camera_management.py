@@ -21,8 +21,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import Role
-from api.config import AppConfig
 from detector.config import DEFAULT_MODEL, DEMO_MODEL, DetectorConfig
+from service.config import AppConfig
 from streams.config import CameraConfig
 from tests.fixtures.app import authorize
 from tests.fixtures.media import MakeRtspServer, SynthClips
@@ -282,7 +282,7 @@ def test_demo_camera_and_added_cameras_are_scored_by_their_own_models(
     clip = Path(shutil.copy(synth_clips.negative_mp4, videos))
     with TestClient(create_app(config)) as client:
         authorize(client, "root", Role.ADMIN)
-        with caplog.at_level(logging.INFO, logger="api"):
+        with caplog.at_level(logging.INFO, logger="service"):
             body = file_body("ridge", clip)
             assert client.post("/api/cameras", json=body).status_code == 201
         assert f"camera ridge: scored by model {DEFAULT_MODEL.name}" in caplog.text

@@ -9,8 +9,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from api.cli import app
-from api.config import ConfigError, load_config
+from cli.main import app
+from service.config import ConfigError, load_config
 
 GOOD = """
 cameras:

@@ -17,8 +17,8 @@ import pytest
 
 from api.app import create_app
 from api.auth import Role
-from api.config import AppConfig
 from benchmarks.synth import SynthSpec, write_clip
+from service.config import AppConfig
 from tests.fixtures.app import LiveServer
 
 if TYPE_CHECKING:

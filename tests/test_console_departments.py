@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 from api.app import create_app
 from api.auth import Role
-from api.config import AppConfig
-from api.publish.tables import WebhookFormat
+from service.config import AppConfig
+from store.alert_tables import WebhookFormat
 from tests.fixtures.app import LiveServer
 from tests.test_console import PASSWORD, browser, login
 

@@ -12,9 +12,9 @@ import pytest
 
 from api.app import create_app
 from api.auth import Role
-from api.config import AppConfig
-from api.store import Decision
 from detector.types import Transition
+from service.config import AppConfig
+from store.events import Decision
 from streams.config import CameraConfig
 from tests.fixtures.app import FakePipeline, LiveServer, make_update, store_update
 from tests.test_console import PASSWORD, browser, login

@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from api.auth import Role
-from api.config import AppConfig
-from api.mutes import MuteRecord, MuteRow, mute_record
-from api.store import Decision
 from detector.types import Box, EventUpdate, LookAlike, Reason, Region, Transition
+from service.config import AppConfig
+from store.events import Decision
+from store.mutes import MuteRecord, MuteRow, mute_record
 from streams.config import CameraConfig
 from streams.state import StreamState
 from tests.fixtures.app import FakePipeline, LiveServer, store_update

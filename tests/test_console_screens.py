@@ -20,12 +20,12 @@ from sqlalchemy import select, update
 
 from api.app import create_app
 from api.auth import Role
-from api.config import AppConfig
-from api.db import EventRow
-from api.mutes import MuteRow
-from api.store import Decision
 from benchmarks.synth import SynthSpec, render_frame
 from detector.types import EventUpdate, Region, Transition
+from service.config import AppConfig
+from store.db import EventRow
+from store.events import Decision
+from store.mutes import MuteRow
 from streams.config import CameraConfig
 from streams.frame import Frame
 from streams.state import StreamState

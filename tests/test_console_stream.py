@@ -13,10 +13,10 @@ import pytest
 
 from api.app import create_app
 from api.auth import Role
-from api.config import AppConfig
 from api.routers import stream as stream_module
-from api.store import EventChange
 from detector.types import Transition
+from service.config import AppConfig
+from store.events import EventChange
 from tests.fixtures.app import T0, FakePipeline, LiveServer, make_update, store_update
 
 

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import Role
-from api.config import AppConfig
+from service.config import AppConfig
 from streams.config import CameraConfig, StreamSettings
 from streams.source import CameraSource
 from streams.state import StreamState

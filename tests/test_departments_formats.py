@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.publish.settings import PublishConfig
+from service.alert_config import PublishConfig
 
 DINGTALK = "https://oapi.dingtalk.com/robot/send?access_token=abc123"
 DINGTALK_SECRET = "SEC" + "a1" * 32

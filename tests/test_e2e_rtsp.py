@@ -15,8 +15,8 @@ from PIL import Image
 
 from api.app import create_app
 from api.auth import Role
-from api.config import AppConfig
 from benchmarks.rtsp import RtspServer
+from service.config import AppConfig
 from tests.fixtures.app import authorize
 from tests.fixtures.media import SynthClips
 

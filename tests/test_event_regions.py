@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine
 
-from api.db import init_db, make_engine
-from api.store import Decision, EventFilter, EventStore
 from detector.types import Reason, Region, Transition
+from store.db import init_db, make_engine
+from store.events import Decision, EventFilter, EventStore
 from tests.fixtures.app import T0, make_update
 
 OPENED, UPDATED, CLOSED = Transition.OPENED, Transition.UPDATED, Transition.CLOSED
@@ -79,7 +79,7 @@ def test_a_link_to_nothing_known_is_dropped_and_the_event_kept(
 ) -> None:
     first = store.apply(make_update("ridge", OPENED, T0, track=1))
     restarted = EventStore(engine, tmp_path / "snaps")  # remembers no episode of the first
-    with caplog.at_level(logging.WARNING, logger="api.recorder"):
+    with caplog.at_level(logging.WARNING, logger="store.recorder"):
         grown = restarted.apply(
             make_update("ridge", OPENED, T0 + 60, track=2, parent_track=1, reason=Reason.GREW)
         )
@@ -94,7 +94,7 @@ def test_a_link_to_nothing_known_is_dropped_and_the_event_kept(
 def test_closed_episodes_are_remembered_for_a_bounded_number(
     store: EventStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("api.recorder.RECENT_EPISODES", 3)
+    monkeypatch.setattr("store.recorder.RECENT_EPISODES", 3)
     ids = [store.apply(make_update("ridge", OPENED, T0 + t, track=t, frame=None)) for t in range(4)]
     for track in range(4):
         store.apply(make_update("ridge", CLOSED, T0 + 10, track=track, frame=None))

@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from typer.testing import CliRunner
 
-from api.cli import app as cli
-from api.config import AppConfig
-from api.dataset import COLUMNS
+from cli.main import app as cli
 from detector.types import Transition
+from service.config import AppConfig
+from store.dataset import COLUMNS
 from tests.fixtures.app import T0, make_frame, make_update, push_update
 
 

@@ -30,8 +30,8 @@ from schemathesis.generation import GenerationMode
 
 from api.app import create_app
 from api.auth import Role
-from api.config import AppConfig, MapConfig
 from detector.types import Transition
+from service.config import AppConfig, MapConfig
 from tests.fixtures.app import (
     T0,
     ManagedFakePipeline,

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from api.geo import (
+from alerts.geo import (
     LatLon,
     Ray,
     bearing_of,

@@ -19,9 +19,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import Role
-from api.auth_config import AuthConfig
-from api.config import AppConfig, ServerConfig
 from api.login_guard import AttemptLimiter, HashPool, PoolBusy
+from service.auth_config import AuthConfig
+from service.config import AppConfig, ServerConfig
 from tests.fixtures.app import FakePipeline, LiveServer, camera_configs
 
 PASSWORD = "correct horse battery"

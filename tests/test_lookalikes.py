@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 
-from api.config import AppConfig
-from api.pipeline import Pipeline
 from detector.config import DetectorConfig, SmoothingConfig
 from detector.smoothing import CameraSmoother
 from detector.types import LookAlike
+from service.config import AppConfig
+from service.pipeline import Pipeline
 from streams.config import CameraConfig
 from tests.fixtures.app import FakePipeline
 from tests.fixtures.media import SynthClips
@@ -54,7 +54,7 @@ def test_the_pipeline_shows_each_camera_its_look_alikes(
     synth_clips: SynthClips,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("api.pipeline.CameraSmoother", SteadySmoother)
+    monkeypatch.setattr("service.pipeline.CameraSmoother", SteadySmoother)
     cam = CameraConfig(id="ridge", url=str(synth_clips.negative_mp4), loop=True, interval_s=0.5)
     config = AppConfig(
         data_dir=tmp_path / "data",

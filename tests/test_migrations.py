@@ -11,9 +11,9 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-from api.db import init_db, make_engine, metadata_with_all_tables, migrations_config
-from api.publish.departments import DepartmentStore
-from api.store import EventStore
+from alerts.departments import DepartmentStore
+from store.db import init_db, make_engine, metadata_with_all_tables, migrations_config
+from store.events import EventStore
 from tests.fixtures.app import T0
 
 
@@ -36,14 +36,14 @@ def test_migrations_build_exactly_the_schema_of_the_models(database_url: str) ->
     engine = make_engine(database_url)
     init_db(engine)
     init_db(engine)  # every start runs it: the second time there is nothing to do
-    # A model changed without a new revision in api/migrations/versions shows up here.
+    # A model changed without a new revision in store/migrations/versions shows up here.
     assert _differences(engine) == []
     assert _revision(engine) == _head()
 
 
 def test_a_database_from_before_migrations_keeps_its_data(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
-    baseline = importlib.import_module("api.migrations.versions.0001_baseline").BASELINE
+    baseline = importlib.import_module("store.migrations.versions.0001_baseline").BASELINE
     baseline.create_all(engine)  # as versions before migrations made them (create_all)
     assert _revision(engine) is None
     with engine.begin() as connection:

@@ -12,14 +12,14 @@ import pytest
 from sqlalchemy import Engine
 
 from api.app import stored_mutes
-from api.config import AppConfig
-from api.db import init_db, make_engine
-from api.mutes import FULL_VIEW, MuteAlreadyLifted, MuteNotFound
-from api.pipeline import Pipeline
-from api.store import Decision, EventStore
 from detector.config import DetectorConfig, SmoothingConfig
 from detector.smoothing import CameraSmoother
 from detector.types import EventUpdate, Mute, Reason, Region, Transition
+from service.config import AppConfig
+from service.pipeline import Pipeline
+from store.db import init_db, make_engine
+from store.events import Decision, EventStore
+from store.mutes import FULL_VIEW, MuteAlreadyLifted, MuteNotFound
 from streams.config import CameraConfig
 from tests.fixtures.app import SMOKE, T0, FakePipeline, client_as, make_update, open_event
 
@@ -139,7 +139,7 @@ def test_mutes_survive_a_restart_and_reach_the_detector(
     event_id = _dismissed(EventStore(first, tmp_path / "snaps"), box=PLUME_BOX, peak_score=0.9)
     first.dispose()
 
-    monkeypatch.setattr("api.pipeline.CameraSmoother", RecordingSmoother)
+    monkeypatch.setattr("service.pipeline.CameraSmoother", RecordingSmoother)
     RecordingSmoother.given = {}
     engine = make_engine(url)  # the service started again on the same database
     init_db(engine)

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from api.config import AppConfig
-from api.pipeline import CameraView, Pipeline
 from api.routers.cameras import camera_out
 from detector.config import DetectorConfig
 from detector.model import CameraRules, OnnxModel, StageTimes
 from detector.types import Detection, EventUpdate
+from service.config import AppConfig
+from service.pipeline import CameraView, Pipeline
 from streams.config import CameraConfig
 from streams.frame import Frame
 from tests.fixtures.media import SynthClips
@@ -155,7 +155,7 @@ def test_overloaded_cameras_are_flagged_behind_and_still_analysed(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     cams = [file_camera(f"cam{i}", synth_clips.negative_mp4, interval_s=0.2) for i in range(3)]
-    with caplog.at_level(logging.WARNING, logger="api.overrun"):
+    with caplog.at_level(logging.WARNING, logger="service.overrun"):
         pipe = make_pipeline(cams, model=SlowModel(plume_model_dir))
         wait_until(lambda: all(v.behind for v in pipe.cameras()), 30, "every camera flagged behind")
         wait_until(lambda: all(v.analysed >= 2 for v in pipe.cameras()), 60, "each still analysed")

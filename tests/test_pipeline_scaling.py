@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from api.overrun import OverrunWatch
 from detector.config import DetectorConfig
 from detector.model import CameraRules, OnnxModel, StageTimes, choose_providers
 from detector.scheduler import AdaptiveTimeout, Scheduler
 from detector.types import Detection
+from service.overrun import OverrunWatch
 from streams.config import CameraConfig, DecodeMode, StreamSettings
 from streams.frame import Frame
 from streams.sampler import IntervalSampler
@@ -102,7 +102,7 @@ def test_scheduler_grows_its_timeout_when_frames_trickle_in() -> None:
 
 def test_overrun_episode_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
     watch = OverrunWatch("ridge", interval_s=5.0)
-    with caplog.at_level(logging.INFO, logger="api.overrun"):
+    with caplog.at_level(logging.INFO, logger="service.overrun"):
         assert watch.check(0.0, streaming=True) is False
         assert watch.check(9.0, streaming=True) is False
         assert watch.check(10.5, streaming=True) is True

@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import Role
-from api.config import AppConfig
 from detector.types import Reason, Transition
+from service.config import AppConfig
 from tests.fixtures.app import FakePipeline, authorize, camera_configs, make_update, push_update
 
 T0 = 1_780_000_000.0

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.config import AppConfig
+from service.config import AppConfig
 from tests.fixtures.app import FakePipeline, camera_configs, open_event
 
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.config import AppConfig
 from detector.types import Region, Transition
+from service.config import AppConfig
 from tests.fixtures.app import T0, make_update, publish_config, push_update
 from tests.fixtures.webhooks import Receiver, wait_until
 

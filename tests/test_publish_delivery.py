@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.config import AppConfig
-from api.publish.signing import verify_body
+from alerts.signing import verify_body
 from detector.types import Transition
+from service.config import AppConfig
 from tests.fixtures.app import T0, make_update, publish_config, push_update
 from tests.fixtures.webhooks import Receiver, free_port, wait_until
 

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
-from api.config import AppConfig
 from detector.types import Region, Transition
+from service.config import AppConfig
 from streams.config import CameraConfig
 from tests.fixtures.app import make_update, push_update
 from tests.fixtures.webhooks import FAST_PUBLISH, Receiver, wait_until

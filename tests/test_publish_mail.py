@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.config import AppConfig
-from api.publish.mail import build_message
-from api.publish.records import DueDelivery
-from api.publish.signing import verify_body
+from alerts.mail import build_message
+from alerts.records import DueDelivery
+from alerts.signing import verify_body
+from service.config import AppConfig
 from tests.fixtures.app import publish_config
 from tests.fixtures.mail import MailServer
 from tests.fixtures.webhooks import Receiver, wait_until

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.config import AppConfig
-from api.publish.signing import verify_body
+from alerts.signing import verify_body
+from service.config import AppConfig
 from tests.fixtures.app import publish_config
 from tests.fixtures.mqtt import Broker, Subscriber
 from tests.fixtures.webhooks import wait_until

@@ -9,20 +9,20 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from api.db import init_db, make_engine
-from api.publish.departments import Department, DepartmentSpec, DepartmentStore
-from api.publish.outbox import DeliveryNotFound, NewPublication, Outbox, new_uid
-from api.publish.payload import DeliveryInfo, render_body
-from api.publish.sender import retry_delay
-from api.publish.signing import (
+from alerts.departments import Department, DepartmentSpec, DepartmentStore
+from alerts.outbox import DeliveryNotFound, NewPublication, Outbox, new_uid
+from alerts.payload import DeliveryInfo, render_body
+from alerts.sender import retry_delay
+from alerts.signing import (
     SnapshotSigner,
     load_or_create_key,
     sign_body,
     verify_body,
 )
-from api.publish.tables import DeliveryStatus
-from api.store import EventStore
 from detector.types import Transition
+from store.alert_tables import DeliveryStatus
+from store.db import init_db, make_engine
+from store.events import EventStore
 from tests.fixtures.app import T0, make_update
 
 

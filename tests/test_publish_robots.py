@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
-from api.config import AppConfig
+from service.config import AppConfig
 from tests.fixtures.app import publish_config
 from tests.fixtures.robots import DingTalkRobot, Endpoint, FeishuBot, Request, WeComRobot
 from tests.fixtures.webhooks import wait_until

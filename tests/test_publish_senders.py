@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from api.db import init_db, make_engine
-from api.publish.departments import DepartmentSpec, DepartmentStore
-from api.publish.outbox import NewPublication, Outbox, new_uid
-from api.publish.payload import Links
-from api.publish.sender import Sender
-from api.publish.settings import PublishConfig
-from api.publish.signing import SnapshotSigner, verify_body
-from api.store import EventStore
+from alerts.departments import DepartmentSpec, DepartmentStore
+from alerts.outbox import NewPublication, Outbox, new_uid
+from alerts.payload import Links
+from alerts.sender import Sender
+from alerts.signing import SnapshotSigner, verify_body
 from detector.types import Transition
+from service.alert_config import PublishConfig
+from store.db import init_db, make_engine
+from store.events import EventStore
 from tests.fixtures.app import T0, make_update
 from tests.fixtures.webhooks import FAST_PUBLISH, Receiver, wait_until
 

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from api.publish.template import WebhookTemplate, body_problem, escaper, render
+from alerts.template import WebhookTemplate, body_problem, escaper, render
 
 VALUES = {"message": 'A&B=c "火" 50%\\', "camera": "Ridge North (ridge)"}
 

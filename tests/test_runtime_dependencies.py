@@ -18,7 +18,17 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNTIME_PACKAGES = ("api", "streams", "detector", "benchmarks", "models")
+RUNTIME_PACKAGES = (
+    "streams",
+    "detector",
+    "store",
+    "service",
+    "alerts",
+    "api",
+    "cli",
+    "benchmarks",
+    "models",
+)
 # Not part of the service: the training recipe (the "train" extra), the RTSP test server run by
 # the system Python (Debian's GObject bindings), the demo-model generator (the "test" extra).
 NOT_RUNTIME = ("models/training/", "benchmarks/rtsp_serve.py", "benchmarks/synth_model.py")

@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import Role
-from api.camera_registry import CameraIn
-from api.config import AppConfig
-from api.sealing import KEY_FILE, PREFIX, SealingError, SecretBox
+from service.camera_registry import CameraIn
+from service.config import AppConfig
+from store.sealing import KEY_FILE, PREFIX, SealingError, SecretBox
 from tests.fixtures.app import ManagedFakePipeline, authorize, camera_configs
 
 SECRET = "s3cret-value-0123456789"

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 
 def admin_token(config: Path, data_dir: Path) -> dict[str, str]:
     """Create a token-only admin with the real CLI; return the Authorization header."""
-    cli = [sys.executable, "-m", "api", "users"]
+    cli = [sys.executable, "-m", "cli", "users"]
     where = ["--config", str(config), "--data-dir", str(data_dir)]
     subprocess.run([*cli, "add", "tester", "--role", "admin", "--no-password", *where], check=True)
     token = subprocess.run(

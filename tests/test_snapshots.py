@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from api.snapshots import SnapshotError, SnapshotWriter, atomic_write, render_snapshot
 from detector.types import Region
+from store.snapshots import SnapshotError, SnapshotWriter, atomic_write, render_snapshot
 from tests.fixtures.app import SMOKE, T0, make_frame, make_image
 
 

@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from api.db import EventRow, EventStatus
 from api.routers.stats import EventFacts, compute_stats
 from detector.types import Transition
+from store.db import EventRow, EventStatus
 from tests.fixtures.app import client_as, make_update, push_update
 from tests.test_api_system import _sample
 

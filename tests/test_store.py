@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine, event, inspect, select
 
-from api.db import EventRow, EventStatus, SnapshotKind, SnapshotRow, init_db, make_engine
-from api.store import (
+from detector.types import Region, Transition
+from store.db import EventRow, EventStatus, SnapshotKind, SnapshotRow, init_db, make_engine
+from store.events import (
     Decision,
     EventAlreadyDecided,
     EventChange,
@@ -21,7 +22,6 @@ from api.store import (
     EventStore,
     SnapshotNotFound,
 )
-from detector.types import Region, Transition
 from tests.fixtures.app import T0, make_update
 
 OPENED, UPDATED, CLOSED = Transition.OPENED, Transition.UPDATED, Transition.CLOSED
@@ -265,7 +265,7 @@ def _seed(store: EventStore) -> dict[str, int]:
     ],
 )
 def test_list_filters(store: EventStore, filters: dict[str, object], expected: list[str]) -> None:
-    from api.store import EventFilter
+    from store.events import EventFilter
 
     ids = _seed(store)
     items, total = store.list_events(EventFilter(**filters))  # type: ignore[arg-type]

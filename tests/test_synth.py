@@ -147,7 +147,7 @@ def test_demo_loop_opens_and_closes_an_event_every_time_round() -> None:
     """The demo camera's footage, scored by the demo model every interval with the service's
     default smoothing over two loops: the event opens and closes on each, so a first look at
     the console sees the whole lifecycle."""
-    from api.cli import DEMO_INTERVAL_S, demo_spec
+    from cli.main import DEMO_INTERVAL_S, demo_spec
     from detector.config import DEMO_MODEL, SmoothingConfig
     from detector.model import OnnxModel
     from detector.smoothing import CameraSmoother

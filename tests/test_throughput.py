@@ -139,7 +139,7 @@ def test_tiny_real_run_writes_the_json_keys(tmp_path: Path, plume_model_dir: Pat
 
 
 def test_command_is_registered_and_checks_the_model(tmp_path: Path) -> None:
-    from api.cli import app
+    from cli.main import app
 
     runner = CliRunner()
     result = runner.invoke(app, ["bench", "throughput", "--model", str(tmp_path), "--quick"])

@@ -11,14 +11,14 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from api.cli import app as cli
-from api.config import AppConfig
+from cli.main import app as cli
 from detector.config import DEFAULT_MODEL
 from detector.modelspec import load_spec
 from models.training import tiles
 from models.training.operator_data import OperatorDataError, operator_images
 from models.training.sources import LabelledImage
 from models.training.tiles import IGNORE, image_tiles, read_rgb
+from service.config import AppConfig
 from tests.fixtures.app import client_as
 
 # tests.fixtures.app.SMOKE's box on the 320 x 240 snapshots, in pixels.

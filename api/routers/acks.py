@@ -13,10 +13,10 @@ import time
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.responses import HTMLResponse
 
+from alerts.outbox import DeliveryNotFound
+from alerts.records import DeliveryRecord
 from api.deps import PublishDep
-from api.publish.outbox import DeliveryNotFound
-from api.publish.records import DeliveryRecord
-from api.publish.schemas import AckOut
+from api.publish_schemas import AckOut
 from api.schemas import responses, to_datetime
 
 ACKS_PATH = "/api/acks/{token}"

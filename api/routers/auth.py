@@ -7,9 +7,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import AUTH_RESPONSES, CSRF_COOKIE, SESSION_COOKIE, AuthDep, CurrentPrincipal, Role
-from api.auth_store import MIN_PASSWORD, SESSION_IDLE_S, AuthError
 from api.login_guard import LoginGuardDep, client_address, hashed, password_attempt
 from api.schemas import responses
+from store.accounts import MIN_PASSWORD, SESSION_IDLE_S, AuthError
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 

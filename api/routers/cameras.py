@@ -1,7 +1,7 @@
 """Cameras: configuration, stream state and counters, latest frame; runtime changes (admin).
 
 ``POST``, ``PUT`` and ``DELETE`` change the running pipeline without a restart (the other
-cameras keep streaming) and persist the change (:mod:`api.camera_registry`).
+cameras keep streaming) and persist the change (:mod:`service.camera_registry`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import AUTH_RESPONSES, RequireAdmin, Role, require
-from api.camera_registry import CameraExists, CameraIn, CameraNotFound, CameraRegistry, Masks
 from api.deps import ConfigDep, PipelineDep, StoreDep
 from api.schemas import (
     CameraCounters,
@@ -27,14 +26,15 @@ from api.schemas import (
     responses,
     to_datetime,
 )
-from api.snapshots import SnapshotError, render_snapshot
-from api.store import EventStore
+from service.camera_registry import CameraExists, CameraIn, CameraNotFound, CameraRegistry, Masks
+from store.events import EventStore
+from store.snapshots import SnapshotError, render_snapshot
 from streams.config import MaskList, check_polygons
 from streams.decode import is_network_url
 from streams.redact import redact_text, redact_url
 
 if TYPE_CHECKING:
-    from api.pipeline import CameraManager, CameraView, PipelineLike
+    from service.pipeline import CameraManager, CameraView, PipelineLike
 
 CAMERAS_PATH = "/api/cameras"
 # Reading needs the viewer role; changing cameras or masks needs RequireAdmin on the route.

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Response, status
 
+from alerts.departments import DepartmentNameTaken, DepartmentNotFound, DepartmentSpec
+from alerts.formats import channel_problem
+from alerts.runtime import PublishRuntime
 from api.auth import AUTH_RESPONSES, Role, require
+from api.department_schemas import DepartmentIn, DepartmentOut, DepartmentUpdate
 from api.deps import PublishDep
-from api.publish.department_schemas import DepartmentIn, DepartmentOut, DepartmentUpdate
-from api.publish.departments import DepartmentNameTaken, DepartmentNotFound, DepartmentSpec
-from api.publish.formats import channel_problem
-from api.publish.runtime import PublishRuntime
 from api.schemas import RowId, field_error, responses
 
 router = APIRouter(

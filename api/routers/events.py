@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 
 from api.auth import AUTH_RESPONSES, RequireOperator, Role, User, require
-from api.db import SnapshotKind
 from api.deps import StoreDep
 from api.schemas import (
     EVENTS_PATH,
@@ -21,7 +20,8 @@ from api.schemas import (
     responses,
     to_epoch,
 )
-from api.store import (
+from store.db import SnapshotKind
+from store.events import (
     Decision,
     EventAlreadyDecided,
     EventFilter,

@@ -17,11 +17,11 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import AUTH_RESPONSES, RequireAdmin, RequireViewer
-from api.dataset import samples, write_zip
-from api.db import EventRecord, EventStatus
 from api.deps import StoreDep
 from api.schemas import IsoTime, responses, snapshot_url, to_epoch
-from api.store import EventFilter, EventStore
+from store.dataset import samples, write_zip
+from store.db import EventRecord, EventStatus
+from store.events import EventFilter, EventStore
 
 router = APIRouter(prefix="/api/export", tags=["export"], responses=AUTH_RESPONSES)
 
@@ -153,7 +153,7 @@ async def dataset_zip(
     until: Annotated[IsoTime | None, Query(description="Events started before.")] = None,
 ) -> FileResponse:
     """Clean snapshots of decided events in ``images/`` and ``labels.csv`` (file, label: the
-    class or ``negative``, boxes, provenance); layout in :mod:`api.dataset` and README.txt."""
+    class or ``negative``, boxes, provenance); layout in :mod:`store.dataset` and README.txt."""
     filters = EventFilter(camera=camera, since=to_epoch(since), until=to_epoch(until))
     path = await run_in_threadpool(_build_zip, store, filters)
     return FileResponse(

@@ -10,8 +10,8 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from api.auth import AUTH_RESPONSES, RequireOperator, Role, require
 from api.deps import StoreDep
-from api.mutes import MuteAlreadyLifted, MuteNotFound, MuteRecord
 from api.schemas import Box, RowId, responses, to_datetime
+from store.mutes import MuteAlreadyLifted, MuteNotFound, MuteRecord
 
 MUTES_PATH = "/api/mutes"
 router = APIRouter(

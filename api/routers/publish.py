@@ -11,12 +11,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
+from alerts.departments import DepartmentNotFound
+from alerts.mapsvg import render_map
+from alerts.payload import SIGNED_SNAPSHOT_PATH
+from alerts.service import (
+    DepartmentDisabled,
+    EventNotConfirmed,
+    NoDepartments,
+    PublishRequest,
+)
+from alerts.signing import SIGNATURE_PATTERN
 from api.auth import AUTH_RESPONSES, RequireOperator, RequireViewer
 from api.deps import PublishDep, StoreDep
-from api.publish.departments import DepartmentNotFound
-from api.publish.mapsvg import render_map
-from api.publish.payload import SIGNED_SNAPSHOT_PATH
-from api.publish.schemas import (
+from api.publish_schemas import (
     DeliveryOut,
     DeliverySummaryOut,
     DepartmentChoice,
@@ -25,16 +32,9 @@ from api.publish.schemas import (
     PublicationOut,
     PublishIn,
 )
-from api.publish.service import (
-    DepartmentDisabled,
-    EventNotConfirmed,
-    NoDepartments,
-    PublishRequest,
-)
-from api.publish.signing import SIGNATURE_PATTERN
-from api.publish.tables import DeliveryStatus
 from api.schemas import DB_INT_MAX, EVENTS_PATH, RowId, responses
-from api.store import EventNotFound, EventStore, SnapshotNotFound
+from store.alert_tables import DeliveryStatus
+from store.events import EventNotFound, EventStore, SnapshotNotFound
 
 router = APIRouter(tags=["publishing"])
 

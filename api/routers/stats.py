@@ -25,10 +25,10 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.auth import AUTH_RESPONSES, RequireViewer
-from api.db import EventRow, EventStatus
 from api.deps import PipelineDep, StoreDep
 from api.metrics import PREFIX
 from api.schemas import responses
+from store.db import EventRow, EventStatus
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/stats", tags=["statistics"], responses=AUTH_RESPONSES)

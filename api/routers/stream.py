@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import AUTH_RESPONSES, RequireViewer
 from api.deps import StoreDep
 from api.schemas import EVENTS_PATH, EventOut
-from api.store import EventChange, EventNotFound, EventStore
+from store.events import EventChange, EventNotFound, EventStore
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix=EVENTS_PATH, tags=["events"], responses=AUTH_RESPONSES)

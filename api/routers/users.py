@@ -9,7 +9,9 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from api.auth import AUTH_RESPONSES, AuthDep, RequireAdmin, Role
-from api.auth_store import (
+from api.login_guard import LoginGuardDep, hashed
+from api.schemas import responses, to_datetime
+from store.accounts import (
     MIN_PASSWORD,
     NAME_RE,
     LastAccess,
@@ -18,8 +20,6 @@ from api.auth_store import (
     UserNotFound,
     check_name,
 )
-from api.login_guard import LoginGuardDep, hashed
-from api.schemas import responses, to_datetime
 
 router = APIRouter(prefix="/api/users", tags=["users"], responses=AUTH_RESPONSES)
 
@@ -48,7 +48,7 @@ def _valid_name(name: str) -> str:
     return check_name(name)  # InvalidAccount is a ValueError: a 422 with the rule in words
 
 
-# The rules of api.auth_store, in the schema (the pattern) and checked with a readable message.
+# The rules of store.accounts, in the schema (the pattern) and checked with a readable message.
 UserName = Annotated[
     str,
     AfterValidator(_valid_name),

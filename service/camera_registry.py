@@ -1,0 +1,250 @@
+"""Cameras changed at runtime through the API, persisted on top of the YAML configuration.
+
+The YAML file stays the operator's declaration; the ``runtime_cameras`` table records what the
+API changed since: a camera definition added or replacing a YAML camera, a tombstone for a YAML
+camera that was deleted, or new masks for a YAML camera. :meth:`CameraRegistry.load` applies
+the table to the YAML cameras at start, so changes survive restarts.
+
+Definitions are stored as the client sent them (:class:`CameraIn`). ``${VAR}`` references are
+expanded only in the operator's YAML file, never in a definition sent through the API: otherwise
+an admin could read any variable of the server's environment (another camera's password) back
+through the camera's URL, which every viewer sees. A URL sent with ``${`` is refused (422).
+Masks of a YAML camera are stored on their own: rewriting its whole definition would store its
+expanded URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError, field_validator
+from sqlalchemy import JSON, Boolean, Double, Engine, String, select
+from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
+
+from store.db import Base
+from store.sealing import SealedJSON
+from streams.config import CameraConfig, Point
+from streams.validation import describe
+
+if TYPE_CHECKING:
+    from service.pipeline import CameraManager
+
+log = logging.getLogger(__name__)
+
+Masks = list[list[Point]]
+
+
+ENV_REFERENCE_REFUSED = (
+    "${...} is expanded only in the configuration file, not in URLs sent through the API; "
+    "write the URL out (a literal '$' as %24)"
+)
+
+
+class CameraIn(CameraConfig):
+    """A camera definition as a client sends it: :class:`CameraConfig` without env expansion."""
+
+    @field_validator("url")
+    @classmethod
+    def _expand(cls, value: str) -> str:  # overrides CameraConfig's: never read the environment
+        if "${" in value:
+            raise ValueError(ENV_REFERENCE_REFUSED)
+        return value
+
+    @field_validator("model_dir")
+    @classmethod
+    def _no_model_dir(cls, value: Path | None) -> Path | None:
+        # A client must not make the service load files of its choice as a model.
+        if value is not None:
+            raise ValueError("a camera's own model is set in the configuration file only")
+        return value
+
+    def to_config(self) -> CameraConfig:
+        """The camera to run (the URL as sent: it holds no ``${VAR}``, see :meth:`_expand`)."""
+        return CameraConfig.model_validate(self.model_dump())
+
+    def stored(self) -> dict[str, Any]:
+        """JSON to persist: only fields that differ from the defaults, so defaults can evolve."""
+        return self.model_dump(mode="json", exclude_defaults=True)
+
+
+class RuntimeCameraRow(Base):
+    """One camera the API changed. ``definition`` None with ``deleted`` False: masks only."""
+
+    __tablename__ = "runtime_cameras"
+
+    camera_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Sealed (store.sealing): a camera URL carries its password.
+    definition: Mapped[dict[str, Any] | None] = mapped_column(SealedJSON, nullable=True)
+    masks: Mapped[Masks | None] = mapped_column(JSON, nullable=True)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[float] = mapped_column(Double)
+    updated_at: Mapped[float] = mapped_column(Double)
+
+
+class CameraExists(Exception):
+    def __init__(self, camera_id: str) -> None:
+        super().__init__(f"camera {camera_id!r} already exists")
+
+
+class CameraNotFound(LookupError):
+    def __init__(self, camera_id: str) -> None:
+        super().__init__(f"camera {camera_id!r} is not configured")
+
+
+def _from_definition(camera_id: str, definition: Mapping[str, Any]) -> CameraConfig | None:
+    try:
+        return CameraIn.model_validate(definition).to_config()
+    except ValidationError as exc:
+        # The messages are the validators' own and never quote the value (it may hold a
+        # password); a definition stored with ${VAR} before they were refused lands here too.
+        problems = "; ".join(describe(exc.errors(), definition))
+        log.error("camera %s: stored definition is invalid (%s); not started", camera_id, problems)
+        return None
+
+
+class CameraRegistry:
+    """The effective camera list (YAML + runtime changes) and its persistence.
+
+    Writes go through :meth:`create`, :meth:`replace`, :meth:`delete` and :meth:`set_masks`,
+    which persist the change, then apply it to the running pipeline, all under one lock so
+    concurrent requests cannot interleave.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        RuntimeCameraRow.__table__.create(engine, checkfirst=True)  # type: ignore[attr-defined]
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._lock = threading.Lock()
+        self._yaml: dict[str, CameraConfig] = {}
+        self._current: dict[str, CameraConfig] = {}
+
+    def load(self, yaml_cameras: Sequence[CameraConfig]) -> list[CameraConfig]:
+        """The cameras to run: ``yaml_cameras`` with the stored changes applied, YAML first."""
+        with self._sessions() as session:
+            rows = {
+                r.camera_id: r
+                for r in session.scalars(
+                    select(RuntimeCameraRow).order_by(RuntimeCameraRow.created_at)
+                )
+            }
+        out: list[CameraConfig] = []
+        for cam in yaml_cameras:
+            row = rows.pop(cam.id, None)
+            merged = cam if row is None else self._merge(cam, row)
+            if merged is not None:
+                out.append(merged)
+        for row in rows.values():
+            if not row.deleted and row.definition is not None:
+                added = _from_definition(row.camera_id, row.definition)
+                if added is not None:
+                    out.append(added)
+        with self._lock:
+            self._yaml = {cam.id: cam for cam in yaml_cameras}
+            self._current = {cam.id: cam for cam in out}
+        return out
+
+    @staticmethod
+    def _merge(cam: CameraConfig, row: RuntimeCameraRow) -> CameraConfig | None:
+        if row.deleted:
+            return None
+        if row.definition is not None:
+            return _from_definition(row.camera_id, row.definition)
+        if row.masks is not None:
+            return cam.model_copy(update={"masks": row.masks})
+        return cam
+
+    def cameras(self) -> list[CameraConfig]:
+        with self._lock:
+            return list(self._current.values())
+
+    def get(self, camera_id: str) -> CameraConfig | None:
+        with self._lock:
+            return self._current.get(camera_id)
+
+    def create(self, pipeline: CameraManager, camera: CameraIn) -> CameraConfig:
+        """Add a camera. Raises CameraExists."""
+        config = camera.to_config()
+        with self._lock:
+            if camera.id in self._current:
+                raise CameraExists(camera.id)
+            self._save(camera.id, definition=camera.stored())
+            self._current[camera.id] = config
+            pipeline.add_camera(config)
+        return config
+
+    def replace(self, pipeline: CameraManager, camera: CameraIn) -> CameraConfig:
+        """Replace a camera's whole definition. Raises CameraNotFound."""
+        config = camera.to_config()
+        with self._lock:
+            if camera.id not in self._current:
+                raise CameraNotFound(camera.id)
+            self._save(camera.id, definition=camera.stored())
+            self._current[camera.id] = config
+            pipeline.add_camera(config)
+        return config
+
+    def delete(self, pipeline: CameraManager, camera_id: str) -> None:
+        """Remove a camera; a YAML camera is remembered as deleted. Raises CameraNotFound."""
+        with self._lock:
+            if camera_id not in self._current:
+                raise CameraNotFound(camera_id)
+            if camera_id in self._yaml:
+                self._save(camera_id, deleted=True)
+            else:
+                self._forget(camera_id)
+            del self._current[camera_id]
+            pipeline.remove_camera(camera_id)
+
+    def set_masks(self, pipeline: CameraManager, camera_id: str, masks: Masks) -> CameraConfig:
+        """Replace a camera's masks (normalised polygons). Raises CameraNotFound."""
+        with self._lock:
+            current = self._current.get(camera_id)
+            if current is None:
+                raise CameraNotFound(camera_id)
+            row = self._row(camera_id)
+            if row is not None and row.definition is not None:
+                definition = {**row.definition, "masks": masks}
+                self._save(camera_id, definition=CameraIn.model_validate(definition).stored())
+            else:
+                self._save(camera_id, masks=masks)
+            updated = current.model_copy(update={"masks": masks})
+            self._current[camera_id] = updated
+            pipeline.set_masks(camera_id, masks)
+        return updated
+
+    # ----------------------------------------------------------------- storage
+
+    def _row(self, camera_id: str) -> RuntimeCameraRow | None:
+        with self._sessions() as session:
+            return session.get(RuntimeCameraRow, camera_id)
+
+    def _save(
+        self,
+        camera_id: str,
+        *,
+        definition: dict[str, Any] | None = None,
+        masks: Masks | None = None,
+        deleted: bool = False,
+    ) -> None:
+        now = time.time()
+        with self._sessions.begin() as session:
+            row = session.get(RuntimeCameraRow, camera_id)
+            if row is None:
+                row = RuntimeCameraRow(camera_id=camera_id, created_at=now)
+                session.add(row)
+            row.definition, row.masks = definition, masks
+            row.deleted, row.updated_at = deleted, now
+
+    def _forget(self, camera_id: str) -> None:
+        with self._sessions.begin() as session:
+            row = session.get(RuntimeCameraRow, camera_id)
+            if row is not None:
+                session.delete(row)
+
+
+def display_names(cameras: Iterable[CameraConfig]) -> dict[str, str]:
+    return {cam.id: cam.display_name for cam in cameras}
