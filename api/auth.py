@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.schemas import Error
+from store.roles import Role, User
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -46,42 +46,6 @@ AUTH_RESPONSES: dict[int | str, dict[str, object]] = {
     401: {"model": Error, "description": "Not authenticated (no or an invalid token/session)."},
     403: {"model": Error, "description": "The role is too low, or a console request lacks CSRF."},
 }
-
-
-class Role(StrEnum):
-    """What an account may do; compares by rank (``Role.ADMIN >= Role.OPERATOR``)."""
-
-    VIEWER = "viewer"  # read events, cameras, snapshots, statistics, exports
-    OPERATOR = "operator"  # and confirm or dismiss events
-    ADMIN = "admin"  # and manage users, cameras, masks, departments
-
-    @property
-    def rank(self) -> int:
-        return _RANK[self]
-
-    def __ge__(self, other: str) -> bool:
-        return self.rank >= Role(other).rank
-
-    def __gt__(self, other: str) -> bool:
-        return self.rank > Role(other).rank
-
-    def __le__(self, other: str) -> bool:
-        return self.rank <= Role(other).rank
-
-    def __lt__(self, other: str) -> bool:
-        return self.rank < Role(other).rank
-
-
-_RANK = {Role.VIEWER: 0, Role.OPERATOR: 1, Role.ADMIN: 2}
-
-
-@dataclass(frozen=True, slots=True)
-class User:
-    """An authenticated account. ``name`` is what decisions record as the operator."""
-
-    id: int
-    name: str
-    role: Role
 
 
 @dataclass(frozen=True, slots=True)

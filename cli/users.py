@@ -14,9 +14,9 @@ from typing import Annotated
 
 import typer
 
-from api.auth import Role
 from cli.support import ConfigOpt, DataDirOpt, database, load_or_exit
 from store.accounts import AuthError, AuthStore
+from store.roles import Role
 
 users_app = typer.Typer(help="User accounts: viewer < operator < admin.", no_args_is_help=True)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Double, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.auth import Role
 from store.db import Base, _enum_column
+from store.roles import Role
 
 
 class UserRow(Base):

@@ -23,8 +23,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import sessionmaker
 
-from api.auth import Role, User
 from store.account_tables import SessionRow, TokenRow, UserRow
+from store.roles import Role, User
 from store.tokens import NewToken, TokenStore, digest
 
 log = logging.getLogger(__name__)

@@ -10,12 +10,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
 from api.app import create_app
-from api.auth import Role
 from detector.types import Transition
 from service.config import AppConfig
 from store.db import EventRow
 from store.events import EventStore
 from store.health import low_threshold
+from store.roles import Role
 from streams.state import StreamState
 from tests.fixtures.app import (
     T0,

@@ -8,9 +8,10 @@ import stat
 import pytest
 from fastapi.testclient import TestClient
 
-from api.auth import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, Role
+from api.auth import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
 from service.config import AppConfig
 from store.accounts import INITIAL_PASSWORD_FILE
+from store.roles import Role
 from tests.fixtures.app import client_as, open_event
 
 PASSWORD = "correct horse battery"

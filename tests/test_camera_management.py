@@ -20,9 +20,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth import Role
 from detector.config import DEFAULT_MODEL, DEMO_MODEL, DetectorConfig
 from service.config import AppConfig
+from store.roles import Role
 from streams.config import CameraConfig
 from tests.fixtures.app import authorize
 from tests.fixtures.media import MakeRtspServer, SynthClips

@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from api.app import create_app
-from api.auth import Role
 from benchmarks.synth import SynthSpec, write_clip
 from service.config import AppConfig
+from store.roles import Role
 from tests.fixtures.app import LiveServer
 
 if TYPE_CHECKING:

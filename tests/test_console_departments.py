@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from api.app import create_app
-from api.auth import Role
 from service.config import AppConfig
 from store.alert_tables import WebhookFormat
+from store.roles import Role
 from tests.fixtures.app import LiveServer
 from tests.test_console import PASSWORD, browser, login
 

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 from api.app import create_app
-from api.auth import Role
 from detector.types import Transition
 from service.config import AppConfig
 from store.events import Decision
+from store.roles import Role
 from streams.config import CameraConfig
 from tests.fixtures.app import FakePipeline, LiveServer, make_update, store_update
 from tests.test_console import PASSWORD, browser, login

@@ -16,10 +16,10 @@ import pytest
 from PIL import Image
 
 from api.app import create_app
-from api.auth import Role
 from api.routers.maps import LEAFLET
 from detector.types import Region, Transition
 from service.config import AppConfig, ConfigError, parse_config
+from store.roles import Role
 from streams.config import CameraConfig
 from tests.fixtures.app import FakePipeline, LiveServer, make_update, store_update
 from tests.test_console import PASSWORD, browser, login

@@ -20,11 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from api.auth import Role
 from detector.types import Box, EventUpdate, LookAlike, Reason, Region, Transition
 from service.config import AppConfig
 from store.events import Decision
 from store.mutes import MuteRecord, MuteRow, mute_record
+from store.roles import Role
 from streams.config import CameraConfig
 from streams.state import StreamState
 from tests.fixtures.app import FakePipeline, LiveServer, store_update

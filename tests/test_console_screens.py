@@ -19,13 +19,13 @@ import pytest
 from sqlalchemy import select, update
 
 from api.app import create_app
-from api.auth import Role
 from benchmarks.synth import SynthSpec, render_frame
 from detector.types import EventUpdate, Region, Transition
 from service.config import AppConfig
 from store.db import EventRow
 from store.events import Decision
 from store.mutes import MuteRow
+from store.roles import Role
 from streams.config import CameraConfig
 from streams.frame import Frame
 from streams.state import StreamState

@@ -12,11 +12,11 @@ import httpx
 import pytest
 
 from api.app import create_app
-from api.auth import Role
 from api.routers import stream as stream_module
 from detector.types import Transition
 from service.config import AppConfig
 from store.events import EventChange
+from store.roles import Role
 from tests.fixtures.app import T0, FakePipeline, LiveServer, make_update, store_update
 
 

@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from api.app import create_app
-from api.auth import Role
 from benchmarks.rtsp import RtspServer
 from service.config import AppConfig
+from store.roles import Role
 from tests.fixtures.app import authorize
 from tests.fixtures.media import SynthClips
 

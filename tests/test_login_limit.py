@@ -18,10 +18,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth import Role
 from api.login_guard import AttemptLimiter, HashPool, PoolBusy
 from service.auth_config import AuthConfig
 from service.config import AppConfig, ServerConfig
+from store.roles import Role
 from tests.fixtures.app import FakePipeline, LiveServer, camera_configs
 
 PASSWORD = "correct horse battery"

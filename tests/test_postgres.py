@@ -7,9 +7,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth import Role
 from detector.types import Reason, Transition
 from service.config import AppConfig
+from store.roles import Role
 from tests.fixtures.app import FakePipeline, authorize, camera_configs, make_update, push_update
 
 T0 = 1_780_000_000.0

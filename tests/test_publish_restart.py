@@ -14,11 +14,11 @@ import yaml
 
 from alerts.departments import DepartmentSpec, DepartmentStore
 from alerts.signing import verify_body
-from api.auth import Role
 from detector.types import Transition
 from store.accounts import AuthStore
 from store.db import init_db, make_engine
 from store.events import Decision, EventStore
+from store.roles import Role
 from tests.fixtures.app import T0, make_update
 from tests.fixtures.service import start_service
 from tests.fixtures.webhooks import FAST_PUBLISH, Receiver, free_port, wait_until

@@ -8,9 +8,9 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
-from api.auth import Role
 from store.accounts import AuthStore, LastAccess
 from store.db import init_db, make_engine
+from store.roles import Role
 from tests.fixtures.app import ADMIN_NAME, client_as
 
 PASSWORD = "correct horse battery"

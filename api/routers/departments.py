@@ -7,10 +7,11 @@ from fastapi import APIRouter, Depends, HTTPException, Response, status
 from alerts.departments import DepartmentNameTaken, DepartmentNotFound, DepartmentSpec
 from alerts.formats import channel_problem
 from alerts.runtime import PublishRuntime
-from api.auth import AUTH_RESPONSES, Role, require
+from api.auth import AUTH_RESPONSES, require
 from api.department_schemas import DepartmentIn, DepartmentOut, DepartmentUpdate
 from api.deps import PublishDep
 from api.schemas import RowId, field_error, responses
+from store.roles import Role
 
 router = APIRouter(
     prefix="/api/departments",

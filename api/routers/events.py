@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 
-from api.auth import AUTH_RESPONSES, RequireOperator, Role, User, require
+from api.auth import AUTH_RESPONSES, RequireOperator, require
 from api.deps import StoreDep
 from api.schemas import (
     EVENTS_PATH,
@@ -28,6 +28,7 @@ from store.events import (
     EventNotFound,
     SnapshotNotFound,
 )
+from store.roles import Role, User
 
 # Reading needs the viewer role; deciding the operator role (checked per route).
 router = APIRouter(

@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import AwareDatetime, BaseModel, Field
 
-from api.auth import AUTH_RESPONSES, RequireOperator, Role, require
+from api.auth import AUTH_RESPONSES, RequireOperator, require
 from api.deps import StoreDep
 from api.schemas import Box, RowId, responses, to_datetime
 from store.mutes import MuteAlreadyLifted, MuteNotFound, MuteRecord
+from store.roles import Role
 
 MUTES_PATH = "/api/mutes"
 router = APIRouter(

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from api.auth import AUTH_RESPONSES, AuthDep, RequireAdmin, Role
+from api.auth import AUTH_RESPONSES, AuthDep, RequireAdmin
 from api.login_guard import LoginGuardDep, hashed
 from api.schemas import responses, to_datetime
 from store.accounts import (
@@ -20,6 +20,7 @@ from store.accounts import (
     UserNotFound,
     check_name,
 )
+from store.roles import Role
 
 router = APIRouter(prefix="/api/users", tags=["users"], responses=AUTH_RESPONSES)
 
