@@ -19,7 +19,7 @@ from store.alert_tables import (
     WebhookFormat,
     split_addresses,
 )
-from store.recorder import rowcount
+from store.sql import rowcount
 
 
 class DepartmentError(Exception):

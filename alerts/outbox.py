@@ -41,7 +41,7 @@ from store.alert_tables import (
     DepartmentRow,
     PublicationRow,
 )
-from store.recorder import rowcount
+from store.sql import rowcount
 
 
 class DeliveryNotFound(LookupError):

@@ -35,8 +35,9 @@ from store.db import (
 )
 from store.health import StorageHealth
 from store.mutes import MuteRecord, active_mutes, lift, mute_row
-from store.recorder import EpisodeRecorder, rowcount
+from store.recorder import EpisodeRecorder
 from store.snapshots import SnapshotError, SnapshotWriter
+from store.sql import rowcount
 
 log = logging.getLogger(__name__)
 

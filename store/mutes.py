@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from detector.types import Box, Mute
 from store.db import Base, EventRow, box_from_json, box_to_json, regions_from_json
-from store.recorder import rowcount
+from store.sql import rowcount
 
 #: The region muted by dismissing an event that has neither a region nor boxes (older events).
 FULL_VIEW: Box = (0.0, 0.0, 1.0, 1.0)

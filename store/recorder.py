@@ -24,9 +24,8 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, update
+from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -41,6 +40,7 @@ from store.db import (
     regions_to_json,
 )
 from store.snapshots import SnapshotError, SnapshotFiles, SnapshotWriter
+from store.sql import rowcount
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +48,6 @@ log = logging.getLogger(__name__)
 _Key = tuple[str, str, int]
 #: Episodes whose event id is remembered after they closed, for links from later episodes.
 RECENT_EPISODES = 1000
-
-
-def rowcount(result: Result[Any]) -> int:
-    """Rows matched by an UPDATE (SQLAlchemy types session.execute() results generically)."""
-    return int(cast(CursorResult[Any], result).rowcount)
 
 
 class EpisodeRecorder:

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.account_tables import TokenRow, UserRow
-from store.recorder import rowcount
+from store.sql import rowcount
 
 TOKEN_PREFIX = "ew_"
 
