@@ -46,10 +46,11 @@ from api.routers import (
 )
 from api.routers.stats import OperatorStatsCollector
 from detector.types import EventUpdate, Mute
-from service.camera_registry import CameraRegistry, RuntimeCameraRow
+from service.camera_registry import CameraRegistry
 from service.config import AppConfig
 from store.accounts import AuthStore
 from store.alert_tables import DepartmentRow
+from store.cameras import RuntimeCameraRow
 from store.db import init_db, make_engine
 from store.events import EventStore
 from store.private_files import private_dir

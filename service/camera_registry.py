@@ -1,9 +1,8 @@
-"""Cameras changed at runtime through the API, persisted on top of the YAML configuration.
+"""The cameras the service runs: the YAML cameras with the changes made through the API.
 
-The YAML file stays the operator's declaration; the ``runtime_cameras`` table records what the
-API changed since: a camera definition added or replacing a YAML camera, a tombstone for a YAML
-camera that was deleted, or new masks for a YAML camera. :meth:`CameraRegistry.load` applies
-the table to the YAML cameras at start, so changes survive restarts.
+The YAML file stays the operator's declaration; what the API changed since is stored in the
+``runtime_cameras`` table (:mod:`store.cameras`). :meth:`CameraRegistry.load` applies the stored
+changes to the YAML cameras at start, so changes survive restarts.
 
 Definitions are stored as the client sent them (:class:`CameraIn`). ``${VAR}`` references are
 expanded only in the operator's YAML file, never in a definition sent through the API: otherwise
@@ -17,26 +16,21 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError, field_validator
-from sqlalchemy import JSON, Boolean, Double, Engine, String, select
-from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
+from sqlalchemy import Engine
 
-from store.db import Base
-from store.sealing import SealedJSON
-from streams.config import CameraConfig, Point
+from store.cameras import CameraChange, CameraChanges, Masks
+from streams.config import CameraConfig
 from streams.validation import describe
 
 if TYPE_CHECKING:
     from service.pipeline import CameraManager
 
 log = logging.getLogger(__name__)
-
-Masks = list[list[Point]]
 
 
 ENV_REFERENCE_REFUSED = (
@@ -72,20 +66,6 @@ class CameraIn(CameraConfig):
         return self.model_dump(mode="json", exclude_defaults=True)
 
 
-class RuntimeCameraRow(Base):
-    """One camera the API changed. ``definition`` None with ``deleted`` False: masks only."""
-
-    __tablename__ = "runtime_cameras"
-
-    camera_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    # Sealed (store.sealing): a camera URL carries its password.
-    definition: Mapped[dict[str, Any] | None] = mapped_column(SealedJSON, nullable=True)
-    masks: Mapped[Masks | None] = mapped_column(JSON, nullable=True)
-    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[float] = mapped_column(Double)
-    updated_at: Mapped[float] = mapped_column(Double)
-
-
 class CameraExists(Exception):
     def __init__(self, camera_id: str) -> None:
         super().__init__(f"camera {camera_id!r} already exists")
@@ -116,21 +96,14 @@ class CameraRegistry:
     """
 
     def __init__(self, engine: Engine) -> None:
-        RuntimeCameraRow.__table__.create(engine, checkfirst=True)  # type: ignore[attr-defined]
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._stored = CameraChanges(engine)
         self._lock = threading.Lock()
         self._yaml: dict[str, CameraConfig] = {}
         self._current: dict[str, CameraConfig] = {}
 
     def load(self, yaml_cameras: Sequence[CameraConfig]) -> list[CameraConfig]:
         """The cameras to run: ``yaml_cameras`` with the stored changes applied, YAML first."""
-        with self._sessions() as session:
-            rows = {
-                r.camera_id: r
-                for r in session.scalars(
-                    select(RuntimeCameraRow).order_by(RuntimeCameraRow.created_at)
-                )
-            }
+        rows = {change.camera_id: change for change in self._stored.all()}
         out: list[CameraConfig] = []
         for cam in yaml_cameras:
             row = rows.pop(cam.id, None)
@@ -148,7 +121,7 @@ class CameraRegistry:
         return out
 
     @staticmethod
-    def _merge(cam: CameraConfig, row: RuntimeCameraRow) -> CameraConfig | None:
+    def _merge(cam: CameraConfig, row: CameraChange) -> CameraConfig | None:
         if row.deleted:
             return None
         if row.definition is not None:
@@ -171,7 +144,7 @@ class CameraRegistry:
         with self._lock:
             if camera.id in self._current:
                 raise CameraExists(camera.id)
-            self._save(camera.id, definition=camera.stored())
+            self._stored.save(camera.id, definition=camera.stored())
             self._current[camera.id] = config
             pipeline.add_camera(config)
         return config
@@ -182,7 +155,7 @@ class CameraRegistry:
         with self._lock:
             if camera.id not in self._current:
                 raise CameraNotFound(camera.id)
-            self._save(camera.id, definition=camera.stored())
+            self._stored.save(camera.id, definition=camera.stored())
             self._current[camera.id] = config
             pipeline.add_camera(config)
         return config
@@ -193,9 +166,9 @@ class CameraRegistry:
             if camera_id not in self._current:
                 raise CameraNotFound(camera_id)
             if camera_id in self._yaml:
-                self._save(camera_id, deleted=True)
+                self._stored.save(camera_id, deleted=True)
             else:
-                self._forget(camera_id)
+                self._stored.forget(camera_id)
             del self._current[camera_id]
             pipeline.remove_camera(camera_id)
 
@@ -205,45 +178,18 @@ class CameraRegistry:
             current = self._current.get(camera_id)
             if current is None:
                 raise CameraNotFound(camera_id)
-            row = self._row(camera_id)
+            row = self._stored.get(camera_id)
             if row is not None and row.definition is not None:
                 definition = {**row.definition, "masks": masks}
-                self._save(camera_id, definition=CameraIn.model_validate(definition).stored())
+                self._stored.save(
+                    camera_id, definition=CameraIn.model_validate(definition).stored()
+                )
             else:
-                self._save(camera_id, masks=masks)
+                self._stored.save(camera_id, masks=masks)
             updated = current.model_copy(update={"masks": masks})
             self._current[camera_id] = updated
             pipeline.set_masks(camera_id, masks)
         return updated
-
-    # ----------------------------------------------------------------- storage
-
-    def _row(self, camera_id: str) -> RuntimeCameraRow | None:
-        with self._sessions() as session:
-            return session.get(RuntimeCameraRow, camera_id)
-
-    def _save(
-        self,
-        camera_id: str,
-        *,
-        definition: dict[str, Any] | None = None,
-        masks: Masks | None = None,
-        deleted: bool = False,
-    ) -> None:
-        now = time.time()
-        with self._sessions.begin() as session:
-            row = session.get(RuntimeCameraRow, camera_id)
-            if row is None:
-                row = RuntimeCameraRow(camera_id=camera_id, created_at=now)
-                session.add(row)
-            row.definition, row.masks = definition, masks
-            row.deleted, row.updated_at = deleted, now
-
-    def _forget(self, camera_id: str) -> None:
-        with self._sessions.begin() as session:
-            row = session.get(RuntimeCameraRow, camera_id)
-            if row is not None:
-                session.delete(row)
 
 
 def display_names(cameras: Iterable[CameraConfig]) -> dict[str, str]:

@@ -30,7 +30,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
@@ -203,16 +202,6 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, **kwargs)
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
-
-
-def metadata_with_all_tables() -> MetaData:
-    """``Base.metadata`` with every table module imported (tables register on import)."""
-    import service.camera_registry  # noqa: F401
-    import store.account_tables
-    import store.alert_tables
-    import store.mutes  # noqa: F401
-
-    return Base.metadata
 
 
 def migrations_config() -> AlembicConfig:

@@ -12,8 +12,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from alerts.departments import DepartmentStore
-from store.db import init_db, make_engine, metadata_with_all_tables, migrations_config
+from store.db import init_db, make_engine, migrations_config
 from store.events import EventStore
+from store.schema import metadata_with_all_tables
 from tests.fixtures.app import T0
 
 

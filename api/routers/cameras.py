@@ -26,7 +26,8 @@ from api.schemas import (
     responses,
     to_datetime,
 )
-from service.camera_registry import CameraExists, CameraIn, CameraNotFound, CameraRegistry, Masks
+from service.camera_registry import CameraExists, CameraIn, CameraNotFound, CameraRegistry
+from store.cameras import Masks
 from store.events import EventStore
 from store.snapshots import SnapshotError, render_snapshot
 from streams.config import MaskList, check_polygons

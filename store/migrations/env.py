@@ -13,7 +13,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from store.db import make_engine, metadata_with_all_tables
+from store.db import make_engine
+from store.schema import metadata_with_all_tables
 
 
 def run(connection: Connection) -> None:
