@@ -28,7 +28,7 @@ from streams.config import CameraConfig
 from streams.validation import describe
 
 if TYPE_CHECKING:
-    from service.pipeline import CameraManager
+    from service.pipeline_types import PipelineLike
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ class CameraRegistry:
         with self._lock:
             return self._current.get(camera_id)
 
-    def create(self, pipeline: CameraManager, camera: CameraIn) -> CameraConfig:
+    def create(self, pipeline: PipelineLike, camera: CameraIn) -> CameraConfig:
         """Add a camera. Raises CameraExists."""
         config = camera.to_config()
         with self._lock:
@@ -149,7 +149,7 @@ class CameraRegistry:
             pipeline.add_camera(config)
         return config
 
-    def replace(self, pipeline: CameraManager, camera: CameraIn) -> CameraConfig:
+    def replace(self, pipeline: PipelineLike, camera: CameraIn) -> CameraConfig:
         """Replace a camera's whole definition. Raises CameraNotFound."""
         config = camera.to_config()
         with self._lock:
@@ -160,7 +160,7 @@ class CameraRegistry:
             pipeline.add_camera(config)
         return config
 
-    def delete(self, pipeline: CameraManager, camera_id: str) -> None:
+    def delete(self, pipeline: PipelineLike, camera_id: str) -> None:
         """Remove a camera; a YAML camera is remembered as deleted. Raises CameraNotFound."""
         with self._lock:
             if camera_id not in self._current:
@@ -172,7 +172,7 @@ class CameraRegistry:
             del self._current[camera_id]
             pipeline.remove_camera(camera_id)
 
-    def set_masks(self, pipeline: CameraManager, camera_id: str, masks: Masks) -> CameraConfig:
+    def set_masks(self, pipeline: PipelineLike, camera_id: str, masks: Masks) -> CameraConfig:
         """Replace a camera's masks (normalised polygons). Raises CameraNotFound."""
         with self._lock:
             current = self._current.get(camera_id)

@@ -16,7 +16,7 @@ from detector.smoothing import CameraSmoother
 from detector.types import Detection, EventUpdate, LookAlike, Mute
 from service.config import AppConfig
 from service.overrun import OverrunWatch
-from service.pipeline_types import CameraManager, CameraView, PipelineLike
+from service.pipeline_types import CameraView, PipelineLike
 from service.scoring import ScoringGroup, ScoringGroups
 from streams.config import CameraConfig
 from streams.frame import Frame
@@ -27,7 +27,6 @@ from streams.state import SourceStats, StreamState
 
 __all__ = [
     "BatchObserver",
-    "CameraManager",
     "CameraView",
     "EventSink",
     "MuteSource",

@@ -44,7 +44,8 @@ class CameraView:
 
 
 class PipelineLike(Protocol):
-    """What the HTTP layer needs from the running pipeline."""
+    """What the HTTP layer needs from the running pipeline, camera changes included
+    (``/api/cameras`` writes)."""
 
     def start(self) -> None: ...
 
@@ -55,10 +56,6 @@ class PipelineLike(Protocol):
     def latest_frame(self, camera_id: str) -> Frame | None: ...
 
     def set_mutes(self, camera_id: str, mutes: Sequence[Mute]) -> bool: ...
-
-
-class CameraManager(PipelineLike, Protocol):
-    """A pipeline whose cameras can be changed while it runs (``/api/cameras`` writes)."""
 
     def add_camera(self, cam: CameraConfig) -> None: ...
 

@@ -18,12 +18,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth import Role
 from service.config import AppConfig
+from store.roles import Role
 from streams.config import CameraConfig, StreamSettings
 from streams.source import CameraSource
 from streams.state import StreamState
-from tests.fixtures.app import T0, ManagedFakePipeline, authorize, open_event
+from tests.fixtures.app import T0, FakePipeline, authorize, open_event
 
 SECRETS = {
     "password": "Pw1-secretA",
@@ -86,7 +86,7 @@ def service(tmp_path: Path) -> Iterator[tuple[TestClient, AppConfig]]:
         data_dir=tmp_path / "data",
         cameras=[CameraConfig(id=name, url=url) for name, url in shapes.items()],
     )
-    pipeline = ManagedFakePipeline(config.cameras)
+    pipeline = FakePipeline(config.cameras)
     for name, url in shapes.items():
         # Raw text, as a library might word it: the URL and its secret, decoded.
         raw = f"{url}: 401 Unauthorized (user rejected, password {unquote(SECRETS[name])})"

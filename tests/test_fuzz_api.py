@@ -29,12 +29,12 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.generation import GenerationMode
 
 from api.app import create_app
-from api.auth import Role
 from detector.types import Transition
 from service.config import AppConfig, MapConfig
+from store.roles import Role
 from tests.fixtures.app import (
     T0,
-    ManagedFakePipeline,
+    FakePipeline,
     authorize,
     camera_configs,
     make_frame,
@@ -87,7 +87,7 @@ def app_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]
     config = AppConfig(
         data_dir=tmp / "data", cameras=camera_configs(tmp), map=MapConfig(tile_url=TILES)
     )
-    pipeline = ManagedFakePipeline(config.cameras)
+    pipeline = FakePipeline(config.cameras)
     pipeline.frames["ridge"] = make_frame("ridge", T0)
     with TestClient(create_app(config, pipeline=pipeline)) as client:
         authorize(client, "chief", Role.ADMIN)

@@ -12,11 +12,11 @@ from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth import Role
 from service.camera_registry import CameraIn
 from service.config import AppConfig
+from store.roles import Role
 from store.sealing import KEY_FILE, PREFIX, SealingError, SecretBox
-from tests.fixtures.app import ManagedFakePipeline, authorize, camera_configs
+from tests.fixtures.app import FakePipeline, authorize, camera_configs
 
 SECRET = "s3cret-value-0123456789"
 HOOK = "https://fire.example/hook?access_token=T0ken-in-the-query"
@@ -50,7 +50,7 @@ def config(tmp_path: Path) -> AppConfig:
 
 
 def _start(config: AppConfig) -> TestClient:
-    client = TestClient(create_app(config, pipeline=ManagedFakePipeline(config.cameras)))
+    client = TestClient(create_app(config, pipeline=FakePipeline(config.cameras)))
     client.__enter__()
     return authorize(client, "root", Role.ADMIN)
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 import time
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import AUTH_RESPONSES, RequireAdmin, Role, require
+from api.auth import AUTH_RESPONSES, RequireAdmin, require
 from api.deps import ConfigDep, PipelineDep, StoreDep
 from api.schemas import (
     CameraCounters,
@@ -29,13 +29,14 @@ from api.schemas import (
 from service.camera_registry import CameraExists, CameraIn, CameraNotFound, CameraRegistry
 from store.cameras import Masks
 from store.events import EventStore
+from store.roles import Role
 from store.snapshots import SnapshotError, render_snapshot
 from streams.config import MaskList, check_polygons
 from streams.decode import is_network_url
 from streams.redact import redact_text, redact_url
 
 if TYPE_CHECKING:
-    from service.pipeline import CameraManager, CameraView, PipelineLike
+    from service.pipeline import CameraView, PipelineLike
 
 CAMERAS_PATH = "/api/cameras"
 # Reading needs the viewer role; changing cameras or masks needs RequireAdmin on the route.
@@ -138,7 +139,6 @@ async def latest_frame(camera_id: str, pipeline: PipelineDep) -> Response:
 # ---------------------------------------------------------------- runtime changes (admin)
 
 _EXISTS = {409: "A camera with this id already exists."}
-_MANAGER_METHODS = ("add_camera", "remove_camera", "set_masks")
 
 
 def get_registry(request: Request) -> CameraRegistry:
@@ -164,14 +164,6 @@ class MasksIn(BaseModel):
     def _polygons(cls, value: Masks) -> Masks:
         # The same rules as a camera's masks in the YAML file (and the same messages).
         return check_polygons(value)
-
-
-def _manager(pipeline: PipelineLike) -> CameraManager:
-    if not all(hasattr(pipeline, name) for name in _MANAGER_METHODS):
-        raise HTTPException(
-            status.HTTP_501_NOT_IMPLEMENTED, "this pipeline cannot change cameras at runtime"
-        )
-    return cast("CameraManager", pipeline)
 
 
 def _invalid(exc: ValidationError, prefix: tuple[str, ...] = ("body",)) -> RequestValidationError:
@@ -223,7 +215,7 @@ def add_camera(
 ) -> CameraOut:
     _check_source(body, settings.data_dir)
     try:
-        config = registry.create(_manager(pipeline), body)
+        config = registry.create(pipeline, body)
     except ValidationError as exc:
         raise _invalid(exc) from None
     except CameraExists as exc:
@@ -250,7 +242,7 @@ def replace_camera(
         raise field_error("id", f"must be {camera_id!r}, the id in the path")
     _check_source(body, settings.data_dir)
     try:
-        config = registry.replace(_manager(pipeline), body)
+        config = registry.replace(pipeline, body)
     except ValidationError as exc:
         raise _invalid(exc) from None
     except CameraNotFound as exc:
@@ -270,7 +262,7 @@ def delete_camera(
     camera_id: str, pipeline: PipelineDep, registry: RegistryDep, _: RequireAdmin
 ) -> Response:
     try:
-        registry.delete(_manager(pipeline), camera_id)
+        registry.delete(pipeline, camera_id)
     except CameraNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -290,7 +282,7 @@ def set_masks(
     _: RequireAdmin,
 ) -> CameraOut:
     try:
-        registry.set_masks(_manager(pipeline), camera_id, body.masks)
+        registry.set_masks(pipeline, camera_id, body.masks)
     except CameraNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     return _view(pipeline, store, camera_id)
