@@ -221,6 +221,10 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(SQLAlchemyError, _database_error)
+    # Starlette tries routes in registration order and the first path that matches answers, so
+    # order matters where a fixed path shares a prefix with a path parameter: stream's
+    # /api/events/stream must come before events' /api/events/{event_id}, which would take
+    # "stream" as an id and answer 422.
     for module in (
         auth,
         users,

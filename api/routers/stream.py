@@ -27,6 +27,7 @@ from api.schemas import EVENTS_PATH, EventOut
 from store.events import EventChange, EventNotFound, EventStore
 
 log = logging.getLogger(__name__)
+# Registered before api.routers.events (see create_app): /stream is not an event id.
 router = APIRouter(prefix=EVENTS_PATH, tags=["events"], responses=AUTH_RESPONSES)
 
 HEARTBEAT_S = 15.0
