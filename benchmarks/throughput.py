@@ -13,17 +13,12 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
-
-import typer
-
-from detector.config import DEFAULT_MODEL
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from benchmarks.rtsp import RtspServer
@@ -246,74 +241,3 @@ def _settings_json(settings: Settings, load_before: tuple[float, float, float]) 
         "load_average_before": load_before[0],
         "load_average_after": os.getloadavg()[0],
     }
-
-
-def throughput(
-    model: Annotated[
-        Path | None, typer.Option("--model", "-m", help="Model directory. Default: the shipped.")
-    ] = None,
-    max_streams: Annotated[int, typer.Option(min=1, help="Largest N of the ramp.")] = 64,
-    streams: Annotated[
-        str | None, typer.Option(help="Explicit ramp, e.g. '4,8,16' (overrides --max-streams).")
-    ] = None,
-    seconds_per_step: Annotated[float, typer.Option(min=1, help="Measured window per N.")] = 30.0,
-    interval: Annotated[
-        float | None,
-        typer.Option(min=0.1, help="Analysis interval in seconds (default 10; 5 with --quick)."),
-    ] = None,
-    threads: Annotated[int, typer.Option(min=0, help="onnxruntime threads (both systems).")] = 1,
-    refine: Annotated[
-        bool, typer.Option(help="Bisect between the last good and first bad N.")
-    ] = True,
-    stagger: Annotated[
-        bool,
-        typer.Option(
-            help="Connect the cameras spread over one interval, as real cameras' keyframes "
-            "are not aligned; --no-stagger connects them all at once (worst case)."
-        ),
-    ] = True,
-    scoring_threads: Annotated[
-        int,
-        typer.Option(min=1, help="Emberwatch's scoring threads (detector.scoring_threads)."),
-    ] = 1,
-    quick: Annotated[bool, typer.Option(help="Smoke test: N in 2, 4; 10 s steps.")] = False,
-    only: Annotated[
-        str | None, typer.Option(help="Run one system only: emberwatch or naive.")
-    ] = None,
-    work_dir: Annotated[Path | None, typer.Option(help="Clip and per-step files.")] = None,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the results here.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
-) -> None:
-    """Cameras per core: Emberwatch's pipeline against a naive cv2 loop on loopback RTSP."""
-    settings = Settings(
-        model_dir=model or DEFAULT_MODEL,
-        streams=tuple(int(s) for s in streams.split(",")) if streams else ramp(max_streams),
-        seconds_per_step=seconds_per_step,
-        interval_s=interval or 10.0,
-        threads=threads,
-        work_dir=work_dir or Path(tempfile.gettempdir()) / "emberwatch-bench-throughput",
-        refine=refine,
-        stagger=stagger,
-        scoring_threads=scoring_threads,
-        systems=(only,) if only else ("emberwatch", "naive"),
-    )
-    if quick:
-        settings = replace(
-            settings,
-            streams=(2, 4),
-            seconds_per_step=10.0,
-            interval_s=interval or 5.0,
-            refine=False,
-        )
-    if not (settings.model_dir / "model.yaml").is_file():
-        typer.echo(f"error: {settings.model_dir} has no model.yaml (pass --model)", err=True)
-        raise typer.Exit(2)
-    doc = benchmark(settings, show_progress=not quiet and sys.stderr.isatty())
-    text = json.dumps(doc, indent=2)
-    if json_out is not None:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(text + "\n", encoding="utf-8")
-    if not quiet:
-        from benchmarks.throughput_report import summary_text
-
-        typer.echo(summary_text(doc))

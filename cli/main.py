@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from benchmarks.cli import bench_app
+from cli.bench import bench_app
 from cli.export import export_dataset
 from cli.support import ConfigOpt, database, load_or_exit
 from cli.users import users_app

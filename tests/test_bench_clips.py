@@ -12,11 +12,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from benchmarks.cli import bench_app
 from benchmarks.clips import ClipRow, PlaySettings, plan_clip, play_clip
 from benchmarks.metrics import Label
 from benchmarks.report import metrics_only, read_frames
 from benchmarks.synth import SynthSpec, write_clip
+from cli.bench import bench_app
 from detector.config import SmoothingConfig
 from detector.model import OnnxModel
 

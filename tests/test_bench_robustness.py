@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from benchmarks.cli import bench_app
 from benchmarks.lofo import choose
 from benchmarks.metrics import ClipOutcome, EventOpen
 from benchmarks.perturb import Flips, Perturbation, compare, flip_entry, write_copy
 from benchmarks.synth import SynthSpec, write_clip
+from cli.bench import bench_app
 
 
 def ev(cls: str, ts: float) -> EventOpen:

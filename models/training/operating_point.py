@@ -14,12 +14,9 @@ threshold).
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-import typer
-
-from benchmarks.cli import clips as bench_clips
+from benchmarks.clips_bench import BenchError, BenchOptions, bench_clips
 from detector.modelspec import load_spec, write_spec
 
 #: The swept thresholds: wide enough to show where false events start and detections stop.
@@ -30,12 +27,14 @@ RULE = "highest threshold with the best dev-clip recall of the sweep and no fals
 def choose(model_dir: Path, clips_csv: Path, out: Path, cls: str = "smoke") -> float | None:
     """Benchmark ``model_dir`` on ``clips_csv`` with a sweep of ``cls``; write the suggestion
     into its model.yaml (unchanged when no threshold is free of false events). Returns it."""
+    options = BenchOptions(models=(model_dir,), sweep=f"{cls}={GRID}", threads=1)
     try:
-        bench_clips(clips_csv, out, model=[model_dir], sweep=f"{cls}={GRID}", threads=1, quiet=True)
-    except typer.Exit as exc:
-        if exc.exit_code != 0:
-            raise SystemExit(f"bench clips failed on {clips_csv}: see {out}/summary.md") from exc
-    sweep = json.loads((out / "results.json").read_text())["models"][0]["sweep"]
+        results = bench_clips(clips_csv, out, options)
+    except BenchError as exc:
+        raise SystemExit(f"bench clips failed on {clips_csv}: {exc}") from exc
+    if results["failures"]:
+        raise SystemExit(f"bench clips failed on {clips_csv}: see {out}/summary.md")
+    sweep = results["models"][0]["sweep"]
     chosen = sweep["suggested"]
     if chosen is None:
         return None

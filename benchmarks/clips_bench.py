@@ -1,20 +1,18 @@
-"""``emberwatch bench clips``: benchmark models on recorded clips, as the service would see them.
+"""The clip benchmark as a library: models played over recorded clips as the service would see
+them, with results.json, metrics.json, summary.md and plots written out.
 
-Exit status: 0 when every row of the clips table was benchmarked, 1 when a row was bad or a clip
-was missing or unreadable (the others still run and are reported), 2 when nothing could run
-(unreadable clips table, model that does not load, invalid smoothing file).
+``emberwatch bench clips`` (:mod:`cli.bench`) and the training recipe's choice of an operating
+point (:mod:`models.training.operating_point`) both call :func:`bench_clips`. Rows that cannot be
+benchmarked are listed in the results' ``failures``; :class:`BenchError` when nothing can run.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
-
-import typer
+from typing import TYPE_CHECKING, Any
 
 from detector.config import DEFAULT_MODEL
 from streams.config import CameraConfig
@@ -33,14 +31,26 @@ DEFAULT_MIN_CLIP_SECONDS = 120.0
 #: Thresholds a leave-one-fire-out run chooses from when no --sweep is given.
 DEFAULT_LOFO_SWEEP = "smoke=0.3:0.95:0.05"
 
-bench_app = typer.Typer(
-    help="Benchmark models on recorded clips and measure throughput.", no_args_is_help=True
-)
+
+class BenchError(Exception):
+    """Nothing could run: the clips table, a model, the smoothing file or the sweep is bad."""
 
 
-@bench_app.callback()
-def _bench() -> None:
-    """Benchmark models on recorded clips and measure throughput."""
+@dataclass(frozen=True, slots=True)
+class BenchOptions:
+    """How to run :func:`bench_clips` (the options of ``emberwatch bench clips``)."""
+
+    models: tuple[Path, ...] = ()  # none: the shipped model
+    interval_s: float = DEFAULT_INTERVAL_S
+    min_clip_seconds: float = DEFAULT_MIN_CLIP_SECONDS
+    smoothing_yaml: Path | None = None
+    threads: int = 0  # onnxruntime threads; 0: its default
+    batch: int = 8
+    plots: bool = True
+    sweep: str | None = None  # CLASS=LO:HI:STEP or CLASS=T1,T2,...
+    lofo: bool = False
+    perturb: bool = False
+    show_progress: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +77,7 @@ def load_smoothing(path: Path | None) -> SmoothingConfig:
     return SmoothingConfig.model_validate(data)
 
 
-def _display_path(path: Path) -> str:
+def display_path(path: Path) -> str:
     try:
         return path.resolve().relative_to(Path.cwd()).as_posix()
     except ValueError:
@@ -82,7 +92,7 @@ def load_model(model_dir: Path, threads: int) -> LoadedModel:
     model = OnnxModel(model_dir, intra_op_threads=threads)
     info = ModelInfo(
         name=model.spec.name,
-        model_dir=_display_path(model_dir),
+        model_dir=display_path(model_dir),
         sha256=model.spec.sha256 or file_sha256(model_dir / model.spec.file),
         classes=tuple(model.classes),
         thresholds=model.thresholds(),
@@ -188,11 +198,6 @@ def run_bench(
     return BenchRun(list(models), runs, list(failed.values()))
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
-
-
 def build_results(
     bench: BenchRun,
     csv_name: str,
@@ -278,71 +283,17 @@ def write_outputs(out: Path, bench: BenchRun, results: dict[str, Any], plots: bo
         plot_compare(out / "compare.png", results)
 
 
-@bench_app.command("clips", short_help="Score recorded clips as the service would.")
-def clips(
-    clips_csv: Annotated[
-        Path,
-        typer.Argument(
-            metavar="CLIPS.csv",
-            help="Clips table (file, label, ignition_s, "
-            "seconds_per_frame_real); files are relative to it.",
-        ),
-    ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")],
-    model: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--model",
-            "-m",
-            help="Model directory; repeat to compare models. Default: the shipped model.",
-        ),
-    ] = None,
-    interval: Annotated[
-        float,
-        typer.Option(min=1e-3, help="Analysis interval in real seconds (default: the service's)."),
-    ] = DEFAULT_INTERVAL_S,
-    min_clip_seconds: Annotated[
-        float,
-        typer.Option(
-            min=0,
-            help="Loop shorter videos to this many real seconds (time-lapses are never looped).",
-        ),
-    ] = DEFAULT_MIN_CLIP_SECONDS,
-    smoothing_yaml: Annotated[
-        Path | None, typer.Option(help="YAML with smoothing settings (or a service config).")
-    ] = None,
-    threads: Annotated[int, typer.Option(min=0, help="onnxruntime threads; 0 = its default.")] = 0,
-    batch: Annotated[int, typer.Option(min=1, help="Frames scored per model call.")] = 8,
-    plots: Annotated[bool, typer.Option(help="Write the PNG plots.")] = True,
-    sweep: Annotated[
-        str | None,
-        typer.Option(
-            metavar="CLASS=LO:HI:STEP",
-            help="Also replay the scores at other thresholds of one class "
-            "(e.g. smoke=0.3:0.95:0.05 or smoke=0.5,0.6,0.7): operating points.",
-        ),
-    ] = None,
-    lofo: Annotated[
-        bool,
-        typer.Option(
-            "--lofo",
-            help="Leave-one-fire-out: judge each clip at the threshold chosen on all the others "
-            f"(of the --sweep class and range; default {DEFAULT_LOFO_SWEEP}).",
-        ),
-    ] = False,
-    perturb: Annotated[
-        bool,
-        typer.Option(
-            "--perturb",
-            help="Also play every clip re-encoded (crf 28) and with its gain moved by +-10 %; "
-            "report how many events appear, vanish or move (the flip rate).",
-        ),
-    ] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress bar, no summary on stdout.")
-    ] = False,
-) -> None:
-    """Play every clip through the production decoder, detector and smoothing; write metrics."""
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    table: ClipsTable
+    settings: PlaySettings
+    sweep: SweepSpec | None
+    lofo: SweepSpec | None
+    models: list[LoadedModel]
+
+
+def _prepare(clips_csv: Path, options: BenchOptions) -> _Prepared:
+    """The clips table, settings, sweeps and models; BenchError naming what is bad."""
     import yaml
 
     from benchmarks.clips import ClipsCsvError, PlaySettings, read_clips_csv
@@ -351,43 +302,41 @@ def clips(
 
     try:
         table = read_clips_csv(clips_csv)
-        settings = PlaySettings(interval, min_clip_seconds, load_smoothing(smoothing_yaml), batch)
-        sweep_spec = parse_sweep(sweep) if sweep else None
-        lofo_spec = (sweep_spec or parse_sweep(DEFAULT_LOFO_SWEEP)) if lofo else None
+        smoothing = load_smoothing(options.smoothing_yaml)
+        settings = PlaySettings(
+            options.interval_s, options.min_clip_seconds, smoothing, options.batch
+        )
+        sweep_spec = parse_sweep(options.sweep) if options.sweep else None
+        lofo_spec = (sweep_spec or parse_sweep(DEFAULT_LOFO_SWEEP)) if options.lofo else None
     except (ClipsCsvError, OSError, ValueError, yaml.YAMLError) as exc:
-        raise _fail(str(exc)) from None
+        raise BenchError(str(exc)) from None
     try:
-        loaded = [load_model(d, threads) for d in (model or [DEFAULT_MODEL])]
+        loaded = [load_model(d, options.threads) for d in (options.models or (DEFAULT_MODEL,))]
     except ModelError as exc:
-        hint = "" if model else " (the default model; pass --model DIR to use another)"
-        raise _fail(f"{exc}{hint}") from None
+        hint = "" if options.models else " (the default model; pass --model DIR to use another)"
+        raise BenchError(f"{exc}{hint}") from None
     for spec in (s for s in (sweep_spec, lofo_spec) if s is not None):
         for m in loaded:
             if spec.cls not in m.info.classes:
-                raise _fail(f"--sweep class {spec.cls!r} is not a class of {m.info.name}")
+                raise BenchError(f"--sweep class {spec.cls!r} is not a class of {m.info.name}")
+    return _Prepared(table, settings, sweep_spec, lofo_spec, loaded)
+
+
+def bench_clips(clips_csv: Path, out: Path, options: BenchOptions) -> dict[str, Any]:
+    """Play every clip of ``clips_csv`` through the production decoder, detector and smoothing
+    of each model; write the results into ``out`` and return results.json's document.
+
+    Raises:
+        BenchError: nothing could run (the message names the cause).
+    """
+    run = _prepare(clips_csv, options)
     out.mkdir(parents=True, exist_ok=True)
-    plans, failures = plan_all(table, min_clip_seconds)
-    show = not quiet and sys.stderr.isatty()
-    bench = run_bench(loaded, plans, settings, out / "frames.jsonl", show)
-    results = build_results(bench, _display_path(clips_csv), settings, failures, threads)
-    if sweep_spec:
-        add_sweeps(results, bench, settings, sweep_spec)
-    add_robustness(results, bench, settings, lofo_spec, out / "perturbed" if perturb else None)
-    write_outputs(out, bench, results, plots)
-    for failure in results["failures"]:
-        typer.echo(
-            f"{clips_csv}:{failure['line']}: {failure['file']}: {failure['error']}", err=True
-        )
-    if not quiet:
-        typer.echo((out / "summary.md").read_text(encoding="utf-8"))
-    raise typer.Exit(1 if results["failures"] else 0)
-
-
-# Registered here so `emberwatch bench --help` lists it; the module imports only typer at load.
-from benchmarks.throughput import throughput  # noqa: E402
-
-bench_app.command("throughput", short_help="Cameras per core, against a naive loop.")(throughput)
-
-from benchmarks.api_load_cli import api  # noqa: E402
-
-bench_app.command("api", short_help="Read API under concurrent viewers while cameras run.")(api)
+    plans, failures = plan_all(run.table, options.min_clip_seconds)
+    bench = run_bench(run.models, plans, run.settings, out / "frames.jsonl", options.show_progress)
+    results = build_results(bench, display_path(clips_csv), run.settings, failures, options.threads)
+    if run.sweep:
+        add_sweeps(results, bench, run.settings, run.sweep)
+    perturb_dir = out / "perturbed" if options.perturb else None
+    add_robustness(results, bench, run.settings, run.lofo, perturb_dir)
+    write_outputs(out, bench, results, options.plots)
+    return results
