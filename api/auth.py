@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
+from api.deps import get_auth
 from api.schemas import Error
 from store.roles import Role, User
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from store.accounts import AuthStore
 
 SESSION_COOKIE = "emberwatch_session"
 CSRF_COOKIE = "emberwatch_csrf"
@@ -62,11 +62,6 @@ _bearer = HTTPBearer(auto_error=False, description="API token from `emberwatch u
 _cookie = APIKeyCookie(
     name=SESSION_COOKIE, auto_error=False, description="Console session (POST /api/auth/login)."
 )
-
-
-def get_auth(request: Request) -> AuthStore:
-    store: AuthStore = request.app.state.auth
-    return store
 
 
 def unauthenticated(detail: str = "authentication required") -> HTTPException:
@@ -130,4 +125,3 @@ CurrentUser = Annotated[User, Depends(current_user)]
 RequireViewer = Annotated[User, Depends(require(Role.VIEWER))]
 RequireOperator = Annotated[User, Depends(require(Role.OPERATOR))]
 RequireAdmin = Annotated[User, Depends(require(Role.ADMIN))]
-AuthDep = Annotated["AuthStore", Depends(get_auth)]

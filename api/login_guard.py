@@ -25,9 +25,9 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Annotated, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import HTTPException, Request, status
 
 from service.auth_config import AuthConfig
 
@@ -144,14 +144,6 @@ class LoginGuard:
 
 
 # ---------------------------------------------------------------- FastAPI glue
-
-
-def get_login_guard(request: Request) -> LoginGuard:
-    guard: LoginGuard = request.app.state.login
-    return guard
-
-
-LoginGuardDep = Annotated[LoginGuard, Depends(get_login_guard)]
 
 
 def client_address(request: Request) -> str:

@@ -9,15 +9,15 @@ from __future__ import annotations
 import time
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import AUTH_RESPONSES, RequireAdmin, require
-from api.deps import ConfigDep, PipelineDep, StoreDep
+from api.deps import ConfigDep, PipelineDep, RegistryDep, StoreDep
 from api.schemas import (
     CameraCounters,
     CameraOut,
@@ -26,7 +26,7 @@ from api.schemas import (
     responses,
     to_datetime,
 )
-from service.camera_registry import CameraExists, CameraIn, CameraNotFound, CameraRegistry
+from service.camera_registry import CameraExists, CameraIn, CameraNotFound
 from store.cameras import Masks
 from store.events import EventStore
 from store.roles import Role
@@ -139,14 +139,6 @@ async def latest_frame(camera_id: str, pipeline: PipelineDep) -> Response:
 # ---------------------------------------------------------------- runtime changes (admin)
 
 _EXISTS = {409: "A camera with this id already exists."}
-
-
-def get_registry(request: Request) -> CameraRegistry:
-    registry: CameraRegistry = request.app.state.cameras
-    return registry
-
-
-RegistryDep = Annotated[CameraRegistry, Depends(get_registry)]
 
 
 class MasksIn(BaseModel):

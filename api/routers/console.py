@@ -12,7 +12,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api.auth import SESSION_COOKIE, get_auth
+from api.auth import SESSION_COOKIE
+from api.deps import get_auth
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 router = APIRouter(include_in_schema=False)

@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from api.auth import AUTH_RESPONSES, AuthDep, RequireAdmin
-from api.login_guard import LoginGuardDep, hashed
+from api.auth import AUTH_RESPONSES, RequireAdmin
+from api.deps import AuthDep, LoginGuardDep
+from api.login_guard import hashed
 from api.schemas import responses, to_datetime
 from store.accounts import (
     MIN_PASSWORD,
