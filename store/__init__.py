@@ -1,6 +1,7 @@
-"""Persistence: the database (tables, migrations), event records, snapshots, accounts, sealed
-secrets and the files the service keeps private.
+"""Persistence: the database (every table and its migrations), event records, snapshots, muted
+regions, accounts, sealed secrets and the files the service keeps private.
 
-This package knows nothing of HTTP, of the running pipeline or of alert delivery; it consumes
+The alert tables live here too, with the rest of the schema the migrations build; :mod:`alerts`
+does the delivering. This package knows nothing of HTTP or of the running pipeline; it consumes
 :class:`detector.types.EventUpdate`.
 """
