@@ -31,7 +31,7 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from api.schemas import Error
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from api.auth_store import AuthStore
 
@@ -143,14 +143,17 @@ def current_principal(
     raise unauthenticated()
 
 
-def current_user(principal: Annotated[Principal, Depends(current_principal)]) -> User:
+async def current_user(principal: Annotated[Principal, Depends(current_principal)]) -> User:
     return principal.user
 
 
-def require(role: Role) -> Callable[[User], User]:
-    """A dependency that passes users with at least ``role`` and answers 403 to the others."""
+def require(role: Role) -> Callable[[User], Awaitable[User]]:
+    """A dependency that passes users with at least ``role`` and answers 403 to the others.
 
-    def check(user: Annotated[User, Depends(current_user)]) -> User:
+    ``async``: it only compares roles, so it runs on the event loop, not on a worker thread.
+    """
+
+    async def check(user: Annotated[User, Depends(current_user)]) -> User:
         if not user.role >= role:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,

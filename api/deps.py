@@ -1,4 +1,9 @@
-"""Typed FastAPI dependencies: the objects the app's lifespan put on ``app.state``."""
+"""Typed FastAPI dependencies: the objects the app's lifespan put on ``app.state``.
+
+They are ``async def`` on purpose: they only read ``app.state``, and FastAPI runs a plain
+``def`` dependency on a worker thread, one hand-off per dependency per request, which under
+many viewers queues behind the endpoints themselves.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from fastapi import Depends, Request
 
 from api.config import AppConfig
 from api.metrics import Metrics
+from api.page_cache import RenderedPages
 from api.store import EventStore
 
 if TYPE_CHECKING:
@@ -15,33 +21,39 @@ if TYPE_CHECKING:
     from api.publish.runtime import PublishRuntime
 
 
-def get_config(request: Request) -> AppConfig:
+async def get_config(request: Request) -> AppConfig:
     config: AppConfig = request.app.state.config
     return config
 
 
-def get_store(request: Request) -> EventStore:
+async def get_store(request: Request) -> EventStore:
     store: EventStore = request.app.state.store
     return store
 
 
-def get_pipeline(request: Request) -> PipelineLike:
+async def get_event_pages(request: Request) -> RenderedPages:
+    pages: RenderedPages = request.app.state.event_pages
+    return pages
+
+
+async def get_pipeline(request: Request) -> PipelineLike:
     pipeline: PipelineLike = request.app.state.pipeline
     return pipeline
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
 
 
-def get_publish(request: Request) -> PublishRuntime:
+async def get_publish(request: Request) -> PublishRuntime:
     publish: PublishRuntime = request.app.state.publish
     return publish
 
 
 ConfigDep = Annotated[AppConfig, Depends(get_config)]
 StoreDep = Annotated[EventStore, Depends(get_store)]
+EventPagesDep = Annotated[RenderedPages, Depends(get_event_pages)]
 PipelineDep = Annotated["PipelineLike", Depends(get_pipeline)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 PublishDep = Annotated["PublishRuntime", Depends(get_publish)]

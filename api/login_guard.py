@@ -146,7 +146,7 @@ class LoginGuard:
 # ---------------------------------------------------------------- FastAPI glue
 
 
-def get_login_guard(request: Request) -> LoginGuard:
+async def get_login_guard(request: Request) -> LoginGuard:
     guard: LoginGuard = request.app.state.login
     return guard
 

@@ -140,7 +140,7 @@ _EXISTS = {409: "A camera with this id already exists."}
 _MANAGER_METHODS = ("add_camera", "remove_camera", "set_masks")
 
 
-def get_registry(request: Request) -> CameraRegistry:
+async def get_registry(request: Request) -> CameraRegistry:
     registry: CameraRegistry = request.app.state.cameras
     return registry
 
