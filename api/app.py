@@ -27,6 +27,7 @@ from alerts.runtime import PublishRuntime, pipeline_cameras
 from api import errors
 from api.login_guard import LoginGuard
 from api.metrics import Metrics
+from api.page_cache import RenderedPages
 from api.routers import (
     acks,
     auth,
@@ -192,6 +193,7 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
             metrics.attach(pipe)
             app.state.config, app.state.store, app.state.cameras = run, store, registry
             app.state.pipeline, app.state.metrics = pipe, metrics
+            app.state.event_pages = RenderedPages(lambda: store.generation)
             publisher = PublishRuntime.create(run, engine, store, pipeline_cameras(pipe))
             app.state.publish = publisher
             publisher.start()  # before the pipeline: its listener must see the first events

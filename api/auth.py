@@ -32,7 +32,7 @@ from api.schemas import Error
 from store.roles import Role, User
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
 
 SESSION_COOKIE = "emberwatch_session"
@@ -102,14 +102,17 @@ def current_principal(
     raise unauthenticated()
 
 
-def current_user(principal: Annotated[Principal, Depends(current_principal)]) -> User:
+async def current_user(principal: Annotated[Principal, Depends(current_principal)]) -> User:
     return principal.user
 
 
-def require(role: Role) -> Callable[[User], User]:
-    """A dependency that passes users with at least ``role`` and answers 403 to the others."""
+def require(role: Role) -> Callable[[User], Awaitable[User]]:
+    """A dependency that passes users with at least ``role`` and answers 403 to the others.
 
-    def check(user: Annotated[User, Depends(current_user)]) -> User:
+    ``async``: it only compares roles, so it runs on the event loop, not on a worker thread.
+    """
+
+    async def check(user: Annotated[User, Depends(current_user)]) -> User:
         if not user.role >= role:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,

@@ -1,6 +1,10 @@
 """Typed FastAPI dependencies: the objects the app's lifespan put on ``app.state``.
 
 Every route takes them from here (``StoreDep``, ``AuthDep``...), never from ``app.state``.
+They are ``async def`` on purpose: they only read ``app.state``, and FastAPI runs a plain
+``def`` dependency on a worker thread, one hand-off per dependency per request, which under
+many viewers queues behind the endpoints themselves. (:func:`get_auth` is also called directly,
+by :func:`api.auth.current_principal`, so it stays a plain function.)
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from fastapi import Depends, Request
 
 from api.login_guard import LoginGuard
 from api.metrics import Metrics
+from api.page_cache import RenderedPages
 from service.camera_registry import CameraRegistry
 from service.config import AppConfig
 from store.accounts import AuthStore
@@ -21,32 +26,37 @@ if TYPE_CHECKING:
     from service.pipeline import PipelineLike
 
 
-def get_config(request: Request) -> AppConfig:
+async def get_config(request: Request) -> AppConfig:
     config: AppConfig = request.app.state.config
     return config
 
 
-def get_store(request: Request) -> EventStore:
+async def get_store(request: Request) -> EventStore:
     store: EventStore = request.app.state.store
     return store
 
 
-def get_pipeline(request: Request) -> PipelineLike:
+async def get_event_pages(request: Request) -> RenderedPages:
+    pages: RenderedPages = request.app.state.event_pages
+    return pages
+
+
+async def get_pipeline(request: Request) -> PipelineLike:
     pipeline: PipelineLike = request.app.state.pipeline
     return pipeline
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
 
 
-def get_publish(request: Request) -> PublishRuntime:
+async def get_publish(request: Request) -> PublishRuntime:
     publish: PublishRuntime = request.app.state.publish
     return publish
 
 
-def get_registry(request: Request) -> CameraRegistry:
+async def get_registry(request: Request) -> CameraRegistry:
     registry: CameraRegistry = request.app.state.cameras
     return registry
 
@@ -56,13 +66,14 @@ def get_auth(request: Request) -> AuthStore:
     return store
 
 
-def get_login_guard(request: Request) -> LoginGuard:
+async def get_login_guard(request: Request) -> LoginGuard:
     guard: LoginGuard = request.app.state.login
     return guard
 
 
 ConfigDep = Annotated[AppConfig, Depends(get_config)]
 StoreDep = Annotated[EventStore, Depends(get_store)]
+EventPagesDep = Annotated[RenderedPages, Depends(get_event_pages)]
 PipelineDep = Annotated["PipelineLike", Depends(get_pipeline)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 PublishDep = Annotated["PublishRuntime", Depends(get_publish)]

@@ -28,6 +28,7 @@ from benchmarks.metrics import (
 )
 from detector.config import SmoothingConfig
 from detector.model import OnnxModel
+from detector.night import Light
 from detector.smoothing import CameraSmoother
 from detector.types import Box, Detection, EventUpdate
 from streams.decode import StreamError, open_stream, read_clip, stream_fps
@@ -339,7 +340,13 @@ def play_clip(model: OnnxModel, plan: ClipPlan, settings: PlaySettings) -> ClipR
         StreamError: the clip cannot be read (frames already scored are discarded).
     """
     row = plan.row
-    smoother = CameraSmoother(row.file, model.classes, model.thresholds(), settings.smoothing)
+    smoother = CameraSmoother(
+        row.file,
+        model.classes,
+        model.thresholds(),
+        settings.smoothing,
+        night=model.night_rule(Light()),  # a clip has no position: its images tell
+    )
     source = read_clip(
         row.path,
         camera_id=row.file,

@@ -14,6 +14,7 @@ import onnxruntime as ort
 from detector.focus import ChangeFocus
 from detector.masks import MaskSet
 from detector.modelspec import ModelError, ModelSpec, OutputKind, TemporalMode, load_spec
+from detector.night import Light, NightRule
 from detector.postprocess import activate, tile_regions, yolo_regions
 from detector.preprocess import crops_for, cut, to_tensor
 from detector.reference import ReferenceViews
@@ -133,6 +134,19 @@ class OnnxModel:
     def thresholds(self, overrides: Mapping[str, float] | None = None) -> dict[str, float]:
         base = {cls: self.spec.threshold(cls) for cls in self.classes}
         return base | {k: v for k, v in (overrides or {}).items() if k in base}
+
+    def night_thresholds(self, overrides: Mapping[str, float] | None = None) -> dict[str, float]:
+        """Opening thresholds at night: the model's night values, except where the camera set
+        its own threshold for a class (an operator's choice wins by day and by night)."""
+        night = {k: v for k, v in self.spec.night_thresholds.items() if k not in (overrides or {})}
+        return self.thresholds(overrides) | night
+
+    def night_rule(
+        self, light: Light, overrides: Mapping[str, float] | None = None
+    ) -> NightRule | None:
+        """The smoother's night switch for a camera, None when night changes no threshold."""
+        night = self.night_thresholds(overrides)
+        return None if night == self.thresholds(overrides) else NightRule(night, light)
 
     def score(
         self, frames: Sequence[Frame], rules: Mapping[str, CameraRules] | None = None

@@ -28,6 +28,8 @@ so any ONNX model that follows one of the two output kinds can be dropped in::
       mode: stack6             # stack6: channels current RGB, reference RGB; diff: current
                                # RGB, current - reference (both normalised first)
     thresholds: {smoke: 0.5, flame: 0.5}
+    night_thresholds: {flame: 0.25}  # optional: opening thresholds while a camera sees night
+                                     # (detector.night.Light); classes not named keep theirs
     licence: {weights: ..., data: ...}
 """
 
@@ -139,14 +141,17 @@ class ModelSpec(_Strict):
     focus: FocusSpec = FocusSpec()
     temporal: TemporalSpec | None = None
     thresholds: dict[str, float] = Field(default_factory=dict)
+    night_thresholds: dict[str, float] = Field(default_factory=dict)
     licence: dict[str, str] = Field(default_factory=dict)
     metrics: dict[str, Any] = Field(default_factory=dict, description="Free-form, for people.")
 
     @model_validator(mode="after")
     def _thresholds_name_classes(self) -> ModelSpec:
-        unknown = set(self.thresholds) - set(self.classes)
-        if unknown:
-            raise ValueError(f"thresholds name unknown classes: {sorted(unknown)}")
+        named_classes = {"thresholds": self.thresholds, "night_thresholds": self.night_thresholds}
+        for field_name, named in named_classes.items():
+            unknown = set(named) - set(self.classes)
+            if unknown:
+                raise ValueError(f"{field_name} name unknown classes: {sorted(unknown)}")
         if self.temporal is not None and self.kind is not OutputKind.TILED_CLASSIFIER:
             raise ValueError("temporal input is for tiled_classifier models only")
         return self
@@ -211,4 +216,6 @@ def write_spec(model_dir: Path, spec: ModelSpec) -> None:
     data = spec.model_copy(update={"sha256": sha}).model_dump(mode="json")
     if data["temporal"] is None:  # single-frame models keep the files they always had
         del data["temporal"]
+    if not data["night_thresholds"]:
+        del data["night_thresholds"]
     (model_dir / "model.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")

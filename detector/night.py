@@ -11,11 +11,20 @@ what moves. Two answers, for cameras with and without a known position:
   saturation) and not bright; a colour night frame is very dark. The constants were set on the
   AlertTahoe and ALERTWildfire frames of the data pack (see the model cards): colour night
   frames lit by a large fire are not dark enough to be told from dusk.
+
+:class:`Light` picks the answer for one camera: its position when it has one, else the image.
+
+>>> Light(latitude=38.9, longitude=-120.0).is_night(np.zeros((90, 160, 3), np.uint8), 1_750_000_000)
+False
+>>> Light().is_night(np.zeros((90, 160, 3), np.uint8), 1_750_000_000)  # dark, no position
+True
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -62,3 +71,25 @@ def looks_like_night(image: np.ndarray) -> bool:
     median = float(np.median(hsv[..., 2]))
     grey = float(hsv[..., 1].mean()) < GREY_SATURATION
     return median < DARK_MEDIAN or (grey and median < GREY_MEDIAN)
+
+
+@dataclass(frozen=True, slots=True)
+class Light:
+    """Day or night at one camera: from its position and the frame's time when both
+    coordinates are known (a dark or grey view by day stays day), else from the frame itself."""
+
+    latitude: float | None = None
+    longitude: float | None = None
+
+    def is_night(self, image: np.ndarray, unix_ts: float) -> bool:
+        if self.latitude is not None and self.longitude is not None:
+            return is_night_at(self.latitude, self.longitude, unix_ts)
+        return looks_like_night(image)
+
+
+@dataclass(frozen=True, slots=True)
+class NightRule:
+    """Opening thresholds while ``light`` says night; the day's thresholds otherwise."""
+
+    thresholds: Mapping[str, float]
+    light: Light

@@ -19,6 +19,9 @@ An open event is never silently changed into a bigger one: when its region grows
 that alert's, it closes (reason ``continued``) and a new event linked to it opens (``grew`` or
 ``rose``), at most once every ``realert_min_s``.
 
+A :class:`~detector.night.NightRule` switches the opening thresholds to the model's night
+values while the camera sees night (:class:`detector.night.Light`), judged on every frame.
+
 Mutes (an operator dismissed a region) raise the threshold of the cells they cover to the muted
 level plus ``mute_margin``; the level halves every ``mute_half_life_s``. A region that opens in
 spite of a mute, or that spreads from it, links to the dismissed event (``rose since dismissed``,
@@ -43,6 +46,7 @@ import numpy as np
 from detector import regions
 from detector.config import SmoothingConfig
 from detector.evidence import WHOLE_FRAME, CellEvidence, area, fold, intersection
+from detector.night import NightRule
 from detector.types import (
     Box,
     Detection,
@@ -95,11 +99,16 @@ class CameraSmoother:
         classes: Sequence[str],
         thresholds: Mapping[str, float],
         config: SmoothingConfig,
+        *,
+        night: NightRule | None = None,
     ) -> None:
         self.camera_id = camera_id
         self.config = config
         self.classes = tuple(classes)
-        self.thresholds = dict(thresholds)
+        self.thresholds = dict(thresholds)  # in force for the current frame
+        self._day_thresholds = self.thresholds
+        self._night = night
+        self.is_night = False  # what the last frame's light was judged to be
         self._cells = CellEvidence(classes, config)
         self._pending = np.full((0, len(self.classes)), np.nan)
         self._high_since = self._pending.copy()
@@ -140,6 +149,7 @@ class CameraSmoother:
 
     def update(self, detection: Detection) -> list[EventUpdate]:
         """Feed one scored frame; return the transitions it causes (often none)."""
+        self._judge_light(detection.frame)
         if detection.input_scores is None or detection.tiles == 0:
             return self.update_scores(
                 detection.ts, detection.scores, regions=detection.regions, frame=detection.frame
@@ -152,6 +162,12 @@ class CameraSmoother:
             regions=detection.regions,
             frame=detection.frame,
         )
+
+    def _judge_light(self, frame: Frame) -> None:
+        if self._night is None:
+            return
+        self.is_night = self._night.light.is_night(frame.image, frame.ts)
+        self.thresholds = dict(self._night.thresholds) if self.is_night else self._day_thresholds
 
     def update_scores(
         self,

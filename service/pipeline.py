@@ -11,6 +11,7 @@ from pathlib import Path
 
 from detector.masks import MaskSet, Polygon
 from detector.model import CameraRules, OnnxModel
+from detector.night import Light
 from detector.scheduler import BatchObserver, Scheduler
 from detector.smoothing import CameraSmoother
 from detector.types import Detection, EventUpdate, LookAlike, Mute
@@ -130,7 +131,10 @@ class Pipeline:
         group = self._groups.get(cam.model_dir or self.config.model_dir)
         source = CameraSource(cam, self.config.streams, notify=group.scheduler.wake)
         thresholds = group.model.thresholds(cam.thresholds)
-        smoother = CameraSmoother(cam.id, group.model.classes, thresholds, self.config.smoothing)
+        night = group.model.night_rule(Light(cam.latitude, cam.longitude), cam.thresholds)
+        smoother = CameraSmoother(
+            cam.id, group.model.classes, thresholds, self.config.smoothing, night=night
+        )
         muted = self._mutes(cam.id) if self._mutes is not None else ()
         if muted:  # a new smoother has none: muted regions outlive restarts and replacements
             self._emit_all(smoother.set_mutes(muted, time.time()))

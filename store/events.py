@@ -139,12 +139,18 @@ class EventStore:
         self._recorder = EpisodeRecorder(self._sessions, self.snapshots, camera_names or {}, clock)
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
+        self._generation = 0  # moves on every committed change of an event
         self._mute_listeners: list[MuteListener] = []
 
     def set_camera_name(self, camera_id: str, name: str) -> None:
         """Display name copied into events opened from now on (a camera added or renamed)."""
         with self._lock:
             self._recorder.set_camera_name(camera_id, name)
+
+    @property
+    def generation(self) -> int:
+        """A number that changes after every event change this store commits (for caches)."""
+        return self._generation
 
     def add_listener(self, listener: Listener) -> None:
         """Call ``listener`` after every committed change (from the writing thread)."""
@@ -187,6 +193,7 @@ class EventStore:
         """
         with self._lock:
             count = self._recorder.end_at_last_seen()
+            self._generation += 1
         if count:
             log.info("closed %d event(s) left active by a previous run", count)
         return count
@@ -254,6 +261,8 @@ class EventStore:
                 log.exception("mute listener %r failed for camera %s", listener, camera_id)
 
     def _notify(self, change: EventChange) -> None:
+        with self._lock:
+            self._generation += 1
         for listener in self._listeners:
             try:
                 listener(change)

@@ -192,6 +192,21 @@ def test_confirm_then_conflict(client: TestClient) -> None:
     assert client.get(f"/api/events/{event_id}").json()["operator"] == "ana"
 
 
+def test_list_follows_each_change_at_once(client: TestClient) -> None:
+    """The rendered list is reused between changes, never after one (no stale page)."""
+    first = open_event(client, "ridge", T0)
+    listed = client.get("/api/events?camera=ridge").json()
+    assert [(e["id"], e["status"]) for e in listed["items"]] == [(first, "open")]
+    assert client.get("/api/events?camera=ridge").json() == listed
+    client_as(client, "ana").post(f"/api/events/{first}/dismiss", json={})
+    second = open_event(client, "ridge", T0 + 600)
+    listed = client.get("/api/events?camera=ridge").json()
+    assert [(e["id"], e["status"]) for e in listed["items"]] == [
+        (second, "open"),
+        (first, "dismissed"),
+    ]
+
+
 def test_dismiss_closed_event(client: TestClient) -> None:
     event_id = open_event(client)
     push_update(client, make_update("ridge", CLOSED, T0 + 70, frame=None))

@@ -51,3 +51,17 @@ def test_rows_count_frames_reaching_each_threshold_per_label_and_light() -> None
         {"label": "negative", "light": "night", "frames": 1, "smoke": 0, "flame": 0, "either": 0},
         {"label": "negative", "light": "all", "frames": 2, "smoke": 1, "flame": 0, "either": 1},
     ]
+
+
+def test_frames_judged_night_are_held_to_the_night_thresholds() -> None:
+    frames = [
+        stills.Still(Path("a.jpg"), "t", "flame", "night"),
+        stills.Still(Path("b.jpg"), "t", "flame", "night"),
+    ]
+    scores = np.array([[0.1, 0.4], [0.1, 0.4]], dtype=np.float32)
+    day, night = {"smoke": 0.65, "flame": 0.9}, {"smoke": 0.65, "flame": 0.3}
+    judged = np.array([True, False])  # the second one looked like dusk to the image rule
+    rows = stills.still_rows(frames, scores, ("smoke", "flame"), day, (judged, night))
+    assert rows == [
+        {"label": "flame", "light": "night", "frames": 2, "smoke": 0, "flame": 1, "either": 1}
+    ]

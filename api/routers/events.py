@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 
 from api.auth import AUTH_RESPONSES, RequireOperator, require
-from api.deps import StoreDep
+from api.deps import EventPagesDep, StoreDep
 from api.schemas import (
     EVENTS_PATH,
     DecisionIn,
@@ -26,6 +26,7 @@ from store.events import (
     EventAlreadyDecided,
     EventFilter,
     EventNotFound,
+    EventStore,
     SnapshotNotFound,
 )
 from store.roles import Role, User
@@ -48,9 +49,18 @@ _DECIDE = responses(
 )
 
 
-@router.get("", summary="List events, newest first", responses=responses({}))
-def list_events(store: StoreDep, query: Annotated[EventQuery, Query()]) -> EventPage:
+@router.get(
+    "", summary="List events, newest first", response_model=EventPage, responses=responses({})
+)
+def list_events(
+    store: StoreDep, pages: EventPagesDep, query: Annotated[EventQuery, Query()]
+) -> Response:
     """Events filtered by camera, class, status, start time and activity, with paging."""
+    body = pages.get(query.model_dump_json(), lambda: _render_page(store, query))
+    return Response(content=body, media_type="application/json")
+
+
+def _render_page(store: EventStore, query: EventQuery) -> bytes:
     filters = EventFilter(
         camera=query.camera,
         cls=query.cls,
@@ -60,9 +70,10 @@ def list_events(store: StoreDep, query: Annotated[EventQuery, Query()]) -> Event
         active=query.active,
     )
     items, total = store.list_events(filters, limit=query.limit, offset=query.offset)
-    return EventPage(
+    page = EventPage(
         items=[EventOut.of(e) for e in items], total=total, limit=query.limit, offset=query.offset
     )
+    return page.model_dump_json().encode()
 
 
 @router.get(

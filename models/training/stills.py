@@ -103,14 +103,20 @@ def max_scores(model: OnnxModel, stills: Sequence[Still], in_sequence: bool = Fa
     return out
 
 
-def night_rule(stills: Sequence[Still]) -> Json:
-    """How often :func:`detector.night.looks_like_night` agrees with each frame's light."""
-    said = [looks_like_night(read_rgb(s.path)) for s in stills]
+def looks_night(stills: Sequence[Still]) -> np.ndarray:
+    """What :func:`detector.night.looks_like_night` says of each frame, as a camera without a
+    position would judge its light."""
+    return np.array([looks_like_night(read_rgb(s.path)) for s in stills], dtype=bool)
+
+
+def night_rule(stills: Sequence[Still], said: np.ndarray) -> Json:
+    """How often the image rule (``said``, from :func:`looks_night`) agrees with each frame's
+    light."""
     return {
         light: {
             "frames": sum(s.light == light for s in stills),
             "looks_like_night": sum(
-                n for s, n in zip(stills, said, strict=True) if s.light == light
+                int(n) for s, n in zip(stills, said, strict=True) if s.light == light
             ),
         }
         for light in ("day", "night")
@@ -126,10 +132,16 @@ def still_rows(
     scores: np.ndarray,
     classes: Sequence[str],
     thresholds: Mapping[str, float],
+    night: tuple[np.ndarray, Mapping[str, float]] | None = None,
 ) -> list[Json]:
     """Per label and light (and all lights together): frames, and how many reach each class's
-    threshold and either."""
-    above = np.stack([scores[:, i] >= thresholds[c] for i, c in enumerate(classes)], axis=1)
+    threshold and either. ``night``: which frames the camera would judge night, and the
+    thresholds in force for those."""
+    limits = np.tile([thresholds[c] for c in classes], (len(stills), 1))
+    if night is not None:
+        is_night, night_thresholds = night
+        limits[is_night] = [night_thresholds[c] for c in classes]
+    above = scores >= limits
     rows: list[Json] = []
     labels = sorted({s.label for s in stills})
     for label in labels:
@@ -150,18 +162,18 @@ def still_rows(
 
 def report(model: OnnxModel, data: Path) -> Json:
     """Both sets: per label and light, and each frame's scores."""
-    thresholds = model.thresholds()
-    out: Json = {"thresholds": thresholds}
+    thresholds, night_thresholds = model.thresholds(), model.night_thresholds()
+    out: Json = {"thresholds": thresholds, "night_thresholds": night_thresholds}
     tahoe = sorted(alerttahoe(data), key=lambda s: s.path.name)
     for name, stills, in_sequence in (
         ("alerttahoe", tahoe, False),
         ("alerttahoe_in_sequence", tahoe, True),
         ("alertwildfire_night", night_negatives(data), False),
     ):
-        scores = max_scores(model, stills, in_sequence)
+        scores, said = max_scores(model, stills, in_sequence), looks_night(stills)
         out[name] = {
-            "rows": still_rows(stills, scores, model.classes, thresholds),
-            "night_rule": night_rule(stills),
+            "rows": still_rows(stills, scores, model.classes, thresholds, (said, night_thresholds)),
+            "night_rule": night_rule(stills, said),
             "frames": [
                 {"file": s.path.name, "label": s.label, "light": s.light}
                 | {c: round(float(v), 4) for c, v in zip(model.classes, row, strict=True)}
