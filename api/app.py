@@ -26,7 +26,6 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from alerts.runtime import PublishRuntime, pipeline_cameras
 from api import errors
 from api.login_guard import LoginGuard
-from api.metrics import Metrics
 from api.page_cache import RenderedPages
 from api.routers import (
     acks,
@@ -49,6 +48,7 @@ from api.routers.stats import OperatorStatsCollector
 from detector.types import EventUpdate, Mute
 from service.camera_registry import CameraRegistry
 from service.config import AppConfig
+from service.metrics import Metrics
 from store.accounts import AuthStore
 from store.alert_tables import DepartmentRow
 from store.cameras import RuntimeCameraRow

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import Depends, Request
 
 from api.login_guard import LoginGuard
-from api.metrics import Metrics
 from api.page_cache import RenderedPages
 from service.camera_registry import CameraRegistry
 from service.config import AppConfig
+from service.metrics import Metrics
 from store.accounts import AuthStore
 from store.events import EventStore
 

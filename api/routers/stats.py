@@ -26,8 +26,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.auth import AUTH_RESPONSES, RequireViewer
 from api.deps import PipelineDep, StoreDep
-from api.metrics import PREFIX
 from api.schemas import responses
+from service.metrics import PREFIX
 from store.db import EventRow, EventStatus
 
 log = logging.getLogger(__name__)
