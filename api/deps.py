@@ -8,7 +8,9 @@ from fastapi import Depends, Request
 
 from api.config import AppConfig
 from api.metrics import Metrics
+from api.recording import Recorder
 from api.store import EventStore
+from streams.supervise import Supervisor
 
 if TYPE_CHECKING:
     from api.pipeline import PipelineLike
@@ -35,6 +37,16 @@ def get_metrics(request: Request) -> Metrics:
     return metrics
 
 
+def get_supervisor(request: Request) -> Supervisor:
+    supervisor: Supervisor = request.app.state.supervisor
+    return supervisor
+
+
+def get_recorder(request: Request) -> Recorder:
+    recorder: Recorder = request.app.state.recorder
+    return recorder
+
+
 def get_publish(request: Request) -> PublishRuntime:
     publish: PublishRuntime = request.app.state.publish
     return publish
@@ -45,3 +57,5 @@ StoreDep = Annotated[EventStore, Depends(get_store)]
 PipelineDep = Annotated["PipelineLike", Depends(get_pipeline)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 PublishDep = Annotated["PublishRuntime", Depends(get_publish)]
+SupervisorDep = Annotated[Supervisor, Depends(get_supervisor)]
+RecorderDep = Annotated[Recorder, Depends(get_recorder)]

@@ -56,10 +56,27 @@ def test_healthz(client: TestClient, fake_pipeline: FakePipeline) -> None:
     assert isinstance(body.pop("free_bytes"), int)
     assert body == {
         "status": "ok",
+        "reasons": [],
+        "recorder": {"depth": 0, "capacity": 256, "dropped": 0, "oldest_age_s": None},
         "database": "ok",
         "cameras": {"streaming": 1, "backoff": 1},
         "storage": "ok",
     }
+
+
+def test_healthz_is_degraded_while_most_cameras_fail(
+    client: TestClient, fake_pipeline: FakePipeline
+) -> None:
+    fake_pipeline.set_stats("ridge", state=StreamState.BACKOFF)
+    fake_pipeline.set_stats("valley", state=StreamState.BACKOFF)
+    response = client.get("/healthz")
+    assert response.status_code == 200  # degraded still serves: monitoring reads the body
+    assert response.json()["status"] == "degraded"
+    assert response.json()["reasons"] == [
+        {"code": "cameras_failing", "detail": "2 of 2 cameras failing"}
+    ]
+    fake_pipeline.set_stats("valley", state=StreamState.STREAMING)
+    assert client.get("/healthz").json()["status"] == "ok"
 
 
 def test_failing_writes_make_health_degraded_until_one_succeeds(client: TestClient) -> None:
