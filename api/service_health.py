@@ -57,10 +57,10 @@ def _threads(threads: Iterable[ThreadStatus]) -> list[HealthReason]:
     reasons = []
     for thread in sorted(threads, key=lambda t: t.name):
         if thread.stalled:
-            detail = f"{thread.kind} {thread.name}: no heartbeat for {thread.age_s:.0f} s"
+            detail = f"{thread.name}: no heartbeat for {thread.age_s:.0f} s"
             reasons.append(HealthReason("thread_stalled", detail))
         if thread.error is not None:
-            detail = f"{thread.kind} {thread.name}: {thread.error}"
+            detail = f"{thread.name}: {thread.error}"
             reasons.append(HealthReason("thread_failing", detail))
     return reasons
 
