@@ -72,8 +72,8 @@ def _backlog(backlog: Backlog | None) -> list[HealthReason]:
     if backlog.depth < BACKLOG_FRACTION * backlog.capacity and age < BACKLOG_AGE_S:
         return []
     detail = (
-        f"{backlog.depth} transitions waiting (queue of {backlog.capacity}), the oldest for "
-        f"{age:.0f} s; {backlog.dropped} score points dropped"
+        f"backlog {backlog.depth} of {backlog.capacity}, the oldest waiting {age:.0f} s; "
+        f"{backlog.dropped} score points dropped"
     )
     return [HealthReason("recorder_backlog", detail)]
 

@@ -153,6 +153,18 @@ def test_metrics(client: TestClient, fake_pipeline: FakePipeline) -> None:
     assert _sample(text, "emberwatch_batch_frames_sum") == 2
     assert _sample(text, "emberwatch_batch_inputs_sum") == 24
     assert _sample(text, "emberwatch_batch_stage_seconds_count", stage="inference") == 1
+    # The app's own threads and the recorder's queue.
+    assert _sample(text, "emberwatch_thread_errors_total", thread="recorder") == 0
+    assert _sample(text, "emberwatch_thread_errors_total", thread="alert_sender") == 0
+    beat = _sample(
+        text, "emberwatch_thread_heartbeat_age_seconds", thread="recorder", kind="recorder"
+    )
+    assert beat is not None and beat >= 0
+    assert _sample(text, "emberwatch_threads_stalled") == 0
+    assert _sample(text, "emberwatch_recorder_queue_depth") == 0
+    assert _sample(text, "emberwatch_recorder_queue_capacity") == 256
+    assert _sample(text, "emberwatch_recorder_dropped_total") == 0
+    assert _sample(text, "emberwatch_recorder_oldest_age_seconds") == 0
 
 
 def test_two_apps_in_one_process_do_not_clash(tmp_path: Path) -> None:
