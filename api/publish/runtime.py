@@ -100,7 +100,7 @@ class PublishRuntime:
             on_enqueued=sender.wake,
             clock=clock,
         )
-        reactor = EventReactor(events, departments, outbox, locations, service)
+        reactor = EventReactor(events, departments, outbox, locations, service, supervisor)
         return cls(
             departments, outbox, locations, service, sender, reactor, signer, events, cameras
         )
