@@ -1,7 +1,7 @@
 """Reactions to stored event changes: bearing/location, then automatic publishing.
 
 :class:`EventReactor` is registered with :meth:`api.store.EventStore.add_listener`. The store
-calls listeners on the writing thread (the detector's scheduler, or an HTTP worker), so the
+calls listeners on the writing thread (the event recorder, or an HTTP worker), so the
 listener only queues the change; one background thread handles changes in order, which also
 makes "at most one automatic alert per event and department" race-free. An unexpected error
 while handling a change is logged with its event and counted (``alert_policy`` in
