@@ -12,7 +12,10 @@ no plain point is queued, the new one itself. Every drop is counted (:meth:`back
 logged, at most once a minute.
 
 Only the transitions that write a snapshot (``opened`` and peaks) keep their frame; the
-others travel without it, so a long backlog does not hold a frame for each of them.
+others travel without it, so a long backlog does not hold a frame for each of them. A kept
+frame travels by reference and stays alive while it waits: nothing writes into a decoded
+frame's pixels (the snapshot writer draws on a copy), and a freed frame's memory is returned
+only once the last reference is gone (:mod:`streams.memory`).
 """
 
 from __future__ import annotations

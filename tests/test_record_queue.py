@@ -87,11 +87,14 @@ def test_transitions_are_queued_beyond_capacity_rather_than_dropped() -> None:
 
 def test_only_snapshot_transitions_keep_their_frame_while_queued() -> None:
     queue = RecordQueue(8)
-    queue.put(make_update("ridge", Transition.OPENED, T0))
+    opened = make_update("ridge", Transition.OPENED, T0)
+    queue.put(opened)
     queue.put(make_update("ridge", Transition.UPDATED, T0 + 1, is_peak=True))
     queue.put(plain(T0 + 2))
     queue.put(make_update("ridge", Transition.CLOSED, T0 + 3))
-    assert [u.frame is not None for u in drain(queue)] == [True, True, False, False]
+    kept = drain(queue)
+    assert [u.frame is not None for u in kept] == [True, True, False, False]
+    assert kept[0] is opened  # the very frame the detector scored, not a copy
 
 
 def test_join_waits_for_the_transition_being_handled() -> None:
