@@ -24,8 +24,11 @@ log = logging.getLogger(__name__)
 
 #: Stores one transition (the store and the metrics, :func:`api.app.make_sink`).
 RecordFn = Callable[[EventUpdate], object]
-#: The idle recorder beats this often (seconds); stalled after STALL_INTERVALS of them.
-BEAT_S = 1.0
+#: The idle recorder looks for work and beats this often (seconds).
+POLL_S = 1.0
+#: The heartbeat interval it promises: one transition may wait out SQLite's 10 s busy timeout,
+#: so it counts as stalled only after STALL_INTERVALS of these (30 s).
+BEAT_S = 3.0
 #: How long stopping waits for the queued transitions to be stored (seconds).
 STOP_TIMEOUT_S = 30.0
 
@@ -70,12 +73,12 @@ class Recorder:
         if not self.drain(timeout):
             log.error("recorder: %d transitions not stored at shutdown", self.backlog().depth)
         self._stop.set()
-        thread.join(BEAT_S * 2)
+        thread.join(POLL_S * 2)
 
     def _run(self, beat: Heartbeat) -> None:
         try:
             while not self._stop.is_set():
-                update = self.queue.get(BEAT_S)
+                update = self.queue.get(POLL_S)
                 if update is None:
                     beat.beat()
                     continue
