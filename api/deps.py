@@ -14,7 +14,9 @@ from fastapi import Depends, Request
 from api.config import AppConfig
 from api.metrics import Metrics
 from api.page_cache import RenderedPages
+from api.recording import Recorder
 from api.store import EventStore
+from streams.supervise import Supervisor
 
 if TYPE_CHECKING:
     from api.pipeline import PipelineLike
@@ -46,6 +48,16 @@ async def get_metrics(request: Request) -> Metrics:
     return metrics
 
 
+async def get_supervisor(request: Request) -> Supervisor:
+    supervisor: Supervisor = request.app.state.supervisor
+    return supervisor
+
+
+async def get_recorder(request: Request) -> Recorder:
+    recorder: Recorder = request.app.state.recorder
+    return recorder
+
+
 async def get_publish(request: Request) -> PublishRuntime:
     publish: PublishRuntime = request.app.state.publish
     return publish
@@ -57,3 +69,5 @@ EventPagesDep = Annotated[RenderedPages, Depends(get_event_pages)]
 PipelineDep = Annotated["PipelineLike", Depends(get_pipeline)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 PublishDep = Annotated["PublishRuntime", Depends(get_publish)]
+SupervisorDep = Annotated[Supervisor, Depends(get_supervisor)]
+RecorderDep = Annotated[Recorder, Depends(get_recorder)]
