@@ -1,9 +1,11 @@
 """Reactions to stored event changes: bearing/location, then automatic publishing.
 
 :class:`EventReactor` is registered with :meth:`store.events.EventStore.add_listener`. The store
-calls listeners on the writing thread (the detector's scheduler, or an HTTP worker), so the
+calls listeners on the writing thread (the event recorder, or an HTTP worker), so the
 listener only queues the change; one background thread handles changes in order, which also
-makes "at most one automatic alert per event and department" race-free.
+makes "at most one automatic alert per event and department" race-free. An unexpected error
+while handling a change is logged with its event and counted (``alert_policy`` in
+``emberwatch_thread_errors_total``); the thread goes on with the next change.
 
 Policy (per department, off by default, see :class:`alerts.departments.AutoPolicy`):
 
@@ -29,6 +31,7 @@ from alerts.service import PublishError, PublishRequest, PublishService
 from detector.types import Transition
 from store.db import EventRecord, EventStatus
 from store.events import Decision, EventChange, EventNotFound, EventStore
+from streams.supervise import Heartbeat, Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +58,12 @@ class EventReactor:
         outbox: Outbox,
         locations: LocationStore,
         service: PublishService,
+        supervisor: Supervisor | None = None,
     ) -> None:
         self.events, self.departments, self.outbox = events, departments, outbox
         self.locations, self.service = locations, service
+        # Errors only: the thread waits for changes, an idle wait is no stall.
+        self._errors = Heartbeat("alert-policy", "alert_policy", 1.0, supervisor or Supervisor())
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="alert-policy")
         self._closed = threading.Event()
 
@@ -89,6 +95,9 @@ class EventReactor:
                 change.change,
                 change.event_id,
             )
+        except Exception as exc:  # the pool would keep it silently in a future nobody reads
+            where = f"event {change.event_id} {change.change} (camera {change.camera_id})"
+            self._errors.failed(exc, where)
 
     def _auto_publish(self, event: EventRecord) -> None:
         if event.status is EventStatus.DISMISSED:

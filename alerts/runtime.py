@@ -28,6 +28,7 @@ from alerts.signing import KEY_FILE, SnapshotSigner, load_or_create_key
 from service.config import AppConfig
 from store.events import EventStore
 from streams.config import CameraConfig
+from streams.supervise import Supervisor
 
 if TYPE_CHECKING:
     from service.pipeline import PipelineLike
@@ -74,8 +75,12 @@ class PublishRuntime:
         cameras: CameraLookup,
         *,
         clock: Callable[[], float] = time.time,
+        supervisor: Supervisor | None = None,
     ) -> PublishRuntime:
-        """Wire everything; the tables must exist (``init_db``). Starts nothing."""
+        """Wire everything; the tables must exist (``init_db``). Starts nothing.
+
+        ``supervisor`` watches the sender's thread (a private one when None).
+        """
         settings = config.publish
         key = settings.signing_key or load_or_create_key(config.data_dir / KEY_FILE)
         signer = SnapshotSigner(key)
@@ -83,7 +88,7 @@ class PublishRuntime:
         departments = DepartmentStore(engine, clock=clock)
         outbox = Outbox(engine, clock=clock)
         locations = LocationStore(engine, cameras, settings.location, clock=clock)
-        sender = Sender(outbox, settings, links, clock=clock)
+        sender = Sender(outbox, settings, links, clock=clock, supervisor=supervisor)
         service = PublishService(
             events=events,
             departments=departments,
@@ -95,7 +100,7 @@ class PublishRuntime:
             on_enqueued=sender.wake,
             clock=clock,
         )
-        reactor = EventReactor(events, departments, outbox, locations, service)
+        reactor = EventReactor(events, departments, outbox, locations, service, supervisor)
         return cls(
             departments, outbox, locations, service, sender, reactor, signer, events, cameras
         )

@@ -25,6 +25,9 @@ receiver's 2xx and our commit re-sends with the same Idempotency-Key.
 
 Several services may share one database: a sender claims each due delivery before sending
 (:meth:`Outbox.claim_due`), for the request timeout plus :data:`CLAIM_MARGIN_S`.
+
+The sender's thread is supervised (:mod:`streams.supervise`): an unexpected error of a
+dispatch round or of one attempt is logged with its event, counted, and sending goes on.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ from alerts.robots import (
 )
 from service.alert_config import PublishConfig
 from streams.redact import redact_text
+from streams.supervise import Heartbeat, Supervisor
 
 log = logging.getLogger(__name__)
 # httpx logs each request's full URL at INFO; robot URLs carry their credentials (DingTalk's
@@ -90,9 +94,14 @@ class Sender:
         links: Links,
         *,
         clock: Callable[[], float] = time.time,
+        supervisor: Supervisor | None = None,
     ) -> None:
         self.outbox, self.settings, self.links = outbox, settings, links
         self._clock = clock
+        self._supervisor = supervisor or Supervisor()
+        # Beats at every round; a round waits at most a poll interval.
+        beat_s = max(settings.poll_interval_s, 1.0)
+        self._beat = Heartbeat("alert-sender", "alert_sender", beat_s, self._supervisor)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._inflight: set[int] = set()
@@ -112,6 +121,7 @@ class Sender:
         )
         self._pool = ThreadPoolExecutor(self.settings.workers, thread_name_prefix="alert-send")
         self._thread = threading.Thread(target=self._run, name="alert-sender", daemon=True)
+        self._supervisor.watch(self._beat)
         self._thread.start()
 
     def stop(self) -> None:
@@ -133,13 +143,22 @@ class Sender:
         self._wake.set()
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.clear()
-            try:
-                self._tick()
-            except SQLAlchemyError:  # outlive a database hiccup: the rows stay pending
-                log.exception("alert sender: dispatch failed; retrying")
-            self._wake.wait(self._sleep_s())
+        try:
+            while not self._stop.is_set():
+                self._wake.clear()
+                try:
+                    self._tick()
+                except SQLAlchemyError:  # outlive a database hiccup: the rows stay pending
+                    log.exception("alert sender: dispatch failed; retrying")
+                    self._beat.beat()
+                except Exception as exc:  # loop boundary: any other error, counted
+                    detail = self._redact(f"{type(exc).__name__}: {exc}")
+                    self._beat.failed(exc, "dispatching due deliveries", detail=detail)
+                else:
+                    self._beat.ok()
+                self._wake.wait(self._sleep_s())
+        finally:
+            self._supervisor.retire(self._beat)
 
     def _sleep_s(self) -> float:
         poll = self.settings.poll_interval_s
@@ -171,8 +190,10 @@ class Sender:
     def _attempt(self, due: DueDelivery) -> None:
         try:
             self.deliver(due)
-        except Exception:  # never lose the worker; the row stays pending and is retried
-            log.exception("event %d: sending to %s failed", due.event_id, due.department_name)
+        except Exception as exc:  # never lose the worker; the row stays pending and is retried
+            where = f"event {due.event_id} to {due.department_name}"
+            detail = self._redact(f"{type(exc).__name__}: {exc}", due)
+            self._beat.failed(exc, where, detail=detail)
         finally:
             with self._lock:
                 self._inflight.discard(due.id)
@@ -243,14 +264,21 @@ class Sender:
         log.info("event %d: alert published to %s on %s", due.event_id, due.department_name, topic)
         return True
 
+    def _redact(self, error: str, due: DueDelivery | None = None) -> str:
+        """``error`` without the credentials of the service and of ``due``'s department."""
+        secrets = [c.password for c in (self.settings.smtp, self.settings.mqtt) if c]
+        urls = []
+        if due is not None and due.url:
+            # The whole webhook URL is a secret too: some services put the key in its path.
+            urls.append(due.url)
+            secrets += [due.url, *url_secrets(due.webhook_format, due.url)]
+        if due is not None:
+            secrets += [value for _, value in due.template.headers] if due.template else []
+            secrets.append(due.secret)
+        return redact_text(error, urls=urls, secrets=[s for s in secrets if s])
+
     def _failed(self, due: DueDelivery, error: str, status_code: int | None) -> None:
-        passwords = [c.password for c in (self.settings.smtp, self.settings.mqtt) if c]
-        # The whole webhook URL is a secret too: some services put the key in its path.
-        robot = url_secrets(due.webhook_format, due.url) if due.url else []
-        headers = [value for _, value in due.template.headers] if due.template else []
-        secrets = [s for s in (due.url, due.secret, *passwords, *robot, *headers) if s]
-        urls = [due.url] if due.url else []
-        error = redact_text(error or "unknown error", urls=urls, secrets=secrets)
+        error = self._redact(error or "unknown error", due)
         delay = retry_delay(
             due.attempts + 1, self.settings.retry_initial_s, self.settings.retry_max_s
         )

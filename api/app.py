@@ -2,7 +2,10 @@
 
 ``create_app(config)`` builds an app whose lifespan opens the database, closes events a
 previous run left active, builds and starts the pipeline (unless one is passed in, as tests
-do), and on shutdown stops the pipeline and closes the database. Each camera's smoother gets
+do) and the recorder that stores its events (:mod:`service.recording`), and on shutdown stops the
+pipeline, lets the recorder store what is queued and closes the database. Long-lived threads
+report to one :class:`streams.supervise.Supervisor` (``app.state.supervisor``), which
+``/healthz`` and ``/metrics`` read. Each camera's smoother gets
 the stored muted regions when it is built, and again whenever a dismissal or a lift changes
 them.
 """
@@ -49,6 +52,7 @@ from detector.types import EventUpdate, Mute
 from service.camera_registry import CameraRegistry
 from service.config import AppConfig
 from service.metrics import Metrics
+from service.recording import Recorder
 from store.accounts import AuthStore
 from store.alert_tables import DepartmentRow
 from store.cameras import RuntimeCameraRow
@@ -57,6 +61,7 @@ from store.events import EventStore
 from store.private_files import private_dir
 from store.sealing import KEY_FILE as SEALING_KEY_FILE
 from store.sealing import bind_box, load_or_create_box, seal_plaintext
+from streams.supervise import Supervisor
 
 if TYPE_CHECKING:
     from service.pipeline import PipelineLike
@@ -96,12 +101,19 @@ def stored_mutes(store: EventStore) -> Callable[[str], Sequence[Mute]]:
     return mutes
 
 
-def _build_pipeline(config: AppConfig, store: EventStore, metrics: Metrics) -> PipelineLike:
+def _build_pipeline(
+    config: AppConfig, store: EventStore, recorder: Recorder, metrics: Metrics
+) -> PipelineLike:
     # Imported here: the real pipeline loads the model and opens cameras; tests pass a fake.
     from service.pipeline import Pipeline
 
-    sink = make_sink(store, metrics)
-    return Pipeline(config, sink, observer=metrics, mutes=stored_mutes(store))
+    return Pipeline(
+        config,
+        recorder.submit,  # the scoring threads only queue; the recorder stores
+        observer=metrics,
+        mutes=stored_mutes(store),
+        supervisor=recorder.supervisor,
+    )
 
 
 def _follow_mutes(store: EventStore, pipeline: PipelineLike) -> None:
@@ -160,6 +172,7 @@ async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
 
 def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> FastAPI:
     """Build the app. ``pipeline``: use this instead of building the real one (tests)."""
+    supervisor = Supervisor()
     metrics = Metrics()
     operator_stats = OperatorStatsCollector()
     metrics.registry.register(operator_stats)
@@ -188,15 +201,20 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
             app.state.login = login
             operator_stats.attach(engine)
             await run_in_threadpool(app.state.auth.ensure_initial_admin, config.data_dir)
-            pipe = pipeline or _build_pipeline(run, store, metrics)
+            recorder = Recorder(make_sink(store, metrics), supervisor)
+            pipe = pipeline or _build_pipeline(run, store, recorder, metrics)
             _follow_mutes(store, pipe)
             metrics.attach(pipe)
+            metrics.watch_runtime(supervisor, recorder.backlog)
             app.state.config, app.state.store, app.state.cameras = run, store, registry
             app.state.pipeline, app.state.metrics = pipe, metrics
             app.state.event_pages = RenderedPages(lambda: store.generation)
-            publisher = PublishRuntime.create(run, engine, store, pipeline_cameras(pipe))
+            app.state.supervisor, app.state.recorder = supervisor, recorder
+            cams = pipeline_cameras(pipe)
+            publisher = PublishRuntime.create(run, engine, store, cams, supervisor=supervisor)
             app.state.publish = publisher
             publisher.start()  # before the pipeline: its listener must see the first events
+            recorder.start()
             try:
                 await run_in_threadpool(pipe.start)
                 try:
@@ -204,6 +222,7 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
                 finally:
                     await run_in_threadpool(pipe.stop)
             finally:
+                await run_in_threadpool(recorder.stop)  # store what the pipeline queued
                 await run_in_threadpool(publisher.stop)
         finally:
             login.pool.close()

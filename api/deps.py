@@ -18,8 +18,10 @@ from api.page_cache import RenderedPages
 from service.camera_registry import CameraRegistry
 from service.config import AppConfig
 from service.metrics import Metrics
+from service.recording import Recorder
 from store.accounts import AuthStore
 from store.events import EventStore
+from streams.supervise import Supervisor
 
 if TYPE_CHECKING:
     from alerts.runtime import PublishRuntime
@@ -51,6 +53,16 @@ async def get_metrics(request: Request) -> Metrics:
     return metrics
 
 
+async def get_supervisor(request: Request) -> Supervisor:
+    supervisor: Supervisor = request.app.state.supervisor
+    return supervisor
+
+
+async def get_recorder(request: Request) -> Recorder:
+    recorder: Recorder = request.app.state.recorder
+    return recorder
+
+
 async def get_publish(request: Request) -> PublishRuntime:
     publish: PublishRuntime = request.app.state.publish
     return publish
@@ -80,3 +92,5 @@ PublishDep = Annotated["PublishRuntime", Depends(get_publish)]
 RegistryDep = Annotated[CameraRegistry, Depends(get_registry)]
 AuthDep = Annotated[AuthStore, Depends(get_auth)]
 LoginGuardDep = Annotated[LoginGuard, Depends(get_login_guard)]
+SupervisorDep = Annotated[Supervisor, Depends(get_supervisor)]
+RecorderDep = Annotated[Recorder, Depends(get_recorder)]

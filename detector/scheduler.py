@@ -14,6 +14,11 @@ it collected while the next thread collects: model runs overlap (onnxruntime ses
 concurrent runs), so one thread's Python work between runs no longer idles the cores. A camera
 whose frame is being scored is skipped until its result is handled, so each camera's frames are
 still scored and smoothed one at a time and in order.
+
+Each scoring thread is supervised (:mod:`streams.supervise`): an exception in a round (the
+model run, the handler the detections go to, the tick) is logged with the cameras of the
+batch, counted, and the thread goes on with the next batch; the frames of the failed batch
+are lost, never the thread.
 """
 
 from __future__ import annotations
@@ -31,11 +36,17 @@ from detector.config import DetectorConfig
 from detector.model import CameraRules, OnnxModel
 from detector.types import Detection
 from streams.frame import Frame
+from streams.supervise import Heartbeat, Supervisor
 
 log = logging.getLogger(__name__)
 
 # How often the idle loop wakes up to call ``on_tick`` (expiring events of silent cameras).
 TICK_S = 1.0
+# A scoring thread beats at least this often: an idle wait is TICK_S, a large batch on CPU a few
+# seconds. It counts as stalled after streams.supervise.STALL_INTERVALS of these.
+BEAT_S = 5.0
+# Pause after a failed round, so that an error on every round cannot spin a core.
+ERROR_PAUSE_S = 0.1
 
 
 class FrameSource(Protocol):
@@ -125,7 +136,11 @@ class Scheduler:
         rules: Callable[[], Mapping[str, CameraRules]] = dict,
         observer: BatchObserver | None = None,
         on_tick: Callable[[], None] | None = None,
+        supervisor: Supervisor | None = None,
+        label: str = "",
     ) -> None:
+        """``supervisor``: where the scoring threads' heartbeats and errors go (a private one
+        when None); ``label`` names this scheduler's threads there (e.g. the model's name)."""
         self.model = model
         self._sources = sources
         self._handle = handle
@@ -133,6 +148,8 @@ class Scheduler:
         self._config = config
         self._observer = observer
         self._on_tick = on_tick
+        self._supervisor = supervisor or Supervisor()
+        self._label = label
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -157,13 +174,12 @@ class Scheduler:
     def start(self) -> None:
         self._stop.clear()
         count = self._config.scoring_threads
+        names = ["scheduler" if count == 1 else f"scheduler-{i}" for i in range(count)]
         self._threads = [
             threading.Thread(
-                target=self._loop,
-                name="scheduler" if count == 1 else f"scheduler-{i}",
-                daemon=True,
+                target=self._loop, args=(self._heartbeat(name),), name=name, daemon=True
             )
-            for i in range(count)
+            for name in names
         ]
         for thread in self._threads:
             thread.start()
@@ -178,22 +194,54 @@ class Scheduler:
         self._carry = None  # a frame left over is stale by the next start
         self._in_flight.clear()
 
-    def _loop(self) -> None:
+    def _heartbeat(self, thread: str) -> Heartbeat:
+        name = f"{thread} ({self._label})" if self._label else thread
+        return self._supervisor.heartbeat(name, "scorer", BEAT_S)
+
+    def _loop(self, beat: Heartbeat) -> None:
         pace = _Pace()
-        while not self._stop.is_set():
-            with self._collecting:
-                frames = self.collect()
-                full, extra = self._full, self._extra
-                with self._flight_lock:
-                    self._in_flight.update(f.camera_id for f in frames)
-            if frames:
+        try:
+            while not self._stop.is_set():
+                beat.beat()
+                failed = False
+                frames: list[Frame] = []
                 try:
-                    self._timed_batch(frames, pace, full=full, extra=extra)
-                finally:
-                    with self._flight_lock:
-                        self._in_flight.difference_update(f.camera_id for f in frames)
-                    self._wake.set()  # their next frames may be waiting
-            self._maybe_tick()
+                    frames, full, extra = self._take_batch()
+                    if frames:
+                        self._score(frames, pace, full=full, extra=extra)
+                except Exception as exc:  # loop boundary: the thread outlives any one batch
+                    cams = ", ".join(sorted({f.camera_id for f in frames}))
+                    failed = self._failed(beat, exc, f"cameras {cams}" if cams else "collecting")
+                try:
+                    self._maybe_tick()
+                except Exception as exc:  # e.g. expiring events; the next tick tries again
+                    failed = self._failed(beat, exc, "the once-a-second tick")
+                if not failed:
+                    beat.ok()
+        finally:
+            self._supervisor.retire(beat)
+
+    def _failed(self, beat: Heartbeat, exc: Exception, context: str) -> bool:
+        beat.failed(exc, context)
+        self._stop.wait(ERROR_PAUSE_S)
+        return True
+
+    def _take_batch(self) -> tuple[list[Frame], bool, int]:
+        """Collect a batch and mark its cameras in flight: (frames, full, extra frames)."""
+        with self._collecting:
+            frames = self.collect()
+            full, extra = self._full, self._extra
+            with self._flight_lock:
+                self._in_flight.update(f.camera_id for f in frames)
+        return frames, full, extra
+
+    def _score(self, frames: list[Frame], pace: _Pace, *, full: bool, extra: int) -> None:
+        try:
+            self._timed_batch(frames, pace, full=full, extra=extra)
+        finally:
+            with self._flight_lock:
+                self._in_flight.difference_update(f.camera_id for f in frames)
+            self._wake.set()  # their next frames may be waiting
 
     def _maybe_tick(self) -> None:
         """Call ``on_tick`` about once a second, from whichever scoring thread is free."""

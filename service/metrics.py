@@ -16,11 +16,14 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
 from detector.types import EventUpdate
+from service.runtime_metrics import RuntimeCollector
 from streams.state import StreamState
 
 if TYPE_CHECKING:
     from service.pipeline import CameraView, PipelineLike
+    from service.record_queue import Backlog
     from store.health import StorageHealth
+    from streams.supervise import Supervisor
 
 PREFIX = "emberwatch_"
 # Batch sizes are bounded by detector.max_batch (<= 1024).
@@ -185,9 +188,15 @@ class Metrics:
         self.registry.register(_CameraCollector(self._views, clock))
         self._storage: StorageHealth | None = None
         self.registry.register(_StorageCollector(lambda: self._storage))
+        self._runtime = RuntimeCollector()
+        self.registry.register(self._runtime)
 
     def watch_storage(self, health: StorageHealth) -> None:
         self._storage = health
+
+    def watch_runtime(self, supervisor: Supervisor, backlog: Callable[[], Backlog]) -> None:
+        """Export the supervised threads and the recorder's backlog."""
+        self._runtime.watch(supervisor, backlog)
 
     def attach(self, pipeline: PipelineLike) -> None:
         self._pipeline = pipeline

@@ -25,6 +25,7 @@ from streams.memory import release_frame_buffers
 from streams.redact import redact_url
 from streams.source import CameraSource
 from streams.state import SourceStats, StreamState
+from streams.supervise import Supervisor
 
 __all__ = [
     "BatchObserver",
@@ -78,9 +79,15 @@ class Pipeline:
         model: OnnxModel | None = None,
         on_scored: ScoredHook | None = None,
         mutes: MuteSource | None = None,
+        supervisor: Supervisor | None = None,
     ) -> None:
-        """``model``: the already loaded model of ``config.model_dir`` (tests, benchmarks)."""
+        """``model``: the already loaded model of ``config.model_dir`` (tests, benchmarks).
+
+        ``supervisor`` watches the decode and scoring threads (a private one when None). The
+        sink is called on the scoring threads: it must not block (the service queues).
+        """
         self.config = config
+        self.supervisor = supervisor or Supervisor()
         self._sink = sink
         self._on_scored = on_scored
         self._mutes = mutes
@@ -125,11 +132,15 @@ class Pipeline:
             rules=self._rules,
             observer=self._observer,
             on_tick=self._tick,  # with several models, on each of their threads
+            supervisor=self.supervisor,
+            label=model.spec.name,
         )
 
     def _build(self, cam: CameraConfig) -> _Camera:
         group = self._groups.get(cam.model_dir or self.config.model_dir)
-        source = CameraSource(cam, self.config.streams, notify=group.scheduler.wake)
+        source = CameraSource(
+            cam, self.config.streams, notify=group.scheduler.wake, supervisor=self.supervisor
+        )
         thresholds = group.model.thresholds(cam.thresholds)
         night = group.model.night_rule(Light(cam.latitude, cam.longitude), cam.thresholds)
         smoother = CameraSmoother(

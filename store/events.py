@@ -1,8 +1,8 @@
-"""Event storage: the pipeline's sink (writes) and the API's queries (reads).
+"""Event storage: the recorder's writes and the API's queries (reads).
 
-Writes come from the scheduler thread (:meth:`EventStore.apply`) and from HTTP handlers
-(:meth:`EventStore.decide`); they are serialised by one lock so SQLite never sees two writers
-from this process. Reads run concurrently (WAL).
+Writes come from the recorder thread (:meth:`EventStore.apply`, :mod:`service.recording`) and
+from HTTP handlers (:meth:`EventStore.decide`); they are serialised by one lock so SQLite never
+sees two writers from this process. Reads run concurrently (WAL).
 
 How transitions become rows (unknown episodes, snapshots first) is described in
 :mod:`store.recorder`. Dismissing an event also mutes its region (:mod:`store.mutes`) in the same
@@ -167,7 +167,7 @@ class EventStore:
         """Store one transition; return the event id, or None when nothing was stored.
 
         Thread-safe. Database errors are logged with the camera id and swallowed so that the
-        scheduler thread calling this keeps running.
+        recorder thread calling this keeps running.
         """
         with self._lock:
             try:

@@ -27,6 +27,7 @@ from streams.redact import redact_text, redact_url
 from streams.sampler import IntervalSampler
 from streams.slot import LatestSlot
 from streams.state import SourceStats, StreamState, check_transition
+from streams.supervise import Heartbeat, Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -82,12 +83,15 @@ class CameraSource:
     until a non-looping file ends (STOPPED). Network errors are retried forever with capped
     exponential backoff; a looping file seeks back to its start. Frames due at
     ``camera.interval_s`` of wall-clock time get ``ts = time.time()`` and are put in the slot;
-    other frames are never converted. Nothing raises out of the thread.
+    other frames are never converted. Nothing raises out of the thread: an unexpected error is
+    logged, counted by ``supervisor`` (kind ``decoder``) and the camera reconnects after a
+    backoff. The thread beats its heartbeat at every frame, keyframe and reconnect.
 
     Args:
         camera: the camera's configuration (URL, interval, decode mode, loop/realtime).
         settings: timeouts and backoff limits.
         notify: called after every frame put in the slot (wakes the scheduler).
+        supervisor: watches the decode thread (a private one when None).
     """
 
     def __init__(
@@ -96,6 +100,7 @@ class CameraSource:
         settings: StreamSettings,
         *,
         notify: Callable[[], None] | None = None,
+        supervisor: Supervisor | None = None,
     ) -> None:
         self.camera = camera
         self.id = camera.id
@@ -114,6 +119,10 @@ class CameraSource:
         initial = settings.backoff_initial_s
         self._backoff = Backoff(initial, max(initial, settings.backoff_max_s))
         self._thread: threading.Thread | None = None
+        self._supervisor = supervisor or Supervisor()
+        # A read or an open returns within its timeout: a silent thread beyond that is stuck.
+        beat_s = max(settings.read_timeout_s, settings.open_timeout_s)
+        self._beat = Heartbeat(f"cam-{self.id}", "decoder", beat_s, self._supervisor)
 
     # ----------------------------------------------------------------- public API
 
@@ -122,6 +131,7 @@ class CameraSource:
         if self._thread is not None or self._stop.is_set():
             raise RuntimeError(f"camera {self.id} was already started or stopped")
         self._thread = threading.Thread(target=self._run, name=f"cam-{self.id}", daemon=True)
+        self._supervisor.watch(self._beat)
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -184,13 +194,19 @@ class CameraSource:
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
-                self._set_state(StreamState.CONNECTING)
-                if self._session():
-                    break
-        except Exception as exc:  # last resort: the thread must end cleanly, never raise
+                try:
+                    self._set_state(StreamState.CONNECTING)
+                    if self._session():
+                        break
+                except Exception as exc:  # last resort: count it, back off, connect again
+                    self._beat.failed(exc, f"camera {self.id}", detail=self._describe(exc))
+                    if self._failed(f"decode thread failed: {self._describe(exc)}"):
+                        break
+        except Exception as exc:  # the backoff itself failed: end cleanly, never raise
             log.error("camera %s: decode thread failed: %s", self.id, self._describe(exc))
         finally:
             self._set_state(StreamState.STOPPED)
+            self._supervisor.retire(self._beat)
 
     def _session(self) -> bool:
         """One connection, from open to its end. Returns True when the source is finished."""
@@ -207,6 +223,7 @@ class CameraSource:
         except StreamError as exc:
             return self._failed(str(exc))
         except Exception as exc:  # loop boundary: one camera must never kill its thread
+            self._beat.failed(exc, f"camera {self.id}", detail=self._describe(exc))
             return self._failed(f"{self._safe_url}: {self._describe(exc)}")
         if self._stop.is_set():
             return True
@@ -248,6 +265,7 @@ class CameraSource:
 
     def _want_key(self, session: _Session, t: float | None) -> bool:
         """Whether the keyframe at stream time ``t`` is worth decoding (files are paced here)."""
+        self._beat.ok()
         if session.pacer is not None and not session.pacer.wait(t):
             return False
         if session.sampler.would_take(time.time()):
@@ -269,6 +287,7 @@ class CameraSource:
         for index, t, picture in decoded:
             if session.pacer is not None and not session.pacer.wait(t):
                 break
+            self._beat.ok()
             if count == 0:
                 self._decoding()
             count = index + 1
@@ -301,6 +320,7 @@ class CameraSource:
         if self._stop.is_set():
             return True
         delay = self._backoff.failure(time.monotonic())
+        self._beat.waiting(delay)
         self._set_state(StreamState.BACKOFF, f"retry in {delay:.1f} s")
         return self._stop.wait(delay)
 

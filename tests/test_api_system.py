@@ -56,10 +56,27 @@ def test_healthz(client: TestClient, fake_pipeline: FakePipeline) -> None:
     assert isinstance(body.pop("free_bytes"), int)
     assert body == {
         "status": "ok",
+        "reasons": [],
+        "recorder": {"depth": 0, "capacity": 256, "dropped": 0, "oldest_age_s": None},
         "database": "ok",
         "cameras": {"streaming": 1, "backoff": 1},
         "storage": "ok",
     }
+
+
+def test_healthz_is_degraded_while_most_cameras_fail(
+    client: TestClient, fake_pipeline: FakePipeline
+) -> None:
+    fake_pipeline.set_stats("ridge", state=StreamState.BACKOFF)
+    fake_pipeline.set_stats("valley", state=StreamState.BACKOFF)
+    response = client.get("/healthz")
+    assert response.status_code == 200  # degraded still serves: monitoring reads the body
+    assert response.json()["status"] == "degraded"
+    assert response.json()["reasons"] == [
+        {"code": "cameras_failing", "detail": "2 of 2 cameras failing"}
+    ]
+    fake_pipeline.set_stats("valley", state=StreamState.STREAMING)
+    assert client.get("/healthz").json()["status"] == "ok"
 
 
 def test_failing_writes_make_health_degraded_until_one_succeeds(client: TestClient) -> None:
@@ -136,6 +153,18 @@ def test_metrics(client: TestClient, fake_pipeline: FakePipeline) -> None:
     assert _sample(text, "emberwatch_batch_frames_sum") == 2
     assert _sample(text, "emberwatch_batch_inputs_sum") == 24
     assert _sample(text, "emberwatch_batch_stage_seconds_count", stage="inference") == 1
+    # The app's own threads and the recorder's queue.
+    assert _sample(text, "emberwatch_thread_errors_total", thread="recorder") == 0
+    assert _sample(text, "emberwatch_thread_errors_total", thread="alert_sender") == 0
+    beat = _sample(
+        text, "emberwatch_thread_heartbeat_age_seconds", thread="recorder", kind="recorder"
+    )
+    assert beat is not None and beat >= 0
+    assert _sample(text, "emberwatch_threads_stalled") == 0
+    assert _sample(text, "emberwatch_recorder_queue_depth") == 0
+    assert _sample(text, "emberwatch_recorder_queue_capacity") == 256
+    assert _sample(text, "emberwatch_recorder_dropped_total") == 0
+    assert _sample(text, "emberwatch_recorder_oldest_age_seconds") == 0
 
 
 def test_two_apps_in_one_process_do_not_clash(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ event can only reach the page over the live feed.
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,9 +18,10 @@ import pytest
 
 from api.app import create_app
 from benchmarks.synth import SynthSpec, write_clip
+from detector.types import Transition
 from service.config import AppConfig
 from store.roles import Role
-from tests.fixtures.app import LiveServer
+from tests.fixtures.app import T0, LiveServer, make_update
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -258,3 +260,29 @@ def test_admin_adds_an_email_department(
             ("Forestry", ("duty@forest.example.org", "chief@forest.example.org"), None)
         ]
         page.context.close()
+
+
+def test_the_camera_wall_shows_the_recorders_backlog(
+    browser: Browser, live_service: LiveServer, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page = login(browser, live_service.url, "olga")
+    page.click("#nav button[data-view=cameras]")
+    health = page.locator("#health")
+    expect(health).to_be_hidden()
+    recorder = live_service.app.state.recorder
+    # Another connection holds the database's write lock: the recorder waits on the first
+    # transition, the next two queue up behind it.
+    other = sqlite3.connect(tmp_path / "data" / "emberwatch.db", timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        for track in range(3):
+            recorder.submit(make_update("hill", Transition.OPENED, T0 + track, track=track))
+        expect(health).to_contain_text("Recorder backlog: 2 of 256 waiting", timeout=30_000)
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    assert recorder.drain(60)
+    expect(health).to_be_hidden(timeout=30_000)
+    page.context.close()

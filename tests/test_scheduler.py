@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -9,12 +10,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from detector.config import DetectorConfig
 from detector.model import CameraRules, OnnxModel, StageTimes
 from detector.scheduler import Scheduler
 from detector.types import Detection
 from streams.frame import Frame
+from streams.supervise import Supervisor
 
 
 class LatestOnly:
@@ -187,3 +190,36 @@ def test_on_tick_keeps_running_with_several_idle_scoring_threads() -> None:
         assert ticks.wait(10)  # not only once
     finally:
         sched.stop()
+
+
+def test_an_error_in_the_handler_is_counted_and_the_scoring_thread_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    cams = [LatestOnly("a"), LatestOnly("b")]
+    supervisor = Supervisor()
+    handled: Counter[str] = Counter()
+    done = threading.Event()
+
+    def handle(dets: list[Detection]) -> None:
+        if not handled:
+            handled["failed"] += 1
+            raise RuntimeError("injected")
+        handled.update(d.camera_id for d in dets)
+        if min(handled["a"], handled["b"]) >= 2:
+            done.set()
+
+    config = DetectorConfig(max_batch=8, batch_timeout_s=0)
+    sched = Scheduler(SlowModel(), lambda: cams, handle, config, supervisor=supervisor)
+    with caplog.at_level(logging.ERROR, logger="streams.supervise"):
+        sched.start()
+        try:
+            assert done.wait(30), "the scoring thread did not go on after the error"
+            [thread] = supervisor.statuses()
+            assert (thread.kind, thread.stalled, thread.error) == ("scorer", False, None)
+        finally:
+            sched.stop()
+    assert supervisor.errors() == {"scorer": 1}
+    assert supervisor.statuses() == []  # stopped on purpose: no longer watched
+    [record] = caplog.records
+    assert "cameras a, b failed" in record.getMessage()
+    assert "RuntimeError: injected" in record.getMessage()

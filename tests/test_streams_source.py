@@ -17,6 +17,7 @@ from streams.config import CameraConfig, DecodeMode, StreamSettings
 from streams.frame import Frame
 from streams.source import CameraSource
 from streams.state import StreamState
+from streams.supervise import Supervisor
 from tests.fixtures.media import MakeRtspServer, SynthClips
 
 FAST = StreamSettings(  # type: ignore[call-arg]
@@ -263,6 +264,29 @@ def test_unexpected_errors_never_escape_the_thread(
     # line is the record that lasts.
     assert f"camera cam0: {synth_clips.smoke_mp4}: RuntimeError: scheduler exploded" in caplog.text
     assert source.running
+
+
+def test_an_unexpected_error_is_counted_and_the_decoder_beats_on(synth_clips: SynthClips) -> None:
+    supervisor = Supervisor()
+    calls: list[int] = []
+
+    def notify() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("scheduler exploded")
+
+    camera = CameraConfig(id="ridge", url=str(synth_clips.smoke_mp4), realtime=False, loop=True)
+    source = CameraSource(camera, FAST, notify=notify, supervisor=supervisor)
+    source.start()
+    try:
+        assert wait_for(lambda: len(calls) >= 3), "the decoder did not go on"
+        assert supervisor.errors() == {"decoder": 1}
+        [status] = supervisor.statuses()
+        assert (status.name, status.kind, status.stalled) == ("cam-ridge", "decoder", False)
+        assert wait_for(lambda: supervisor.statuses()[0].error is None)  # decoding again
+    finally:
+        source.stop(timeout=10)
+    assert supervisor.statuses() == []
 
 
 def test_lifecycle_guards(synth_clips: SynthClips) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from dataclasses import asdict
 
 from fastapi import APIRouter, Response, status
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.deps import MetricsDep, PipelineDep, StoreDep
-from api.schemas import HealthOut
+from api.deps import MetricsDep, PipelineDep, RecorderDep, StoreDep, SupervisorDep
+from api.schemas import HealthOut, HealthReasonOut, RecorderOut
+from service.health import degraded_reasons
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["system"])
@@ -17,26 +19,43 @@ router = APIRouter(tags=["system"])
 
 @router.get(
     "/healthz",
-    summary="Liveness and readiness: database reachable, storage, cameras per stream state",
+    summary="Liveness and readiness: database, storage, threads, recorder backlog, cameras",
     responses={503: {"model": HealthOut, "description": "The database is unreachable."}},
 )
-def healthz(store: StoreDep, pipeline: PipelineDep, response: Response) -> HealthOut:
-    cameras = dict(Counter(str(view.stats.state) for view in pipeline.cameras()))
-    storage, free = store.health.status(), store.health.free_bytes()
+def healthz(
+    store: StoreDep,
+    pipeline: PipelineDep,
+    supervisor: SupervisorDep,
+    recorder: RecorderDep,
+    response: Response,
+) -> HealthOut:
+    """200 with ``ok`` or ``degraded`` (and its reasons) while the database answers, else 503."""
+    views = pipeline.cameras()
+    cameras = dict(Counter(str(view.stats.state) for view in views))
+    storage, free, backlog = store.health.status(), store.health.free_bytes(), recorder.backlog()
+    reasons = degraded_reasons(
+        storage=storage,
+        threads=supervisor.statuses(),
+        backlog=backlog,
+        cameras=[view.stats for view in views],
+    )
+    out = HealthOut(
+        status="degraded" if reasons else "ok",
+        reasons=[HealthReasonOut(code=r.code, detail=r.detail) for r in reasons],
+        recorder=RecorderOut(**asdict(backlog)),
+        database="ok",
+        cameras=cameras,
+        storage=storage,
+        free_bytes=free,
+    )
     try:
         store.ping()
     except SQLAlchemyError as exc:
         # Details go to the log only: driver messages can carry host names or user names.
         log.error("health check: database unreachable: %s", type(exc).__name__)
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-        return HealthOut(
-            status="error", database="unreachable", cameras=cameras, storage=storage,
-            free_bytes=free,
-        )  # fmt: skip
-    overall = "ok" if storage == "ok" else "degraded"
-    return HealthOut(
-        status=overall, database="ok", cameras=cameras, storage=storage, free_bytes=free
-    )
+        return out.model_copy(update={"status": "error", "database": "unreachable"})
+    return out
 
 
 @router.get(

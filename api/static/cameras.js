@@ -1,4 +1,5 @@
-// Camera wall (latest frame, stream state, frame age, lag, muted regions) and the mask editor.
+// Camera wall (latest frame, stream state, frame age, lag, muted regions), the service's health
+// above it, and the mask editor.
 "use strict";
 
 const WALL_REFRESH_MS = 3000;
@@ -18,8 +19,10 @@ const Wall = {
     this.stop();
     const tick = async () => {
       try {
-        const [cams, mutes] = await Promise.all([this.loadCameras(), api("/api/mutes")]);
+        const [cams, mutes, health] = await Promise.all(
+          [this.loadCameras(), api("/api/mutes"), Health.load()]);
         this.render(cams, mutes);
+        Health.render(health);
       } catch (err) {
         if (err.status !== 401) toast(t("error.generic", { detail: err.message }), "error");
       }
@@ -104,6 +107,34 @@ const Wall = {
     const next = new Image();
     next.onload = () => { img.src = next.src; };
     next.src = withParam(cam.latest_url, "t", Date.now());
+  },
+};
+
+// /healthz above the wall: why the service is degraded, and the recorder's backlog while it
+// has one (events are stored late; plain score points may be dropped, never an event).
+const Health = {
+  async load() {
+    try {
+      return await api("/healthz");
+    } catch (err) {
+      if (err.status === 503) return { status: "error", reasons: [], recorder: null };
+      throw err;
+    }
+  },
+
+  render(health) {
+    const lines = health.reasons.map((r) => t("health." + r.code, { detail: r.detail }));
+    const backlog = health.recorder;
+    if (backlog && (backlog.depth > 0 || backlog.dropped > 0)) {
+      lines.push(t("health.backlog", {
+        depth: backlog.depth, capacity: backlog.capacity, dropped: backlog.dropped,
+        age: fmtDuration(backlog.oldest_age_s || 0),
+      }));
+    }
+    const box = document.getElementById("health");
+    box.hidden = health.status === "ok" && lines.length === 0;
+    const title = health.status === "ok" ? [] : [el("b", {}, t("health." + health.status))];
+    box.replaceChildren(...title, ...lines.map((line) => el("div", {}, line)));
   },
 };
 
