@@ -8,12 +8,12 @@ benchmarked are listed in the results' ``failures``; :class:`BenchError` when no
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from benchmarks.progress import progress_bar
 from detector.config import DEFAULT_MODEL
 from streams.config import CameraConfig
 
@@ -119,36 +119,6 @@ def plan_all(
     return plans, failures
 
 
-class _Bar:
-    """Progress over (model, clip) pairs: ``working`` names the current one, ``done`` counts it."""
-
-    def __init__(self, progress: Any, task: Any) -> None:
-        self._progress, self._task = progress, task
-
-    def working(self, description: str) -> None:
-        self._progress.update(self._task, description=description)
-
-    def done(self) -> None:
-        self._progress.update(self._task, advance=1)
-
-
-@contextmanager
-def progress_bar(total: int, enabled: bool) -> Iterator[_Bar]:
-    """A rich progress bar on stderr (drawn only when ``enabled``)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        disable=not enabled,
-    ) as progress:
-        yield _Bar(progress, progress.add_task("clips", total=total))
-
-
 @dataclass(frozen=True, slots=True)
 class BenchRun:
     """Everything one benchmark run produced, before it is written out."""
@@ -178,7 +148,7 @@ def run_bench(
     runs: list[list[ClipRun]] = [[] for _ in models]
     with (
         frames_path.open("w", encoding="utf-8") as fh,
-        progress_bar(len(models) * len(plans), show_progress) as bar,
+        progress_bar(len(models) * len(plans), show_progress, "clips") as bar,
     ):
         for loaded, model_runs in zip(models, runs, strict=True):
             for plan in plans:

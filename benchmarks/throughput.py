@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from benchmarks.progress import progress_bar
+
 if TYPE_CHECKING:
     from benchmarks.rtsp import RtspServer
     from benchmarks.throughput_report import StepResult
@@ -165,29 +167,17 @@ def ramp_system(system: str, settings: Settings, step: Step) -> list[StepResult]
 
 @contextmanager
 def display(enabled: bool, total: int) -> Iterator[Callable[[str, StepResult | None], None]]:
-    """A rich progress bar and a line per finished step, on stderr."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=not enabled,
-    ) as progress:
-        task = progress.add_task("starting", total=total)
+    """A progress bar and a line per finished step, on stderr."""
+    with progress_bar(total, enabled) as bar:
 
         def show(description: str, result: StepResult | None) -> None:
             if result is None:
-                progress.update(task, description=description)
+                bar.working(description)
                 return
-            progress.update(task, advance=1)
+            bar.done()
             p95 = "-" if result.latency_p95_s is None else f"{result.latency_p95_s:.2f}"
             verdict = "[green]ok[/]" if result.sustained else f"[red]{result.reason}[/]"
-            progress.console.print(
+            bar.say(
                 f"{result.system:>10} N={result.streams:<4} "
                 f"{result.cores:5.2f} cores ({100 * result.cores_per_stream:5.2f} per 100) "
                 f"p95 {p95} s  {result.rss_mb:6.0f} MiB  "
