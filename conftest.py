@@ -5,5 +5,6 @@ pytest_plugins = [
     "tests.fixtures.models",
     "tests.fixtures.app",
     "tests.fixtures.postgres",
+    "tests.fixtures.nats",
     "tests.fixtures.service",
 ]
