@@ -156,8 +156,23 @@ async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "the database is unavailable"}, status_code=503)
 
 
-def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> FastAPI:
-    """Build the app. ``pipeline``: use this instead of building the real one (tests)."""
+# Builds the app's pipeline from the run configuration, the event store and the metrics.
+PipelineFactory = Callable[[AppConfig, EventStore, Metrics], "PipelineLike"]
+
+
+def create_app(
+    config: AppConfig,
+    *,
+    pipeline: PipelineLike | None = None,
+    pipeline_factory: PipelineFactory | None = None,
+    close_stale: bool = True,
+) -> FastAPI:
+    """Build the app. ``pipeline``: use this instead of building the real one (tests).
+
+    ``pipeline_factory``: builds the pipeline instead of the local one (``serve --bus``: the
+    cameras run on workers); ``close_stale``: end the events a previous run left active (not
+    where other processes are still detecting them).
+    """
     metrics = Metrics()
     operator_stats = OperatorStatsCollector()
     metrics.registry.register(operator_stats)
@@ -180,13 +195,14 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
             store = EventStore(
                 engine, config.snapshot_dir, camera_names=names, mute_half_life_s=half_life
             )
-            store.close_stale()
+            if close_stale:
+                store.close_stale()
             metrics.watch_storage(store.health)
             app.state.auth = AuthStore(engine, token_lifetime_s=config.auth.token_lifetime_s)
             app.state.login = login
             operator_stats.attach(engine)
             await run_in_threadpool(app.state.auth.ensure_initial_admin, config.data_dir)
-            pipe = pipeline or _build_pipeline(run, store, metrics)
+            pipe = pipeline or (pipeline_factory or _build_pipeline)(run, store, metrics)
             _follow_mutes(store, pipe)
             metrics.attach(pipe)
             app.state.config, app.state.store, app.state.cameras = run, store, registry

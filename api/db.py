@@ -208,6 +208,7 @@ def make_engine(url: str) -> Engine:
 def metadata_with_all_tables() -> MetaData:
     """``Base.metadata`` with every table module imported (tables register on import)."""
     import api.auth_tables
+    import api.bus_tables
     import api.camera_registry
     import api.mutes
     import api.publish.tables  # noqa: F401

@@ -179,6 +179,21 @@ class EventStore:
             self._notify(EventChange(event_id, update.camera_id, update.cls, update.transition))
         return event_id
 
+    def record(self, update: EventUpdate) -> int | None:
+        """As :meth:`apply`, but a database error is raised: the caller retries the
+        transition (the bus recorder, which acknowledges only what was committed)."""
+        with self._lock:
+            event_id = self._recorder.record(update)
+        if event_id is not None:
+            self._notify(EventChange(event_id, update.camera_id, update.cls, update.transition))
+        return event_id
+
+    def adopt_episode(self, camera_id: str, cls: str, track: int, event_id: int) -> None:
+        """Continue stored event ``event_id`` with the episode's next transitions."""
+        with self._lock:
+            if not self._recorder.knows(camera_id, cls, track):
+                self._recorder.adopt(camera_id, cls, track, event_id)
+
     def close_stale(self) -> int:
         """End events a previous process left active (ended_at = last_seen_at); return count.
 

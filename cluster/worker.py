@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from api.config import AppConfig
+from api.metrics import Metrics
 from api.pipeline import Pipeline
 from cluster.assign import Member, moves, plan
 from cluster.bus import BUS_ERRORS, Bus, connect, entries, quietly, wait_or_timeout
@@ -43,13 +44,14 @@ class Worker:
         self,
         settings: ClusterSettings,
         config: AppConfig,
-        counters: BusCounters,
+        metrics: Metrics,
         *,
         pipeline: Pipeline | None = None,
     ) -> None:
         self.settings = settings
         self.config = config.model_copy(update={"cameras": []})
-        self.counters = counters
+        self.metrics = metrics
+        self.counters = BusCounters(metrics.registry)
         self.incarnation = uuid.uuid4().hex[:12]
         self._pipeline = pipeline
         self._desired = DesiredState()
@@ -64,9 +66,13 @@ class Worker:
         bus = await connect(self.settings, self.counters)
         leases = LeaseTable(bus.leases, name, self.incarnation)
         pipeline = self._pipeline or Pipeline(
-            self.config, publisher.sink, mutes=lambda cam: self._desired.mutes.get(cam, ())
+            self.config,
+            publisher.sink,
+            observer=self.metrics,
+            mutes=lambda cam: self._desired.mutes.get(cam, ()),
         )
         self._pipeline = pipeline
+        self.metrics.attach(pipeline)
         await asyncio.to_thread(pipeline.start)
         sending = asyncio.create_task(publisher.run(bus))
         log.info("worker %s (capacity %g) running", name, self.settings.capacity)

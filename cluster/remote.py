@@ -1,0 +1,214 @@
+"""The API replica's pipeline when cameras are analysed by workers (``serve --bus``).
+
+It implements what the HTTP layer needs of a pipeline from the bus: the camera list and each
+camera's state from the workers' status entries (with who holds it and since when), camera
+changes and muted regions written to the buckets the workers read, and, while this replica
+holds the recorder role, the events stream recorded into the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from api.metrics import Metrics
+from api.pipeline_types import CameraView
+from api.store import EventStore
+from cluster.bus import BUS_ERRORS, Bus, LoopThread, connect, entries, wait_or_timeout
+from cluster.ingest import record_forever
+from cluster.leases import Lease, LeaseTable, read_leases
+from cluster.metrics import BusCounters
+from cluster.records import BusRecords
+from cluster.settings import ClusterSettings
+from cluster.state import decode_cameras, encode_camera, encode_mutes
+from cluster.status import CameraStatus
+from detector.masks import Polygon
+from detector.types import Mute
+from streams.config import CameraConfig
+from streams.frame import Frame
+from streams.redact import redact_url
+from streams.state import SourceStats, StreamState
+
+log = logging.getLogger(__name__)
+ROLE = "recorder"
+#: How long an HTTP request waits for a bucket write (seconds).
+WRITE_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class BusView:
+    """What the bus said on the last read: cameras, their leases and their holders' status."""
+
+    cameras: dict[str, CameraConfig] = field(default_factory=dict)
+    leases: dict[str, Lease] = field(default_factory=dict)
+    status: dict[str, CameraStatus] = field(default_factory=dict)
+
+
+def camera_views(view: BusView) -> list[CameraView]:
+    """One view per camera; a camera without a holder's status is ``in hand-over``."""
+    out = []
+    for cfg in view.cameras.values():
+        lease, status = view.leases.get(cfg.id), view.status.get(cfg.id)
+        if not cfg.enabled:
+            stopped = SourceStats(cfg.id, StreamState.STOPPED, redact_url(cfg.url))
+            out.append(CameraView(cfg, stopped))
+            continue
+        if status is not None and lease is not None and status.holder == lease.holder:
+            out.append(replace(status.view(cfg), holder=lease.holder, held_since=lease.since))
+            continue
+        stats = SourceStats(cfg.id, StreamState.CONNECTING, redact_url(cfg.url))
+        holder, since = (lease.holder, lease.since) if lease else (None, None)
+        out.append(CameraView(cfg, stats, holder=holder, held_since=since, handover=True))
+    return out
+
+
+def _status(raw: dict[str, bytes]) -> dict[str, CameraStatus]:
+    out = {}
+    for key, value in raw.items():
+        with contextlib.suppress(ValueError):
+            out[key] = CameraStatus.model_validate_json(value)
+    return out
+
+
+class ClusterPipeline:
+    """A :class:`api.pipeline_types.CameraManager` whose cameras run on workers."""
+
+    def __init__(
+        self,
+        settings: ClusterSettings,
+        cameras: Sequence[CameraConfig],
+        store: EventStore,
+        metrics: Metrics,
+    ) -> None:
+        self.settings = settings
+        self.counters = BusCounters(metrics.registry)
+        self._seed = list(cameras)
+        self._store = store
+        self._records = BusRecords(store, metrics, self.counters)
+        self._thread = LoopThread(f"bus-{settings.name}")
+        self._view = BusView(cameras={c.id: c for c in cameras})
+        self._bus: Bus | None = None
+        self._main: concurrent.futures.Future[None] | None = None
+        self._stopping: asyncio.Event | None = None
+        self.incarnation = uuid.uuid4().hex[:12]
+
+    # --- PipelineLike ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Connect in the background: the API serves (from the database) while the bus is away."""
+        self._thread.start()
+        self._stopping = self._thread.call(_event(), 5)
+        self._main = self._thread.submit(self._run(self._stopping))
+
+    def stop(self) -> None:
+        if self._stopping is not None:
+            self._thread.call_soon(self._stopping.set)
+        if self._main is not None:
+            with contextlib.suppress(Exception):
+                self._main.result(30)
+        self._thread.stop()
+
+    def cameras(self) -> list[CameraView]:
+        return camera_views(self._view)
+
+    def latest_frame(self, camera_id: str) -> Frame | None:
+        return None  # frames stay on the worker
+
+    def set_mutes(self, camera_id: str, mutes: Sequence[Mute]) -> bool:
+        return self._write("mutes", camera_id, encode_mutes(mutes))
+
+    # --- CameraManager --------------------------------------------------------------------
+
+    def add_camera(self, cam: CameraConfig) -> None:
+        self._view = replace(self._view, cameras={**self._view.cameras, cam.id: cam})
+        self._write("cameras", cam.id, encode_camera(cam))
+
+    def remove_camera(self, camera_id: str) -> bool:
+        cameras = dict(self._view.cameras)
+        known = cameras.pop(camera_id, None) is not None
+        self._view = replace(self._view, cameras=cameras)
+        self._write("cameras", camera_id, None)
+        return known
+
+    def set_masks(self, camera_id: str, masks: Sequence[Polygon]) -> CameraConfig | None:
+        cam = self._view.cameras.get(camera_id)
+        if cam is None:
+            return None
+        updated = cam.model_copy(update={"masks": [list(p) for p in masks]})
+        self.add_camera(updated)
+        return updated
+
+    # --- the bus side ---------------------------------------------------------------------
+
+    def _write(self, bucket: str, key: str, value: bytes | None) -> bool:
+        """Write (or delete) ``key`` of a bucket; False when the bus is not reachable now."""
+        bus = self._bus
+        if bus is None:
+            log.warning("bus: not connected, %s of camera %s not written", bucket, key)
+            return False
+        kv = getattr(bus, bucket)
+        action = kv.put(key, value) if value is not None else kv.delete(key)
+        try:
+            self._thread.call(action, WRITE_TIMEOUT_S)
+        except BUS_ERRORS as exc:
+            log.warning("bus: %s of camera %s not written: %s", bucket, key, type(exc).__name__)
+            return False
+        return True
+
+    async def _run(self, stopping: asyncio.Event) -> None:
+        bus = await connect(self.settings, self.counters)
+        self._bus = bus
+        role = LeaseTable(bus.roles, self.settings.name, self.incarnation)
+        recording: asyncio.Task[None] | None = None
+        try:
+            await self._publish_seed(bus)
+            while not stopping.is_set():
+                try:
+                    recording = await self._tick(bus, role, recording)
+                except BUS_ERRORS as exc:
+                    log.warning("bus: read failed: %s", type(exc).__name__)
+                await wait_or_timeout(stopping, self.settings.tick_s)
+        finally:
+            if recording is not None:
+                recording.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await recording
+            await role.release_all()
+            await bus.close()
+
+    async def _publish_seed(self, bus: Bus) -> None:
+        """Put the configured cameras and their stored mutes where the workers read them."""
+        on_bus = decode_cameras(await entries(bus.cameras))
+        for cam in self._seed:
+            if on_bus.get(cam.id) != cam:
+                await bus.cameras.put(cam.id, encode_camera(cam))
+            mutes = [m.mute() for m in await asyncio.to_thread(self._store.mutes, cam.id)]
+            await bus.mutes.put(cam.id, encode_mutes(mutes))
+
+    async def _tick(
+        self, bus: Bus, role: LeaseTable, recording: asyncio.Task[None] | None
+    ) -> asyncio.Task[None] | None:
+        if await role.renew() and recording is not None:
+            log.warning("bus: recorder role lost")
+            recording.cancel()
+            recording = None
+        if not role.held and await role.acquire(ROLE, time.time()) is not None:
+            log.info("bus: this replica records the events stream")
+            recording = asyncio.create_task(record_forever(bus, self._records, self.counters))
+        raw_status = {k: e.value or b"" for k, e in (await entries(bus.status)).items()}
+        self._view = BusView(
+            cameras=decode_cameras(await entries(bus.cameras)),
+            leases=await read_leases(bus.leases),
+            status=_status(raw_status),
+        )
+        return recording
+
+
+async def _event() -> asyncio.Event:
+    return asyncio.Event()  # made on the loop that waits on it
