@@ -36,6 +36,11 @@ _START_BACKOFF_S = (0.2, 0.5, 1.0, 2.0)
 #: Snapshots not fetched within this long are dropped by the server (the recorder is down for
 #: longer than any outage it is meant to ride out).
 SNAPSHOT_MAX_AGE_S = 7 * 24 * 3600.0
+#: How long closing waits for the server to confirm what was sent (seconds).
+CLOSE_WAIT_S = 2.0
+
+
+BUS_ERRORS: tuple[type[BaseException], ...] = (NatsError, NatsTimeout, OSError, TimeoutError)
 
 
 @dataclass
@@ -53,10 +58,12 @@ class Bus:
     snapshots: ObjectStore
 
     async def close(self) -> None:
+        """Flush what was published and close; a bus that is away is not waited for."""
         try:
-            await self.nc.drain()
-        except NatsError as exc:
-            log.warning("bus: closing: %s", exc)
+            await asyncio.wait_for(self.nc.flush(), CLOSE_WAIT_S)
+        except BUS_ERRORS as exc:
+            log.warning("bus: not flushed at close: %s", type(exc).__name__)
+        await self.nc.close()
 
 
 async def _open_client(settings: ClusterSettings, counters: BusCounters) -> Client:
@@ -185,9 +192,6 @@ async def wait_or_timeout(event: asyncio.Event, seconds: float) -> bool:
         return True
     except TimeoutError:
         return False
-
-
-BUS_ERRORS: tuple[type[BaseException], ...] = (NatsError, NatsTimeout, OSError, TimeoutError)
 
 
 async def quietly(what: str, action: Awaitable[T]) -> T | None:

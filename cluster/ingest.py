@@ -85,10 +85,13 @@ async def _handle(bus: Bus, records: BusRecords, counters: BusCounters, raw: Any
     return True
 
 
-async def record_forever(bus: Bus, records: BusRecords, counters: BusCounters) -> None:
-    """Pull and record until cancelled (when this replica loses the recorder role)."""
+async def record_until(
+    bus: Bus, records: BusRecords, counters: BusCounters, done: asyncio.Event
+) -> None:
+    """Pull and record until ``done`` is set (this replica stops or lost the recorder role);
+    the message in hand is finished first."""
     sub = None
-    while True:
+    while not done.is_set():
         try:
             if sub is None:
                 sub = await _subscribe(bus)
@@ -97,6 +100,10 @@ async def record_forever(bus: Bus, records: BusRecords, counters: BusCounters) -
             await asyncio.sleep(0.1)
             continue
         for raw in batch:
+            if done.is_set():
+                break  # not acknowledged: delivered again to the next recorder
             if not await _handle(bus, records, counters, raw):
                 await asyncio.sleep(RETRY_S)
                 break  # the rest of the batch comes again, in order
+    if sub is not None:
+        await quietly("unsubscribe", sub.unsubscribe())

@@ -21,7 +21,7 @@ from api.metrics import Metrics
 from api.pipeline_types import CameraView
 from api.store import EventStore
 from cluster.bus import BUS_ERRORS, Bus, LoopThread, connect, entries, wait_or_timeout
-from cluster.ingest import record_forever
+from cluster.ingest import record_until
 from cluster.leases import Lease, LeaseTable, read_leases
 from cluster.metrics import BusCounters
 from cluster.records import BusRecords
@@ -96,6 +96,7 @@ class ClusterPipeline:
         self._bus: Bus | None = None
         self._main: concurrent.futures.Future[None] | None = None
         self._stopping: asyncio.Event | None = None
+        self._recording: tuple[asyncio.Event, asyncio.Task[None]] | None = None
         self.incarnation = uuid.uuid4().hex[:12]
 
     # --- PipelineLike ---------------------------------------------------------------------
@@ -165,22 +166,25 @@ class ClusterPipeline:
         bus = await connect(self.settings, self.counters)
         self._bus = bus
         role = LeaseTable(bus.roles, self.settings.name, self.incarnation)
-        recording: asyncio.Task[None] | None = None
         try:
             await self._publish_seed(bus)
             while not stopping.is_set():
                 try:
-                    recording = await self._tick(bus, role, recording)
+                    await self._tick(bus, role)
                 except BUS_ERRORS as exc:
                     log.warning("bus: read failed: %s", type(exc).__name__)
                 await wait_or_timeout(stopping, self.settings.tick_s)
         finally:
-            if recording is not None:
-                recording.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await recording
+            await self._stop_recording()
             await role.release_all()
             await bus.close()
+
+    async def _stop_recording(self) -> None:
+        if self._recording is not None:
+            done, task = self._recording
+            done.set()
+            await task
+            self._recording = None
 
     async def _publish_seed(self, bus: Bus) -> None:
         """Put the configured cameras and their stored mutes where the workers read them."""
@@ -191,23 +195,21 @@ class ClusterPipeline:
             mutes = [m.mute() for m in await asyncio.to_thread(self._store.mutes, cam.id)]
             await bus.mutes.put(cam.id, encode_mutes(mutes))
 
-    async def _tick(
-        self, bus: Bus, role: LeaseTable, recording: asyncio.Task[None] | None
-    ) -> asyncio.Task[None] | None:
-        if await role.renew() and recording is not None:
+    async def _tick(self, bus: Bus, role: LeaseTable) -> None:
+        if await role.renew():
             log.warning("bus: recorder role lost")
-            recording.cancel()
-            recording = None
+            await self._stop_recording()
         if not role.held and await role.acquire(ROLE, time.time()) is not None:
             log.info("bus: this replica records the events stream")
-            recording = asyncio.create_task(record_forever(bus, self._records, self.counters))
+            done = asyncio.Event()
+            task = asyncio.create_task(record_until(bus, self._records, self.counters, done))
+            self._recording = (done, task)
         raw_status = {k: e.value or b"" for k, e in (await entries(bus.status)).items()}
         self._view = BusView(
             cameras=decode_cameras(await entries(bus.cameras)),
             leases=await read_leases(bus.leases),
             status=_status(raw_status),
         )
-        return recording
 
 
 async def _event() -> asyncio.Event:
