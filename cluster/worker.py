@@ -75,7 +75,8 @@ class Worker:
         self.metrics.attach(pipeline)
         await asyncio.to_thread(pipeline.start)
         sending = asyncio.create_task(publisher.run(bus))
-        log.info("worker %s (capacity %g) running", name, self.settings.capacity)
+        log.info("worker %s (capacity %g, incarnation %s) running", name, self.settings.capacity,
+                 self.incarnation)  # fmt: skip
         try:
             while not stop.is_set():
                 try:
