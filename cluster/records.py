@@ -98,7 +98,7 @@ class BusRecords:
             )
         )
         with self._sessions() as session:
-            left = list(session.execute(query).tuples())
+            left = [(int(track), row) for track, row in session.execute(query)]
         for track, row in left:
             self._store.adopt_episode(row.camera_id, row.cls, track, row.id)
             self._store.record(_close(row, track))
