@@ -40,9 +40,11 @@ class RegionBody(BaseModel):
 
 
 class TransitionMessage(_Message):
-    """One EventUpdate; ``track`` and ``parent_track`` count within the worker's process."""
+    """One EventUpdate. ``track`` and ``parent_track`` count within one run of the camera in
+    the worker's process (``run``: it starts again from 0 when the camera is taken again)."""
 
     kind: Literal["transition"] = "transition"
+    run: str = Field("", max_length=32)
     cls: str
     transition: Transition
     started_at: float
@@ -76,7 +78,13 @@ def new_id() -> str:
 
 
 def transition_message(
-    update: EventUpdate, *, msg_id: str, worker: str, incarnation: str, sent_at: float
+    update: EventUpdate,
+    *,
+    msg_id: str,
+    worker: str,
+    incarnation: str,
+    sent_at: float,
+    run: str = "",
 ) -> TransitionMessage:
     """The message of ``update``; its snapshot object is named after the message id."""
     regions = tuple(RegionBody(cls=r.cls, score=r.score, box=r.box) for r in update.regions)
@@ -86,6 +94,7 @@ def transition_message(
         incarnation=incarnation,
         camera_id=update.camera_id,
         sent_at=sent_at,
+        run=run,
         cls=update.cls,
         transition=update.transition,
         started_at=update.started_at,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from cluster.bus import BUS_ERRORS, Bus
@@ -48,12 +48,16 @@ class Publisher:
         *,
         worker: str,
         incarnation: str,
+        runs: Mapping[str, str],
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """``runs``: camera id -> the id of its current run in this process (the worker
+        changes it whenever it starts the camera again: track numbers start again)."""
         self._loop = loop
         self._counters = counters
         self._worker = worker
         self._incarnation = incarnation
+        self._runs = runs
         self._clock = clock
         self._queue: asyncio.Queue[Outgoing] = asyncio.Queue()
         self._idle = asyncio.Event()
@@ -67,6 +71,7 @@ class Publisher:
             worker=self._worker,
             incarnation=self._incarnation,
             sent_at=self._clock(),
+            run=self._runs.get(update.camera_id, ""),
         )
         self._loop.call_soon_threadsafe(self.put, Outgoing(message, update.frame))
 

@@ -32,8 +32,9 @@ from streams.frame import Frame
 log = logging.getLogger(__name__)
 
 
-def episode_key(incarnation: str, camera_id: str, cls: str, track: int) -> str:
-    return f"{incarnation}/{camera_id}/{cls}/{track}"
+def episode_key(msg: TransitionMessage, track: int) -> str:
+    """One episode of one run of a camera in one worker process."""
+    return f"{msg.incarnation}.{msg.run}/{msg.camera_id}/{msg.cls}/{track}"
 
 
 class BusRecords:
@@ -62,13 +63,13 @@ class BusRecords:
         if self.seen(msg.id):
             self._counters.duplicates.inc()
             return None
-        key = episode_key(msg.incarnation, msg.camera_id, msg.cls, msg.track)
+        key = episode_key(msg, msg.track)
         with self._sessions() as session:
             episode = self._episode(session, key, msg)
             active = _active_event(session, episode.event_id)
             parent = msg.parent_event
             if parent is None and msg.parent_track is not None:
-                parent_key = episode_key(msg.incarnation, msg.camera_id, msg.cls, msg.parent_track)
+                parent_key = episode_key(msg, msg.parent_track)
                 parent = session.scalar(
                     select(BusEpisodeRow.event_id).where(BusEpisodeRow.key == parent_key)
                 )

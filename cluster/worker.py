@@ -57,12 +57,15 @@ class Worker:
         self._desired = DesiredState()
         self._applied: dict[str, CameraConfig] = {}
         self._applied_mutes: dict[str, tuple[Mute, ...]] = {}
+        self._runs: dict[str, str] = {}  # camera id -> its run (cluster.outgoing.Publisher)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop`` is set: hold this worker's share of the cameras."""
         loop = asyncio.get_running_loop()
         name = self.settings.name
-        publisher = Publisher(loop, self.counters, worker=name, incarnation=self.incarnation)
+        publisher = Publisher(
+            loop, self.counters, worker=name, incarnation=self.incarnation, runs=self._runs
+        )
         bus = await connect(self.settings, self.counters)
         leases = LeaseTable(bus.leases, name, self.incarnation)
         pipeline = self._pipeline or Pipeline(
@@ -145,6 +148,10 @@ class Worker:
             if wanted is None or not wanted.enabled:
                 continue  # released on the next tick
             if self._applied.get(cam) != wanted:
+                if cam in self._applied:  # changed: its events close in the run they began in
+                    await asyncio.to_thread(pipeline.remove_camera, cam)
+                # A new smoother numbers its tracks from 0 again: a new run keeps them apart.
+                self._runs[cam] = _next_run(self._runs.get(cam))
                 await asyncio.to_thread(pipeline.add_camera, wanted)
                 log.info("camera %s: analysed here", cam)
                 self._applied[cam] = wanted
@@ -179,3 +186,7 @@ async def _members(bus: Bus) -> Sequence[Member]:
             continue
         out.append(Member(name, capacity))
     return out
+
+
+def _next_run(previous: str | None) -> str:
+    return str(int(previous) + 1) if previous else "1"

@@ -7,8 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
+from api.bus_tables import BusEpisodeRow
 from api.db import init_db, make_engine
 from api.metrics import Metrics
 from api.store import EventStore
@@ -43,11 +45,16 @@ def records(engine: Engine, tmp_path: Path) -> tuple[BusRecords, EventStore]:
 
 
 def message(
-    transition: Transition, ts: float, *, incarnation: str = "inc-a", track: int = 0, **kw: object
+    transition: Transition,
+    ts: float,
+    *,
+    incarnation: str = "inc-a",
+    run: str = "1",
+    **kw: object,
 ) -> TransitionMessage:
-    update = make_update("ridge", transition, ts, started_at=T0, track=track, **kw)
+    update = make_update("ridge", transition, ts, started_at=T0, **kw)
     return transition_message(
-        update, msg_id=new_id(), worker="w1", incarnation=incarnation, sent_at=ts
+        update, msg_id=new_id(), worker="w1", incarnation=incarnation, sent_at=ts, run=run
     )
 
 
@@ -77,6 +84,21 @@ def test_same_track_of_two_worker_processes_is_two_events(engine: Engine, tmp_pa
     a = rec.transition(message(OPENED, T0, incarnation="inc-a"), None)
     b = rec.transition(message(OPENED, T0 + 1, incarnation="inc-b"), None)
     assert a is not None and b is not None and a != b
+
+
+def test_a_camera_started_again_in_one_process_numbers_its_tracks_anew(
+    engine: Engine, tmp_path: Path
+) -> None:
+    rec, store = records(engine, tmp_path)
+    first = rec.transition(message(OPENED, T0, run="1"), None)
+    assert rec.transition(message(CLOSED, T0 + 5, run="1"), None) == first
+    second = rec.transition(message(OPENED, T0 + 9, run="2"), None)  # track 0 again
+    assert rec.transition(message(UPDATED, T0 + 12, run="2"), None) == second != first
+    assert store.get_event(first).ended_at == T0 + 5  # type: ignore[arg-type]
+    assert store.get_event(second).ended_at is None  # type: ignore[arg-type]
+    with Session(engine) as session:  # each run's episode knows its own event
+        episodes = session.scalars(select(BusEpisodeRow.event_id).order_by(BusEpisodeRow.id))
+        assert list(episodes) == [first, second]
 
 
 def test_a_camera_taken_over_ends_the_dead_workers_events(engine: Engine, tmp_path: Path) -> None:
