@@ -391,3 +391,7 @@ bench_app.command("throughput", short_help="Cameras per core, against a naive lo
 from benchmarks.api_load_cli import api  # noqa: E402
 
 bench_app.command("api", short_help="Read API under concurrent viewers while cameras run.")(api)
+
+from benchmarks.cluster_split import split  # noqa: E402
+
+bench_app.command("split", short_help="The same cameras on one worker and on several.")(split)

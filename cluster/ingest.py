@@ -85,6 +85,12 @@ async def _handle(bus: Bus, records: BusRecords, counters: BusCounters, raw: Any
     return True
 
 
+async def _give_back(batch: list[Any]) -> None:
+    """Deliver these again soon, instead of after the acknowledgement wait."""
+    for raw in batch:
+        await quietly("nak", raw.nak(delay=RETRY_S))
+
+
 async def record_until(
     bus: Bus, records: BusRecords, counters: BusCounters, done: asyncio.Event
 ) -> None:
@@ -99,11 +105,13 @@ async def record_until(
         except BUS_ERRORS:  # nothing new, or the bus is away: it comes back
             await asyncio.sleep(0.1)
             continue
-        for raw in batch:
+        for i, raw in enumerate(batch):
             if done.is_set():
-                break  # not acknowledged: delivered again to the next recorder
+                await _give_back(batch[i:])  # to the next recorder, at once
+                break
             if not await _handle(bus, records, counters, raw):
+                await _give_back(batch[i + 1 :])  # after the one that failed, in order
                 await asyncio.sleep(RETRY_S)
-                break  # the rest of the batch comes again, in order
+                break
     if sub is not None:
         await quietly("unsubscribe", sub.unsubscribe())
