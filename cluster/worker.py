@@ -58,6 +58,7 @@ class Worker:
         self._applied: dict[str, CameraConfig] = {}
         self._applied_mutes: dict[str, tuple[Mute, ...]] = {}
         self._runs: dict[str, str] = {}  # camera id -> its run (cluster.outgoing.Publisher)
+        self._waiting = False  # cameras are planned here that another worker still holds
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop`` is set: hold this worker's share of the cameras."""
@@ -86,7 +87,10 @@ class Worker:
                     await self._tick(bus, leases, publisher, pipeline)
                 except BUS_ERRORS as exc:  # the client reconnects; the next tick tries again
                     log.warning("worker %s: tick failed: %s", name, type(exc).__name__)
-                await wait_or_timeout(stop, self.settings.tick_s)
+                # Cameras planned here but still held by their previous worker are freed on
+                # its next tick: look again soon, so a moved camera is not left unwatched.
+                wait = self.settings.tick_s / 4 if self._waiting else self.settings.tick_s
+                await wait_or_timeout(stop, wait)
         finally:
             await self._leave(bus, leases, publisher, pipeline)
             sending.cancel()
@@ -124,6 +128,10 @@ class Worker:
         current = await read_leases(bus.leases)
         planned = plan(enabled, members, {k: v.holder for k, v in current.items()})
         todo = moves(self.settings.name, planned, leases.held, current)
+        self._waiting = any(
+            w == self.settings.name and c in current and c not in leases.held
+            for c, w in planned.items()
+        )
         for cam in todo.release:
             await self._stop_camera(pipeline, cam)  # its events close before the others start
             await leases.release(cam)
