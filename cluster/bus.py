@@ -67,7 +67,11 @@ class Bus:
 
 
 async def _open_client(settings: ClusterSettings, counters: BusCounters) -> Client:
+    client: list[Client] = []  # the callbacks run after connect() returned it
+
     async def disconnected() -> None:
+        if client and client[0].is_closed:
+            return  # closed on purpose
         counters.disconnects.inc()
         log.warning("bus: disconnected, reconnecting")
 
@@ -81,7 +85,7 @@ async def _open_client(settings: ClusterSettings, counters: BusCounters) -> Clie
     attempt = 0
     while True:
         try:
-            return await nats.connect(
+            nc = await nats.connect(
                 servers=settings.servers,
                 name=settings.name,
                 max_reconnect_attempts=-1,  # forever
@@ -91,6 +95,8 @@ async def _open_client(settings: ClusterSettings, counters: BusCounters) -> Clie
                 reconnected_cb=reconnected,
                 error_cb=error,
             )
+            client.append(nc)
+            return nc
         except (OSError, NatsError) as exc:
             wait = _START_BACKOFF_S[min(attempt, len(_START_BACKOFF_S) - 1)]
             log.warning("bus: cannot connect (%s), again in %.1f s", type(exc).__name__, wait)
