@@ -28,7 +28,7 @@ from sqlalchemy import Engine, create_engine, text
 from api.publish.signing import verify_body
 from benchmarks.rtsp import RtspServer
 from benchmarks.synth import SynthSpec, write_clip
-from tests.fixtures.cluster import Cluster, client, fresh_database, wait_for
+from tests.fixtures.cluster import Cluster, admin_headers, client, fresh_database, wait_for
 from tests.fixtures.nats import NatsServer, nats_binary
 from tests.fixtures.webhooks import FAST_PUBLISH, Receiver
 
@@ -72,12 +72,6 @@ def _config(root: Path, model: Path, rtsp: RtspServer, database: str) -> Path:
     return path
 
 
-def _admin(config: Path, data_dir: Path) -> dict[str, str]:
-    from tests.test_service_restart import admin_token
-
-    return admin_token(config, data_dir)
-
-
 @pytest.fixture(scope="module")
 def running(
     tmp_path_factory: pytest.TempPathFactory,
@@ -91,7 +85,7 @@ def running(
     root = tmp_path_factory.mktemp("cluster")
     database = fresh_database(postgres_url)
     config = _config(root, plume_model_dir, rtsp_server, database)
-    auth = _admin(config, root / "api")  # creates the schema before any replica starts
+    auth = admin_headers(config, root / "api")  # creates the schema before any replica starts
     nats = NatsServer(exe).start()
     cluster = Cluster(nats.url, config, root)
     db = create_engine(database)
