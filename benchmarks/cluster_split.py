@@ -81,7 +81,7 @@ async def _bus_call(url: str, cameras: list[dict[str, Any]] | None) -> dict[str,
 
     from cluster.bus import connect, entries
     from cluster.metrics import BusCounters
-    from cluster.settings import ClusterSettings
+    from cluster.settings import STATUS, ClusterSettings
 
     settings = ClusterSettings(bus=url, name="bench", lease_ttl_s=LEASE_TTL_S)
     bus = await connect(settings, BusCounters(CollectorRegistry()))
@@ -90,7 +90,7 @@ async def _bus_call(url: str, cameras: list[dict[str, Any]] | None) -> dict[str,
             for cam in cameras:
                 await bus.cameras.put(cam["id"], json.dumps(cam).encode())
             return {}
-        return {k: json.loads(e.value or b"{}") for k, e in (await entries(bus.status)).items()}
+        return {k: json.loads(v) for k, v in (await entries(bus.js, STATUS)).items()}
     finally:
         await bus.close()
 

@@ -8,6 +8,7 @@ and the object store are created by whichever node comes first; later nodes find
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
@@ -20,7 +21,15 @@ from nats.aio.client import Client
 from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
-from nats.js.api import KeyValueConfig, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    KeyValueConfig,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
 from nats.js.errors import BadRequestError
 from nats.js.kv import KeyValue
 from nats.js.object_store import ObjectStore
@@ -38,6 +47,8 @@ _START_BACKOFF_S = (0.2, 0.5, 1.0, 2.0)
 SNAPSHOT_MAX_AGE_S = 7 * 24 * 3600.0
 #: How long closing waits for the server to confirm what was sent (seconds).
 CLOSE_WAIT_S = 2.0
+#: Entries fetched at once when a bucket is read whole.
+_READ_BATCH = 512
 
 
 BUS_ERRORS: tuple[type[BaseException], ...] = (NatsError, NatsTimeout, OSError, TimeoutError)
@@ -151,19 +162,39 @@ async def connect(settings: ClusterSettings, counters: BusCounters) -> Bus:
     return bus
 
 
-async def entries(kv: KeyValue, timeout: float = 5.0) -> dict[str, KeyValue.Entry]:
-    """Every live key of the bucket with its latest value, read in one pass."""
-    watcher = await kv.watchall(ignore_deletes=True)
-    out: dict[str, KeyValue.Entry] = {}
+async def entries(js: JetStreamContext, bucket: str, timeout: float = 5.0) -> dict[str, bytes]:
+    """Every live key of ``bucket`` with its latest value, read in one pass.
+
+    Through a short-lived pull consumer that counts what is left: a key-value watcher may
+    announce the end of the initial values before it delivered them, which would read a bucket
+    as (partly) empty.
+    """
+    prefix = f"$KV.{bucket}."
+    config = ConsumerConfig(
+        deliver_policy=DeliverPolicy.LAST_PER_SUBJECT,
+        ack_policy=AckPolicy.NONE,
+        inactive_threshold=60.0,  # removed by the server should the delete below not arrive
+    )
+    sub = await js.pull_subscribe(f"{prefix}>", stream=f"KV_{bucket}", config=config)
+    out: dict[str, bytes] = {}
+    name = None
     try:
-        while True:
-            entry = await watcher.updates(timeout)  # type: ignore[no-untyped-call]
-            if entry is None:  # the end of what was there
-                return out
-            if entry.value is not None:
-                out[entry.key] = entry
+        info = await sub.consumer_info()
+        name, pending = info.name, info.num_pending or 0
+        while pending > 0:
+            for msg in await sub.fetch(min(pending, _READ_BATCH), timeout=timeout):
+                key = msg.subject[len(prefix) :]
+                if msg.headers and msg.headers.get("KV-Operation") in ("DEL", "PURGE"):
+                    out.pop(key, None)
+                else:
+                    out[key] = msg.data
+                pending = msg.metadata.num_pending
     finally:
-        await watcher.stop()  # type: ignore[no-untyped-call]
+        if name is not None:
+            with contextlib.suppress(*BUS_ERRORS):
+                await js.delete_consumer(f"KV_{bucket}", name)
+        await quietly("unsubscribe", sub.unsubscribe())
+    return out
 
 
 class LoopThread:

@@ -12,10 +12,12 @@ import json
 import logging
 from dataclasses import dataclass
 
+from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from cluster.bus import BUS_ERRORS, entries
+from cluster.settings import LEASES
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +45,11 @@ class Lease:
             return None
 
 
-async def read_leases(kv: KeyValue) -> dict[str, Lease]:
+async def read_leases(js: JetStreamContext, bucket: str = LEASES) -> dict[str, Lease]:
     """Every live lease of the bucket."""
     out = {}
-    for key, entry in (await entries(kv)).items():
-        lease = Lease.decode(key, entry.value or b"")
+    for key, value in (await entries(js, bucket)).items():
+        lease = Lease.decode(key, value)
         if lease is not None:
             out[key] = lease
     return out

@@ -25,7 +25,7 @@ from cluster.ingest import record_until
 from cluster.leases import Lease, LeaseTable, read_leases
 from cluster.metrics import BusCounters
 from cluster.records import BusRecords
-from cluster.settings import ClusterSettings
+from cluster.settings import CAMERAS, STATUS, ClusterSettings
 from cluster.state import decode_cameras, encode_camera, encode_mutes
 from cluster.status import CameraStatus
 from detector.masks import Polygon
@@ -188,7 +188,7 @@ class ClusterPipeline:
 
     async def _publish_seed(self, bus: Bus) -> None:
         """Put the configured cameras and their stored mutes where the workers read them."""
-        on_bus = decode_cameras(await entries(bus.cameras))
+        on_bus = decode_cameras(await entries(bus.js, CAMERAS))
         for cam in self._seed:
             if on_bus.get(cam.id) != cam:
                 await bus.cameras.put(cam.id, encode_camera(cam))
@@ -204,11 +204,10 @@ class ClusterPipeline:
             done = asyncio.Event()
             task = asyncio.create_task(record_until(bus, self._records, self.counters, done))
             self._recording = (done, task)
-        raw_status = {k: e.value or b"" for k, e in (await entries(bus.status)).items()}
         self._view = BusView(
-            cameras=decode_cameras(await entries(bus.cameras)),
-            leases=await read_leases(bus.leases),
-            status=_status(raw_status),
+            cameras=decode_cameras(await entries(bus.js, CAMERAS)),
+            leases=await read_leases(bus.js),
+            status=_status(await entries(bus.js, STATUS)),
         )
 
 

@@ -12,7 +12,6 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from nats.js.kv import KeyValue
 from pydantic import ValidationError
 
 from detector.types import Mute
@@ -33,11 +32,11 @@ def encode_camera(cam: CameraConfig) -> bytes:
     return cam.model_dump_json().encode()
 
 
-def decode_cameras(raw: Mapping[str, KeyValue.Entry]) -> dict[str, CameraConfig]:
+def decode_cameras(raw: Mapping[str, bytes]) -> dict[str, CameraConfig]:
     out = {}
-    for key, entry in raw.items():
+    for key, value in raw.items():
         try:
-            out[key] = CameraConfig.model_validate_json(entry.value or b"")
+            out[key] = CameraConfig.model_validate_json(value)
         except ValidationError as exc:
             log.error("camera %s: configuration on the bus is invalid: %s", key, exc)
     return out
@@ -63,11 +62,11 @@ def _mute(item: Mapping[str, object]) -> Mute:
     )
 
 
-def decode_mutes(raw: Mapping[str, KeyValue.Entry]) -> dict[str, tuple[Mute, ...]]:
+def decode_mutes(raw: Mapping[str, bytes]) -> dict[str, tuple[Mute, ...]]:
     out = {}
-    for key, entry in raw.items():
+    for key, value in raw.items():
         try:
-            out[key] = tuple(_mute(item) for item in json.loads(entry.value or b"[]"))
+            out[key] = tuple(_mute(item) for item in json.loads(value))
         except (ValueError, KeyError, TypeError) as exc:
             log.error("camera %s: muted regions on the bus are unreadable: %s", key, exc)
     return out

@@ -26,7 +26,7 @@ from cluster.bus import BUS_ERRORS, Bus, connect, entries, quietly, wait_or_time
 from cluster.leases import LeaseTable, read_leases
 from cluster.metrics import BusCounters
 from cluster.outgoing import Publisher
-from cluster.settings import ClusterSettings
+from cluster.settings import CAMERAS, MUTES, WORKERS, ClusterSettings
 from cluster.state import DesiredState, decode_cameras, decode_mutes
 from cluster.status import CameraStatus
 from detector.types import Mute
@@ -121,11 +121,11 @@ class Worker:
         self.counters.leases_renewed.inc(len(leases.held))
         members = await _members(bus)
         self._desired = DesiredState(
-            cameras=decode_cameras(await entries(bus.cameras)),
-            mutes=decode_mutes(await entries(bus.mutes)),
+            cameras=decode_cameras(await entries(bus.js, CAMERAS)),
+            mutes=decode_mutes(await entries(bus.js, MUTES)),
         )
         enabled = [c.id for c in self._desired.cameras.values() if c.enabled]
-        current = await read_leases(bus.leases)
+        current = await read_leases(bus.js)
         planned = plan(enabled, members, {k: v.holder for k, v in current.items()})
         todo = moves(self.settings.name, planned, leases.held, current)
         self._waiting = any(
@@ -186,9 +186,9 @@ class Worker:
 
 async def _members(bus: Bus) -> Sequence[Member]:
     out = []
-    for name, entry in (await entries(bus.workers)).items():
+    for name, value in (await entries(bus.js, WORKERS)).items():
         try:
-            capacity = float(json.loads(entry.value or b"{}")["capacity"])
+            capacity = float(json.loads(value)["capacity"])
         except (ValueError, KeyError, TypeError, ValidationError):
             log.warning("worker %s: unreadable heartbeat ignored", name)
             continue

@@ -6,10 +6,10 @@ import asyncio
 
 from prometheus_client import CollectorRegistry
 
-from cluster.bus import connect
+from cluster.bus import connect, entries
 from cluster.leases import LeaseTable, read_leases
 from cluster.metrics import BusCounters
-from cluster.settings import ClusterSettings
+from cluster.settings import CAMERAS, ClusterSettings
 from tests.fixtures.nats import NatsServer
 
 TTL_S = 1.0
@@ -30,7 +30,7 @@ async def _expiry(server: NatsServer) -> None:
         for _ in range(3):  # renewed for longer than the time to live: still a's
             await asyncio.sleep(TTL_S / 2)
             assert await a.renew() == []
-        assert (await read_leases(b_bus.leases))["cam-1"].holder == "a"
+        assert (await read_leases(b_bus.js))["cam-1"].holder == "a"
         # a stops renewing: the lease runs out and b takes it; a learns it lost it
         lease = None
         for _ in range(40):
@@ -41,9 +41,9 @@ async def _expiry(server: NatsServer) -> None:
         assert lease is not None and lease.since == 200.0
         assert await a.renew() == ["cam-1"]
         await a.release("cam-1")  # not a's any more: b's lease stays
-        assert (await read_leases(a_bus.leases))["cam-1"].holder == "b"
+        assert (await read_leases(a_bus.js))["cam-1"].holder == "b"
         await b.release("cam-1")
-        assert await read_leases(a_bus.leases) == {}
+        assert await read_leases(a_bus.js) == {}
     finally:
         await a_bus.close()
         await b_bus.close()
@@ -51,3 +51,26 @@ async def _expiry(server: NatsServer) -> None:
 
 def test_a_lease_is_exclusive_and_runs_out_without_renewal(nats_server: NatsServer) -> None:
     asyncio.run(asyncio.wait_for(_expiry(nats_server), 30))
+
+
+async def _read_whole(server: NatsServer) -> None:
+    bus = await connect(_settings(server, "r"), BusCounters(CollectorRegistry()))
+    try:
+        assert await entries(bus.js, CAMERAS) == {}
+        for i in range(600):  # more than one fetch
+            await bus.cameras.put(f"cam-{i:03d}", b"old")
+        for i in range(600):
+            await bus.cameras.put(f"cam-{i:03d}", f"v{i}".encode())
+        await bus.cameras.delete("cam-007")
+        for _ in range(5):  # every read sees every key, each with its latest value
+            got = await entries(bus.js, CAMERAS)
+            assert len(got) == 599 and "cam-007" not in got
+            assert got["cam-599"] == b"v599" and set(got.values()) == {
+                f"v{i}".encode() for i in range(600) if i != 7
+            }
+    finally:
+        await bus.close()
+
+
+def test_a_bucket_is_read_whole_with_the_latest_values(nats_server: NatsServer) -> None:
+    asyncio.run(asyncio.wait_for(_read_whole(nats_server), 60))
