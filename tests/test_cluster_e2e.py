@@ -279,3 +279,18 @@ def test_a_published_alert_reaches_each_of_8_departments_once_with_2_replicas(
     finally:
         for receiver in receivers:
             receiver.stop()
+
+
+def test_a_camera_changed_through_one_replica_is_applied_by_its_worker(running: Running) -> None:
+    config = yaml.safe_load(running.cluster.config.read_text())
+    cam = next(c for c in config["cameras"] if c["id"] == "rtsp-quiet")
+    changed = api(running, "api-2").put(
+        "/api/cameras/rtsp-quiet", json={**cam, "thresholds": {"smoke": 0.42}}
+    )
+    assert changed.status_code == 200, changed.text
+
+    def applied() -> bool:  # the thresholds shown are those of the worker's pipeline
+        (now,) = [c for c in cameras(running) if c["id"] == "rtsp-quiet"]
+        return bool(now["thresholds"].get("smoke") == 0.42 and not now["handover"])
+
+    wait_for(applied, 30, "the new threshold in force on the camera's worker")

@@ -10,7 +10,9 @@ from typer.testing import CliRunner
 from api.cli import app
 from cluster.leases import Lease
 from cluster.remote import BusView, camera_views
+from cluster.state import decode_cameras, decode_mutes, encode_camera, encode_mutes
 from cluster.status import CameraStatus
+from detector.types import Mute
 from streams.config import CameraConfig
 from streams.state import StreamState
 
@@ -59,3 +61,11 @@ def test_the_single_node_service_never_loads_the_cluster_code() -> None:
     probe = f"import sys, api.cli, api.app; print({loaded})"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_muted_regions_and_cameras_travel_as_written_and_bad_entries_are_skipped() -> None:
+    mutes = (Mute(event_id=7, cls="smoke", box=(0.1, 0.2, 0.3, 0.4), level=0.6, since=100.0),)
+    raw = {"ridge": encode_mutes(mutes), "bad": b"[{]"}
+    assert decode_mutes(raw) == {"ridge": mutes}
+    cams = decode_cameras({"ridge": encode_camera(RIDGE), "bad": b'{"id": "x"}'})
+    assert cams == {"ridge": RIDGE}
