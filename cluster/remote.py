@@ -12,6 +12,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -97,6 +98,9 @@ class ClusterPipeline:
         self._main: concurrent.futures.Future[None] | None = None
         self._stopping: asyncio.Event | None = None
         self._recording: tuple[asyncio.Event, asyncio.Task[None]] | None = None
+        # Camera and mute writes not yet on the bus: (bucket, key) -> value, None to delete.
+        self._unsent: dict[tuple[str, str], bytes | None] = {}
+        self._unsent_lock = threading.Lock()
         self.incarnation = uuid.uuid4().hex[:12]
 
     # --- PipelineLike ---------------------------------------------------------------------
@@ -148,19 +152,30 @@ class ClusterPipeline:
     # --- the bus side ---------------------------------------------------------------------
 
     def _write(self, bucket: str, key: str, value: bytes | None) -> bool:
-        """Write (or delete) ``key`` of a bucket; False when the bus is not reachable now."""
+        """Write (``None``: delete) ``key`` of a bucket the workers read; False when the bus
+        is not reachable now: the write is kept and sent again on every tick until it goes."""
+        with self._unsent_lock:
+            self._unsent[(bucket, key)] = value
         bus = self._bus
         if bus is None:
-            log.warning("bus: not connected, %s of camera %s not written", bucket, key)
+            log.warning("bus: not connected yet, %s of camera %s sent later", bucket, key)
             return False
-        kv = getattr(bus, bucket)
-        action = kv.put(key, value) if value is not None else kv.delete(key)
         try:
-            self._thread.call(action, WRITE_TIMEOUT_S)
+            self._thread.call(self._send_unsent(bus), WRITE_TIMEOUT_S)
         except BUS_ERRORS as exc:
-            log.warning("bus: %s of camera %s not written: %s", bucket, key, type(exc).__name__)
+            log.warning("bus: %s of camera %s sent later: %s", bucket, key, type(exc).__name__)
             return False
         return True
+
+    async def _send_unsent(self, bus: Bus) -> None:
+        with self._unsent_lock:
+            todo = list(self._unsent.items())
+        for (bucket, key), value in todo:
+            kv = getattr(bus, bucket)
+            await (kv.put(key, value) if value is not None else kv.delete(key))
+            with self._unsent_lock:
+                if self._unsent.get((bucket, key), b"") is value:  # not changed meanwhile
+                    del self._unsent[(bucket, key)]
 
     async def _run(self, stopping: asyncio.Event) -> None:
         bus = await connect(self.settings, self.counters)
@@ -196,6 +211,7 @@ class ClusterPipeline:
             await bus.mutes.put(cam.id, encode_mutes(mutes))
 
     async def _tick(self, bus: Bus, role: LeaseTable) -> None:
+        await self._send_unsent(bus)  # before reading: the bus then has this replica's changes
         if await role.renew():
             log.warning("bus: recorder role lost")
             await self._stop_recording()
