@@ -157,8 +157,10 @@ async def connect(settings: ClusterSettings, counters: BusCounters) -> Bus:
         status=await _bucket(js, names.STATUS, ttl),
         snapshots=snapshots,
     )
-    log.info("bus: connected to %s as %s", nc.connected_url.netloc if nc.connected_url else "?",
-             settings.name)  # fmt: skip
+    where = nc.connected_url
+    # Host and port only: the URL may carry the bus account's password.
+    address = f"{where.hostname}:{where.port}" if where is not None else "?"
+    log.info("bus: connected to %s as %s", address, settings.name)
     return bus
 
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from cluster.bus import connect, entries
 from cluster.leases import LeaseTable, read_leases
 from cluster.metrics import BusCounters
 from cluster.settings import CAMERAS, ClusterSettings
-from tests.fixtures.nats import NatsServer
+from tests.fixtures.nats import NatsServer, nats_binary
 
 TTL_S = 1.0
 
@@ -74,3 +76,23 @@ async def _read_whole(server: NatsServer) -> None:
 
 def test_a_bucket_is_read_whole_with_the_latest_values(nats_server: NatsServer) -> None:
     asyncio.run(asyncio.wait_for(_read_whole(nats_server), 60))
+
+
+def test_the_bus_password_is_never_logged(caplog: pytest.LogCaptureFixture) -> None:
+    exe = nats_binary()
+    if exe is None:
+        pytest.skip("nats-server is not installed (scripts/system-deps.sh test)")
+    server = NatsServer(exe, "--user", "ember", "--pass", "s3cret-bus-pw").start()
+
+    async def connect_and_close() -> None:
+        url = f"nats://ember:s3cret-bus-pw@127.0.0.1:{server.port}"
+        bus = await connect(ClusterSettings(bus=url, name="n"), BusCounters(CollectorRegistry()))
+        await bus.close()
+
+    try:
+        with caplog.at_level(logging.DEBUG):
+            asyncio.run(asyncio.wait_for(connect_and_close(), 30))
+    finally:
+        server.close()
+    assert f"connected to 127.0.0.1:{server.port}" in caplog.text
+    assert "s3cret-bus-pw" not in caplog.text
