@@ -29,6 +29,7 @@ from cluster.outgoing import Publisher
 from cluster.settings import CAMERAS, MUTES, WORKERS, ClusterSettings
 from cluster.state import DesiredState, decode_cameras, decode_mutes
 from cluster.status import CameraStatus
+from detector.modelspec import ModelError
 from detector.types import Mute
 from streams.config import CameraConfig
 
@@ -156,18 +157,26 @@ class Worker:
             if wanted is None or not wanted.enabled:
                 continue  # released on the next tick
             if self._applied.get(cam) != wanted:
-                if cam in self._applied:  # changed: its events close in the run they began in
-                    await asyncio.to_thread(pipeline.remove_camera, cam)
-                # A new smoother numbers its tracks from 0 again: a new run keeps them apart.
-                self._runs[cam] = _next_run(self._runs.get(cam))
-                await asyncio.to_thread(pipeline.add_camera, wanted)
-                log.info("camera %s: analysed here", cam)
-                self._applied[cam] = wanted
-                self._applied_mutes[cam] = self._desired.mutes.get(cam, ())
+                await self._start_camera(pipeline, wanted)
             mutes = self._desired.mutes.get(cam, ())
             if self._applied_mutes.get(cam, ()) != mutes:
                 await asyncio.to_thread(pipeline.set_mutes, cam, mutes)
                 self._applied_mutes[cam] = mutes
+
+    async def _start_camera(self, pipeline: Pipeline, wanted: CameraConfig) -> None:
+        cam = wanted.id
+        if cam in self._applied:  # changed: its events close in the run they began in
+            await asyncio.to_thread(pipeline.remove_camera, cam)
+        # A new smoother numbers its tracks from 0 again: a new run keeps them apart.
+        self._runs[cam] = _next_run(self._runs.get(cam))
+        self._applied[cam] = wanted  # tried once per configuration, not on every tick
+        self._applied_mutes[cam] = self._desired.mutes.get(cam, ())
+        try:
+            await asyncio.to_thread(pipeline.add_camera, wanted)
+        except ModelError as exc:  # e.g. its model directory is missing on this node
+            log.error("camera %s: cannot be analysed on this worker: %s", cam, exc)
+            return
+        log.info("camera %s: analysed here", cam)
 
     async def _stop_camera(self, pipeline: Pipeline, cam: str) -> None:
         if self._applied.pop(cam, None) is not None:
