@@ -32,6 +32,8 @@ FETCH_WAIT_S = 1.0
 ACK_WAIT_S = 60.0
 #: Wait after the database refused a transition, before it is delivered again (seconds).
 RETRY_S = 1.0
+#: What makes a message come again rather than be dropped: the database or the bus failed.
+_RETRIED: tuple[type[BaseException], ...] = (SQLAlchemyError, *BUS_ERRORS)
 
 
 async def _subscribe(bus: Bus) -> Any:
@@ -59,14 +61,14 @@ async def _frame(bus: Bus, msg: TransitionMessage) -> Frame | None:
 
 
 async def _handle(bus: Bus, records: BusRecords, counters: BusCounters, raw: Any) -> bool:
-    """Record one delivery; False when it must come again (the database failed)."""
+    """Record one delivery; False when it must come again (the database or the bus failed)."""
     if raw.metadata.num_delivered > 1:
         counters.redeliveries.inc()
     try:
         body = MESSAGE.validate_json(raw.data)
     except ValidationError as exc:
         log.error("bus: unreadable message on %s dropped: %s", raw.subject, exc)
-        await raw.term()
+        await quietly("term", raw.term())
         return True
     try:
         if isinstance(body, HeldMessage):
@@ -74,12 +76,13 @@ async def _handle(bus: Bus, records: BusRecords, counters: BusCounters, raw: Any
         else:
             frame = await _frame(bus, body)
             await asyncio.to_thread(records.transition, body, frame)
-    except SQLAlchemyError as exc:
+    except _RETRIED as exc:
         log.error("camera %s: not recorded, again in %.0f s: %s", body.camera_id, RETRY_S,
                   type(exc).__name__)  # fmt: skip
         await quietly("nak", raw.nak(delay=RETRY_S))
         return False
-    await raw.ack()
+    # Committed: an acknowledgement lost on the way is a redelivery, skipped as recorded.
+    await quietly("ack", raw.ack())
     if isinstance(body, TransitionMessage) and body.snapshot is not None:
         await quietly("snapshot delete", bus.snapshots.delete(body.snapshot))
     return True

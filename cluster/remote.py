@@ -215,6 +215,11 @@ class ClusterPipeline:
         if await role.renew():
             log.warning("bus: recorder role lost")
             await self._stop_recording()
+        elif self._recording is not None and self._recording[1].done():
+            failed = self._recording[1].exception()  # a bug, not the bus or the database
+            log.error("bus: recording stopped (%r); started again", failed)
+            self._recording = None
+            await role.release_all()
         if not role.held and await role.acquire(ROLE, time.time()) is not None:
             log.info("bus: this replica records the events stream")
             done = asyncio.Event()
