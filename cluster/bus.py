@@ -199,6 +199,25 @@ async def entries(js: JetStreamContext, bucket: str, timeout: float = 5.0) -> di
     return out
 
 
+class BucketCache:
+    """A bucket read whole, read again only when something was written to it since (its
+    stream's last sequence moved): for buckets that change rarely, such as the cameras."""
+
+    def __init__(self, bucket: str) -> None:
+        self.bucket = bucket
+        self.values: dict[str, bytes] = {}
+        self.reads = 0  # whole reads so far
+        self._seq: int | None = None
+
+    async def refresh(self, js: JetStreamContext) -> dict[str, bytes]:
+        seq = (await js.stream_info(f"KV_{self.bucket}")).state.last_seq
+        if seq != self._seq:  # a write since may be read now and read again next time
+            self.values = await entries(js, self.bucket)
+            self._seq = seq
+            self.reads += 1
+        return self.values
+
+
 class LoopThread:
     """An asyncio loop on its own thread, for callers that are threads (the API's lifespan,
     the pipeline's scoring threads)."""

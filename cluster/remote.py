@@ -21,7 +21,15 @@ from dataclasses import dataclass, field, replace
 from api.metrics import Metrics
 from api.pipeline_types import CameraView
 from api.store import EventStore
-from cluster.bus import BUS_ERRORS, Bus, LoopThread, connect, entries, wait_or_timeout
+from cluster.bus import (
+    BUS_ERRORS,
+    BucketCache,
+    Bus,
+    LoopThread,
+    connect,
+    entries,
+    wait_or_timeout,
+)
 from cluster.ingest import record_until
 from cluster.leases import Lease, LeaseTable, read_leases
 from cluster.metrics import BusCounters
@@ -101,6 +109,7 @@ class ClusterPipeline:
         # Camera and mute writes not yet on the bus: (bucket, key) -> value, None to delete.
         self._unsent: dict[tuple[str, str], bytes | None] = {}
         self._unsent_lock = threading.Lock()
+        self._cameras = BucketCache(CAMERAS)
         self.incarnation = uuid.uuid4().hex[:12]
 
     # --- PipelineLike ---------------------------------------------------------------------
@@ -226,7 +235,7 @@ class ClusterPipeline:
             task = asyncio.create_task(record_until(bus, self._records, self.counters, done))
             self._recording = (done, task)
         self._view = BusView(
-            cameras=decode_cameras(await entries(bus.js, CAMERAS)),
+            cameras=decode_cameras(await self._cameras.refresh(bus.js)),
             leases=await read_leases(bus.js),
             status=_status(await entries(bus.js, STATUS)),
         )

@@ -22,7 +22,15 @@ from api.config import AppConfig
 from api.metrics import Metrics
 from api.pipeline import Pipeline
 from cluster.assign import Member, moves, plan
-from cluster.bus import BUS_ERRORS, Bus, connect, entries, quietly, wait_or_timeout
+from cluster.bus import (
+    BUS_ERRORS,
+    BucketCache,
+    Bus,
+    connect,
+    entries,
+    quietly,
+    wait_or_timeout,
+)
 from cluster.leases import LeaseTable, read_leases
 from cluster.metrics import BusCounters
 from cluster.outgoing import Publisher
@@ -60,6 +68,7 @@ class Worker:
         self._applied_mutes: dict[str, tuple[Mute, ...]] = {}
         self._runs: dict[str, str] = {}  # camera id -> its run (cluster.outgoing.Publisher)
         self._waiting = False  # cameras are planned here that another worker still holds
+        self._cameras, self._mutes = BucketCache(CAMERAS), BucketCache(MUTES)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop`` is set: hold this worker's share of the cameras."""
@@ -122,8 +131,8 @@ class Worker:
         self.counters.leases_renewed.inc(len(leases.held))
         members = await _members(bus)
         self._desired = DesiredState(
-            cameras=decode_cameras(await entries(bus.js, CAMERAS)),
-            mutes=decode_mutes(await entries(bus.js, MUTES)),
+            cameras=decode_cameras(await self._cameras.refresh(bus.js)),
+            mutes=decode_mutes(await self._mutes.refresh(bus.js)),
         )
         enabled = [c.id for c in self._desired.cameras.values() if c.enabled]
         current = await read_leases(bus.js)

@@ -8,7 +8,7 @@ import logging
 import pytest
 from prometheus_client import CollectorRegistry
 
-from cluster.bus import connect, entries
+from cluster.bus import BucketCache, connect, entries
 from cluster.leases import LeaseTable, read_leases
 from cluster.metrics import BusCounters
 from cluster.settings import CAMERAS, ClusterSettings
@@ -96,3 +96,21 @@ def test_the_bus_password_is_never_logged(caplog: pytest.LogCaptureFixture) -> N
         server.close()
     assert f"connected to 127.0.0.1:{server.port}" in caplog.text
     assert "s3cret-bus-pw" not in caplog.text
+
+
+async def _cache(server: NatsServer) -> None:
+    bus = await connect(_settings(server, "c"), BusCounters(CollectorRegistry()))
+    cache = BucketCache(CAMERAS)
+    try:
+        await bus.cameras.put("ridge", b"1")
+        assert await cache.refresh(bus.js) == {"ridge": b"1"}
+        assert await cache.refresh(bus.js) == {"ridge": b"1"} and cache.reads == 1  # unchanged
+        await bus.cameras.put("ridge", b"2")
+        await bus.cameras.delete("valley")  # a delete is a write too
+        assert await cache.refresh(bus.js) == {"ridge": b"2"} and cache.reads == 2
+    finally:
+        await bus.close()
+
+
+def test_a_cached_bucket_is_read_again_only_after_a_write(nats_server: NatsServer) -> None:
+    asyncio.run(asyncio.wait_for(_cache(nats_server), 30))
