@@ -138,6 +138,7 @@ class EventStore:
         self._recorder = EpisodeRecorder(self._sessions, self.snapshots, camera_names or {}, clock)
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
+        self._view_listeners: list[Listener] = []
         self._mute_listeners: list[MuteListener] = []
 
     def set_camera_name(self, camera_id: str, name: str) -> None:
@@ -148,6 +149,16 @@ class EventStore:
     def add_listener(self, listener: Listener) -> None:
         """Call ``listener`` after every committed change (from the writing thread)."""
         self._listeners.append(listener)
+
+    def add_view_listener(self, listener: Listener) -> None:
+        """Call ``listener`` after every change committed here and every change another
+        process announced (:meth:`announce`): for what only shows changes (the live feed)."""
+        self._view_listeners.append(listener)
+
+    def announce(self, change: EventChange) -> None:
+        """A change another process committed to the same database (API replicas on a bus):
+        told to the view listeners only, never to those that act on it (alerts)."""
+        self._call(self._view_listeners, change)
 
     def add_mute_listener(self, listener: MuteListener) -> None:
         """Call ``listener(camera_id)`` after a camera's mutes changed (from the writing thread,
@@ -268,7 +279,11 @@ class EventStore:
                 log.exception("mute listener %r failed for camera %s", listener, camera_id)
 
     def _notify(self, change: EventChange) -> None:
-        for listener in self._listeners:
+        self._call([*self._listeners, *self._view_listeners], change)
+
+    @staticmethod
+    def _call(listeners: list[Listener], change: EventChange) -> None:
+        for listener in listeners:
             try:
                 listener(change)
             except Exception:  # a faulty listener must not break storage or the scheduler

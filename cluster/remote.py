@@ -18,9 +18,11 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from nats.aio.msg import Msg
+
 from api.metrics import Metrics
 from api.pipeline_types import CameraView
-from api.store import EventStore
+from api.store import EventChange, EventStore
 from cluster.bus import (
     BUS_ERRORS,
     BucketCache,
@@ -28,8 +30,10 @@ from cluster.bus import (
     LoopThread,
     connect,
     entries,
+    quietly,
     wait_or_timeout,
 )
+from cluster.changes import SUBJECT, decode_change, encode_change
 from cluster.ingest import record_until
 from cluster.leases import Lease, LeaseTable, read_leases
 from cluster.metrics import BusCounters
@@ -110,6 +114,7 @@ class ClusterPipeline:
         self._unsent: dict[tuple[str, str], bytes | None] = {}
         self._unsent_lock = threading.Lock()
         self._cameras = BucketCache(CAMERAS)
+        store.add_listener(self._share_change)
         self.incarnation = uuid.uuid4().hex[:12]
 
     # --- PipelineLike ---------------------------------------------------------------------
@@ -186,8 +191,21 @@ class ClusterPipeline:
                 if self._unsent.get((bucket, key), b"") is value:  # not changed meanwhile
                     del self._unsent[(bucket, key)]
 
+    def _share_change(self, change: EventChange) -> None:
+        """Tell the other replicas of a change committed here (the writing thread)."""
+        bus = self._bus
+        if bus is not None:
+            data = encode_change(change, self.incarnation)
+            self._thread.submit(quietly("change announcement", bus.nc.publish(SUBJECT, data)))
+
+    async def _on_change(self, msg: Msg) -> None:
+        change = decode_change(msg.data, self.incarnation)
+        if change is not None:
+            await asyncio.to_thread(self._store.announce, change)
+
     async def _run(self, stopping: asyncio.Event) -> None:
         bus = await connect(self.settings, self.counters)
+        await bus.nc.subscribe(SUBJECT, cb=self._on_change)
         self._bus = bus
         role = LeaseTable(bus.roles, self.settings.name, self.incarnation)
         try:

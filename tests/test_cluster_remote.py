@@ -14,13 +14,15 @@ from prometheus_client import CollectorRegistry
 
 from api.db import init_db, make_engine
 from api.metrics import Metrics
-from api.store import EventStore
+from api.store import EventChange, EventStore
 from cluster.bus import connect, entries
 from cluster.metrics import BusCounters
 from cluster.remote import ClusterPipeline
 from cluster.settings import CAMERAS, MUTES, ClusterSettings
 from cluster.state import decode_cameras
+from detector.types import Transition
 from streams.config import CameraConfig
+from tests.fixtures.app import T0, make_update
 from tests.fixtures.nats import NatsServer, nats_binary
 
 RIDGE = CameraConfig(id="ridge", url="rtsp://10.0.0.5/stream")
@@ -78,3 +80,34 @@ def test_a_change_made_while_the_bus_is_away_arrives_when_it_is_back(
         _until(lambda: set(_on_bus(server, CAMERAS)) == {"ridge"}, "valley deleted")
     finally:
         pipeline.stop()
+
+
+def test_a_change_committed_on_one_replica_reaches_the_live_feed_of_the_other(
+    server: NatsServer, tmp_path: Path
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    init_db(engine)
+    server.start()
+    stores = [EventStore(engine, tmp_path / "snaps") for _ in range(2)]
+    shown: list[list[EventChange]] = [[], []]
+    acted: list[list[EventChange]] = [[], []]
+    replicas = []
+    for i, store in enumerate(stores):
+        store.add_view_listener(shown[i].append)  # the live feed
+        store.add_listener(acted[i].append)  # what acts on changes (automatic alerts)
+        settings = ClusterSettings(bus=server.url, name=f"api-{i}", lease_ttl_s=2.0)
+        replicas.append(ClusterPipeline(settings, [RIDGE], store, Metrics()))
+    for replica in replicas:
+        replica.start()
+    try:
+        _until(lambda: all(r._bus is not None for r in replicas), "both replicas on the bus")
+        time.sleep(0.3)  # their subscriptions are in place
+        event_id = stores[0].apply(make_update("ridge", Transition.OPENED, T0))
+        _until(lambda: len(shown[1]) == 1, "the other replica's feed")
+        assert shown[1][0].event_id == event_id and shown[1][0].change == "opened"
+        assert acted[1] == []  # nothing acts twice
+        time.sleep(0.3)
+        assert len(shown[0]) == 1 and len(acted[0]) == 1  # its own change, once
+    finally:
+        for replica in replicas:
+            replica.stop()
