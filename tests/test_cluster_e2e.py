@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import statistics
 import time
 from collections.abc import Iterator
@@ -294,3 +295,23 @@ def test_a_camera_changed_through_one_replica_is_applied_by_its_worker(running: 
         return bool(now["thresholds"].get("smoke") == 0.42 and not now["handover"])
 
     wait_for(applied, 30, "the new threshold in force on the camera's worker")
+
+
+def _sample(text: str, name: str) -> float:
+    """The sum of a metric's samples in a Prometheus text page."""
+    found = re.findall(rf"^{name}(?:{{[^}}]*}})? ([0-9.e+-]+)$", text, flags=re.MULTILINE)
+    return sum(float(v) for v in found)
+
+
+def test_workers_and_replicas_expose_the_bus_in_their_metrics(running: Running) -> None:
+    worker = running.cluster.workers["w1"]
+    page = httpx.get(f"http://127.0.0.1:{worker.port}/metrics", timeout=10).text
+    assert _sample(page, "emberwatch_bus_cameras_held") > 0
+    assert _sample(page, "emberwatch_bus_leases_acquired_total") > 0
+    assert _sample(page, "emberwatch_bus_leases_renewed_total") > 0
+    assert _sample(page, "emberwatch_frames_analysed_total") > 0
+    assert "emberwatch_bus_pending" in page
+    pages = [api(running, name).get("/metrics").text for name in ("api-1", "api-2")]
+    assert sum(_sample(p, "emberwatch_bus_recorded_total") for p in pages) > 0
+    assert sum(_sample(p, "emberwatch_bus_lag_seconds_count") for p in pages) > 0
+    assert all("emberwatch_bus_redeliveries_total" in p for p in pages)
