@@ -32,6 +32,10 @@ FETCH_WAIT_S = 1.0
 ACK_WAIT_S = 60.0
 #: Wait after the database refused a transition, before it is delivered again (seconds).
 RETRY_S = 1.0
+#: How long a snapshot fetch may take, and from which delivery on a message that still cannot
+#: fetch its snapshot is recorded without it.
+SNAPSHOT_WAIT_S = 10.0
+SNAPSHOT_TRIES = 3
 #: What makes a message come again rather than be dropped: the database or the bus failed.
 _RETRIED: tuple[type[BaseException], ...] = (SQLAlchemyError, *BUS_ERRORS)
 
@@ -49,13 +53,22 @@ async def _subscribe(bus: Bus) -> Any:
     )
 
 
-async def _frame(bus: Bus, msg: TransitionMessage) -> Frame | None:
+async def _frame(bus: Bus, msg: TransitionMessage, delivered: int) -> Frame | None:
+    """The message's frame from the object store. A fetch that does not finish (the client
+    can wait forever on an object deleted while it read it) is tried again with the message,
+    and from its :data:`SNAPSHOT_TRIES`-th delivery on the transition goes without it."""
     if msg.snapshot is None:
         return None
     try:
-        result = await bus.snapshots.get(msg.snapshot)
+        result = await asyncio.wait_for(bus.snapshots.get(msg.snapshot), SNAPSHOT_WAIT_S)
     except ObjectNotFoundError:
         log.warning("camera %s: snapshot %s is gone from the bus", msg.camera_id, msg.snapshot)
+        return None
+    except TimeoutError:
+        if delivered < SNAPSHOT_TRIES:
+            raise
+        log.warning("camera %s: snapshot %s could not be read, recorded without it",
+                    msg.camera_id, msg.snapshot)  # fmt: skip
         return None
     return decode_frame(result.data or b"", msg) if result.data else None
 
@@ -73,8 +86,8 @@ async def _handle(bus: Bus, records: BusRecords, counters: BusCounters, raw: Any
     try:
         if isinstance(body, HeldMessage):
             await asyncio.to_thread(records.held, body)
-        else:
-            frame = await _frame(bus, body)
+        elif not await asyncio.to_thread(records.skip_seen, body):  # before its snapshot
+            frame = await _frame(bus, body, raw.metadata.num_delivered)
             await asyncio.to_thread(records.transition, body, frame)
     except _RETRIED as exc:
         log.error("camera %s: not recorded, again in %.0f s: %s", body.camera_id, RETRY_S,

@@ -135,8 +135,11 @@ def to_update(msg: TransitionMessage, frame: Frame | None, track: int) -> EventU
 
 def encode_jpeg(frame: Frame) -> bytes:
     """The frame (RGB) as a JPEG."""
-    bgr = cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR)
-    ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    try:
+        bgr = cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR)
+        ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    except cv2.error:
+        ok = False
     if not ok:
         raise ValueError(f"camera {frame.camera_id}: frame could not be encoded")
     return bytes(buf)

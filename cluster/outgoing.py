@@ -113,13 +113,19 @@ class Publisher:
         message = item.message
         jpeg = None
         if item.frame is not None and isinstance(message, TransitionMessage) and message.snapshot:
-            jpeg = await asyncio.to_thread(encode_jpeg, item.frame)
+            try:
+                jpeg = await asyncio.to_thread(encode_jpeg, item.frame)
+            except ValueError as exc:  # the transition goes without its snapshot
+                log.error("camera %s: %s", message.camera_id, exc)
+                message = message.model_copy(update={"snapshot": None})
         body = message.model_dump_json().encode()
         subject = f"{EVENTS_SUBJECT}.{message.camera_id}"
         while True:
             try:
                 if jpeg is not None and isinstance(message, TransitionMessage) and message.snapshot:
+                    # Once: putting it again would replace its chunks under a reader.
                     await bus.snapshots.put(message.snapshot, jpeg)
+                    jpeg = None
                 await bus.js.publish(subject, body, headers={"Nats-Msg-Id": message.id})
                 self._counters.published.inc()
                 return

@@ -58,10 +58,16 @@ class BusRecords:
         with self._sessions() as session:
             return session.get(BusTransitionRow, msg_id) is not None
 
+    def skip_seen(self, msg: TransitionMessage | HeldMessage) -> bool:
+        """True (and counted) when ``msg`` was recorded before."""
+        if not self.seen(msg.id):
+            return False
+        self._counters.duplicates.inc()
+        return True
+
     def transition(self, msg: TransitionMessage, frame: Frame | None) -> int | None:
         """Record ``msg`` (its frame decoded from the snapshot, if any); the event id."""
-        if self.seen(msg.id):
-            self._counters.duplicates.inc()
+        if self.skip_seen(msg):
             return None
         key = episode_key(msg, msg.track)
         with self._sessions() as session:
@@ -86,8 +92,7 @@ class BusRecords:
 
     def held(self, msg: HeldMessage) -> int:
         """A worker took a camera: end the events other processes left open on it."""
-        if self.seen(msg.id):
-            self._counters.duplicates.inc()
+        if self.skip_seen(msg):
             return 0
         query = (
             select(BusEpisodeRow.id, EventRow)
