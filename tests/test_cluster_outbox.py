@@ -18,12 +18,14 @@ from api.publish.tables import DeliveryRow
 from api.store import EventStore
 from detector.types import Transition
 from tests.fixtures.app import T0, make_update
+from tests.fixtures.cluster import fresh_database
 
 NOW = time.time() + 3600.0  # after every delivery this test run queues
 
 
-def _engine(url: str) -> Engine:
-    engine = make_engine(url)
+def _engine(server_url: str) -> Engine:
+    """A database of its own on the test server (the shared one holds other tests' events)."""
+    engine = make_engine(fresh_database(server_url))
     init_db(engine)
     return engine
 
@@ -61,7 +63,8 @@ def test_two_replicas_claiming_at_once_claim_each_delivery_once(
 ) -> None:
     engine = _engine(postgres_url)
     ids = set(_deliveries(engine, tmp_path, 40))
-    replicas = [Outbox(make_engine(postgres_url)) for _ in range(2)]
+    url = engine.url.render_as_string(hide_password=False)
+    replicas = [Outbox(make_engine(url)) for _ in range(2)]
     claims: list[list[int]] = [[] for _ in range(4)]
 
     def claim(slot: int) -> None:
