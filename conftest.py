@@ -5,6 +5,7 @@ pytest_plugins = [
     "tests.fixtures.models",
     "tests.fixtures.app",
     "tests.fixtures.postgres",
+    "tests.fixtures.nats",
     "tests.fixtures.service",
 ]
 

@@ -70,6 +70,9 @@ class Outbox:
     def __init__(self, engine: Engine, *, clock: Callable[[], float] = time.time) -> None:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._clock = clock
+        # Row locks that other transactions skip: PostgreSQL. SQLite has one writer at a time
+        # and claims by a conditional UPDATE instead.
+        self._row_locks = engine.dialect.name == "postgresql"
 
     def enqueue(self, pub: NewPublication, departments: Sequence[Department]) -> PublicationRecord:
         """Store the publication and a queued delivery per department in one transaction."""
@@ -181,21 +184,8 @@ class Outbox:
 
         ``skip``: ids already being sent. A disabled department's deliveries wait.
         """
-        query = (
-            select(DeliveryRow, DepartmentRow, PublicationRow)
-            .join(DepartmentRow, DepartmentRow.id == DeliveryRow.department_id)
-            .join(PublicationRow, PublicationRow.id == DeliveryRow.publication_id)
-            .where(
-                DeliveryRow.status.in_(PENDING),
-                DeliveryRow.next_attempt_at <= now,
-                DepartmentRow.enabled.is_(True),
-            )
-            .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id)
-        )
-        if skip:
-            query = query.where(DeliveryRow.id.not_in(skip))
         with self._sessions() as session:
-            rows = session.execute(query.limit(limit))
+            rows = session.execute(_due_query(now, skip).limit(limit))
             return [DueDelivery.of(d, dep, pub) for d, dep, pub in rows]
 
     def claim_due(
@@ -208,6 +198,8 @@ class Outbox:
         mid-request its claims run out and the copy is sent again (same Idempotency-Key).
         Each claim is its own short transaction, decided by the database at write time.
         """
+        if self._row_locks:
+            return self._claim_locked(now, lease_s, skip, limit)
         claimed = []
         for due in self.due(now, skip=skip, limit=limit):
             stmt = (
@@ -225,6 +217,27 @@ class Outbox:
                 session.commit()
             if won:
                 claimed.append(due)
+        return claimed
+
+    def _claim_locked(
+        self, now: float, lease_s: float, skip: frozenset[int], limit: int
+    ) -> list[DueDelivery]:
+        """:meth:`claim_due` on PostgreSQL: row by row, the oldest due delivery that no other
+        replica has locked (``FOR UPDATE SKIP LOCKED``) is moved on in its own transaction,
+        so replicas claim side by side without waiting on each other or claiming twice."""
+        claimed: list[DueDelivery] = []
+        while len(claimed) < limit:
+            taken = skip | {due.id for due in claimed}
+            query = _due_query(now, frozenset(taken)).limit(1)
+            with self._sessions() as session:
+                found = session.execute(query.with_for_update(skip_locked=True, of=DeliveryRow))
+                row = found.first()
+                if row is None:
+                    return claimed
+                delivery, dep, pub = row
+                claimed.append(DueDelivery.of(delivery, dep, pub))
+                delivery.next_attempt_at = now + lease_s
+                session.commit()
         return claimed
 
     def next_due_at(self) -> float | None:
@@ -348,3 +361,19 @@ class Outbox:
             )
             session.commit()
             return self._deliveries(session, DeliveryRow.id.in_(ids))
+
+
+def _due_query(now: float, skip: frozenset[int]) -> Any:
+    """Pending deliveries due at ``now`` to enabled departments, oldest first."""
+    query = (
+        select(DeliveryRow, DepartmentRow, PublicationRow)
+        .join(DepartmentRow, DepartmentRow.id == DeliveryRow.department_id)
+        .join(PublicationRow, PublicationRow.id == DeliveryRow.publication_id)
+        .where(
+            DeliveryRow.status.in_(PENDING),
+            DeliveryRow.next_attempt_at <= now,
+            DepartmentRow.enabled.is_(True),
+        )
+        .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id)
+    )
+    return query.where(DeliveryRow.id.not_in(skip)) if skip else query

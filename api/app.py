@@ -170,8 +170,36 @@ async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "the database is unavailable"}, status_code=503)
 
 
-def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> FastAPI:
-    """Build the app. ``pipeline``: use this instead of building the real one (tests)."""
+# Builds the app's pipeline from the run configuration, the event store and the metrics.
+PipelineFactory = Callable[[AppConfig, EventStore, Metrics], "PipelineLike"]
+
+
+def _pipeline(
+    run: AppConfig,
+    store: EventStore,
+    recorder: Recorder,
+    metrics: Metrics,
+    factory: PipelineFactory | None,
+) -> PipelineLike:
+    """The factory's pipeline (cameras on workers), else the local one feeding ``recorder``."""
+    if factory is not None:
+        return factory(run, store, metrics)
+    return _build_pipeline(run, store, recorder, metrics)
+
+
+def create_app(
+    config: AppConfig,
+    *,
+    pipeline: PipelineLike | None = None,
+    pipeline_factory: PipelineFactory | None = None,
+    close_stale: bool = True,
+) -> FastAPI:
+    """Build the app. ``pipeline``: use this instead of building the real one (tests).
+
+    ``pipeline_factory``: builds the pipeline instead of the local one (``serve --bus``: the
+    cameras run on workers); ``close_stale``: end the events a previous run left active (not
+    where other processes are still detecting them).
+    """
     supervisor = Supervisor()
     metrics = Metrics()
     operator_stats = OperatorStatsCollector()
@@ -195,14 +223,15 @@ def create_app(config: AppConfig, *, pipeline: PipelineLike | None = None) -> Fa
             store = EventStore(
                 engine, config.snapshot_dir, camera_names=names, mute_half_life_s=half_life
             )
-            store.close_stale()
+            if close_stale:
+                store.close_stale()
             metrics.watch_storage(store.health)
             app.state.auth = AuthStore(engine, token_lifetime_s=config.auth.token_lifetime_s)
             app.state.login = login
             operator_stats.attach(engine)
             await run_in_threadpool(app.state.auth.ensure_initial_admin, config.data_dir)
             recorder = Recorder(make_sink(store, metrics), supervisor)
-            pipe = pipeline or _build_pipeline(run, store, recorder, metrics)
+            pipe = pipeline or _pipeline(run, store, recorder, metrics, pipeline_factory)
             _follow_mutes(store, pipe)
             metrics.attach(pipe)
             metrics.watch_runtime(supervisor, recorder.backlog)

@@ -346,6 +346,19 @@ class CameraOut(BaseModel):
         "inside them the camera alerts only on evidence that grows beyond or rises above them.",
     )
     latest_url: str
+    worker: str | None = Field(
+        None,
+        description="With workers on a bus (`serve --bus`): the worker that holds the camera; "
+        "null on a single node.",
+    )
+    held_since: AwareDatetime | None = Field(
+        None, description="When that worker took the camera (`serve --bus`)."
+    )
+    handover: bool = Field(
+        False,
+        description="True while no worker reports on the camera: its worker stopped and another "
+        "takes it over (`serve --bus`).",
+    )
 
 
 class HealthReasonOut(BaseModel):

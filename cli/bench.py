@@ -28,6 +28,7 @@ from benchmarks.clips_bench import (
 )
 from benchmarks.throughput import Settings, benchmark, ramp
 from cli.bench_api import api
+from cli.bench_split import split
 from detector.config import DEFAULT_MODEL
 
 bench_app = typer.Typer(
@@ -205,3 +206,4 @@ def throughput(
 
 
 bench_app.command("api", short_help="Read API under concurrent viewers while cameras run.")(api)
+bench_app.command("split", short_help="The same cameras on one worker and on several.")(split)

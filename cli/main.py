@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cli.bench import bench_app
+from cli.cluster import LeaseOpt, NameOpt, bus_pipeline, cluster_settings, worker
 from cli.export import export_dataset
-from cli.support import ConfigOpt, database, load_or_exit
+from cli.support import ConfigOpt, database, load_or_exit, setup_logging
 from cli.users import users_app
 from detector.config import DEMO_MODEL
 from detector.modelspec import ModelError, load_spec
@@ -31,6 +32,7 @@ app = typer.Typer(
 app.add_typer(bench_app, name="bench", short_help="Benchmark models and throughput.")
 app.add_typer(users_app, name="users")
 app.command("export-dataset", short_help="Decided events as a training data set.")(export_dataset)
+app.command("worker", short_help="Analyse a share of the cameras on a NATS bus.")(worker)
 log = logging.getLogger("emberwatch")
 
 # The demo camera: a synthetic hillside where a plume rises 20 s into a 3-minute loop and is
@@ -42,13 +44,6 @@ DEMO_SECONDS = 180.0
 DEMO_PLUME_START_S = 20.0
 DEMO_PLUME_END_S = 90.0
 DEMO_INTERVAL_S = 2.0
-
-
-def setup_logging(level: str = "INFO") -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
 
 
 def _has_runtime_cameras(config: AppConfig) -> bool:
@@ -110,14 +105,31 @@ def serve(
         typer.Option(help="Database, snapshots, demo footage.", envvar="EMBERWATCH_DATA_DIR"),
     ] = None,
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
+    bus: Annotated[
+        str | None,
+        typer.Option(help="NATS server URL: cameras run on workers (docs/scale-out.md)."),
+    ] = None,
+    database: Annotated[
+        str | None, typer.Option(help="SQLAlchemy database URL (storage.database_url).")
+    ] = None,
+    name: NameOpt = None,
+    lease_ttl: LeaseOpt = 10.0,
 ) -> None:
-    """Run the service: cameras, detector, API and console."""
+    """Run the service: cameras, detector, API and console.
+
+    With --bus the cameras are analysed by workers (emberwatch worker) and this process
+    records their events; several such replicas may share one PostgreSQL database.
+    """
     import uvicorn
 
     from api.app import create_app
 
     setup_logging(log_level)
     cfg = load_or_exit(config, data_dir=data_dir)
+    if database is not None:
+        storage = cfg.storage.model_copy(update={"database_url": database})
+        cfg = cfg.model_copy(update={"storage": storage})
+    settings = cluster_settings(bus, name, lease_ttl) if bus is not None else None
     server = cfg.server.model_copy(
         update={k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     )
@@ -132,8 +144,13 @@ def serve(
         log.info("camera %s: %s", cam.id, redact_url(cam.url))
     log.info("serving on http://%s:%d", server.host, server.port)
     # A console keeps its live feed open: stop waiting for it after 5 s on Ctrl+C or SIGTERM.
+    app = (
+        create_app(cfg)
+        if settings is None
+        else create_app(cfg, pipeline_factory=bus_pipeline(settings), close_stale=False)
+    )
     uvicorn.run(
-        create_app(cfg),
+        app,
         host=server.host,
         port=server.port,
         log_config=None,

@@ -28,6 +28,10 @@ class CameraView:
     camera's own), empty for a camera that is not analysed; ``model`` the name of the model that
     scores it, None for a camera that is not analysed. ``look_alikes`` are the regions that
     have scored above threshold for long without an event (mask candidates).
+
+    With workers on a bus (``serve --bus``): ``holder`` is the worker that holds the camera's
+    lease, ``held_since`` when it took it (epoch seconds), and ``handover`` is True while no
+    worker reports on it (its worker died, or it is moving to another).
     """
 
     config: CameraConfig
@@ -41,6 +45,9 @@ class CameraView:
     thresholds: Mapping[str, float] = field(default_factory=dict)
     model: str | None = None
     look_alikes: tuple[LookAlike, ...] = ()
+    holder: str | None = None
+    held_since: float | None = None
+    handover: bool = False
 
 
 class PipelineLike(Protocol):

@@ -139,7 +139,8 @@ class EventStore:
         self._recorder = EpisodeRecorder(self._sessions, self.snapshots, camera_names or {}, clock)
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
-        self._generation = 0  # moves on every committed change of an event
+        self._view_listeners: list[Listener] = []
+        self._generation = 0  # moves on every change of an event committed or announced
         self._mute_listeners: list[MuteListener] = []
 
     def set_camera_name(self, camera_id: str, name: str) -> None:
@@ -149,12 +150,23 @@ class EventStore:
 
     @property
     def generation(self) -> int:
-        """A number that changes after every event change this store commits (for caches)."""
+        """A number that changes after every event change this store commits or hears
+        announced (for caches)."""
         return self._generation
 
     def add_listener(self, listener: Listener) -> None:
         """Call ``listener`` after every committed change (from the writing thread)."""
         self._listeners.append(listener)
+
+    def add_view_listener(self, listener: Listener) -> None:
+        """Call ``listener`` after every change committed here and every change another
+        process announced (:meth:`announce`): for what only shows changes (the live feed)."""
+        self._view_listeners.append(listener)
+
+    def announce(self, change: EventChange) -> None:
+        """A change another process committed to the same database (API replicas on a bus):
+        told to the view listeners only, never to those that act on it (alerts)."""
+        self._call(self._view_listeners, change)
 
     def add_mute_listener(self, listener: MuteListener) -> None:
         """Call ``listener(camera_id)`` after a camera's mutes changed (from the writing thread,
@@ -185,6 +197,21 @@ class EventStore:
         if event_id is not None:
             self._notify(EventChange(event_id, update.camera_id, update.cls, update.transition))
         return event_id
+
+    def record(self, update: EventUpdate) -> int | None:
+        """As :meth:`apply`, but a database error is raised: the caller retries the
+        transition (the bus recorder, which acknowledges only what was committed)."""
+        with self._lock:
+            event_id = self._recorder.record(update)
+        if event_id is not None:
+            self._notify(EventChange(event_id, update.camera_id, update.cls, update.transition))
+        return event_id
+
+    def adopt_episode(self, camera_id: str, cls: str, track: int, event_id: int) -> None:
+        """Continue stored event ``event_id`` with the episode's next transitions."""
+        with self._lock:
+            if not self._recorder.knows(camera_id, cls, track):
+                self._recorder.adopt(camera_id, cls, track, event_id)
 
     def close_stale(self) -> int:
         """End events a previous process left active (ended_at = last_seen_at); return count.
@@ -261,9 +288,12 @@ class EventStore:
                 log.exception("mute listener %r failed for camera %s", listener, camera_id)
 
     def _notify(self, change: EventChange) -> None:
+        self._call([*self._listeners, *self._view_listeners], change)
+
+    def _call(self, listeners: list[Listener], change: EventChange) -> None:
         with self._lock:
             self._generation += 1
-        for listener in self._listeners:
+        for listener in listeners:
             try:
                 listener(change)
             except Exception:  # a faulty listener must not break storage or the scheduler

@@ -91,6 +91,16 @@ class EpisodeRecorder:
             self._close_event(event_id, update)
         return event_id
 
+    def adopt(self, camera_id: str, cls: str, track: int, event_id: int) -> None:
+        """Know the open episode (camera, class, track) as stored event ``event_id``: one that
+        another process recorded so far (a recorder taking over on the bus)."""
+        key = (camera_id, cls, track)
+        self._open[key] = event_id
+        self._remember(key, event_id)
+
+    def knows(self, camera_id: str, cls: str, track: int) -> bool:
+        return (camera_id, cls, track) in self._open
+
     def _write_snapshot(self, update: EventUpdate, kind: SnapshotKind) -> SnapshotFiles | None:
         if update.frame is None:
             log.warning(

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from store import account_tables, alert_tables, cameras, mutes
+from store import account_tables, alert_tables, bus_tables, cameras, mutes
 from store.db import Base
 
 #: The modules whose tables make up the schema, besides :mod:`store.db`'s own.
-TABLE_MODULES = (account_tables, alert_tables, cameras, mutes)
+TABLE_MODULES = (account_tables, alert_tables, bus_tables, cameras, mutes)
 
 
 def metadata_with_all_tables() -> MetaData:

@@ -31,13 +31,17 @@ RUNTIME_PACKAGES = (
 )
 # Not part of the service: the training recipe (the "train" extra), the RTSP test server run by
 # the system Python (Debian's GObject bindings), the demo-model generator (the "test" extra).
+# The scale-out package, loaded only with --bus: runtime dependencies plus the "cluster" extra.
+CLUSTER = "cluster"
 NOT_RUNTIME = ("models/training/", "benchmarks/rtsp_serve.py", "benchmarks/synth_model.py")
 
 
-def _runtime_distributions() -> set[str]:
-    """Names of the runtime requirements and of everything they require, recursively."""
+def _runtime_distributions(extra: str | None = None) -> set[str]:
+    """Names of the runtime requirements (and of ``extra``'s) and of everything they require,
+    recursively."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    todo = [Requirement(r) for r in project["dependencies"]]
+    wanted = [*project["dependencies"], *project["optional-dependencies"].get(extra, [])]
+    todo = [Requirement(r) for r in wanted]
     seen: set[str] = set()
     while todo:
         req = todo.pop()
@@ -61,14 +65,22 @@ def _third_party_imports(path: Path) -> set[str]:
             names |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module.split(".")[0])
-    return {n for n in names if n not in sys.stdlib_module_names and n not in RUNTIME_PACKAGES}
+    first_party = (*RUNTIME_PACKAGES, CLUSTER)
+    return {n for n in names if n not in sys.stdlib_module_names and n not in first_party}
 
 
 def test_runtime_modules_import_only_runtime_dependencies() -> None:
-    allowed = _runtime_distributions()
+    _check((*RUNTIME_PACKAGES,), _runtime_distributions())
+
+
+def test_the_cluster_package_imports_only_its_extra_beyond_the_runtime() -> None:
+    _check((CLUSTER,), _runtime_distributions(CLUSTER))
+
+
+def _check(packages: tuple[str, ...], allowed: set[str]) -> None:
     providers = metadata.packages_distributions()
     missing: dict[str, set[str]] = {}
-    for package in RUNTIME_PACKAGES:
+    for package in packages:
         for path in sorted((ROOT / package).rglob("*.py")):
             rel = path.relative_to(ROOT).as_posix()
             if rel.startswith(NOT_RUNTIME):

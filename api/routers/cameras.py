@@ -90,6 +90,9 @@ def camera_out(view: CameraView, now: float, muted: int = 0) -> CameraOut:
         look_alikes=[LookAlikeOut(cls=la.cls, box=la.box) for la in view.look_alikes],
         muted_regions=muted,
         latest_url=f"{CAMERAS_PATH}/{cfg.id}/latest.jpg",
+        worker=view.holder,
+        held_since=to_datetime(view.held_since),
+        handover=view.handover,
     )
 
 

@@ -129,7 +129,7 @@ def broadcaster_of(request: Request, store: EventStore) -> Broadcaster:
     existing: Broadcaster | None = getattr(state, "broadcaster", None)
     if existing is None:
         existing = Broadcaster(store)
-        store.add_listener(existing.publish)
+        store.add_view_listener(existing.publish)  # also what other replicas committed
         state.broadcaster = existing
     return existing
 

@@ -78,9 +78,12 @@ const Wall = {
   update(tile, cam) {
     tile.querySelector("header b").textContent = cam.name;
     const state = tile.querySelector(".state");
-    state.className = "state st-" + cam.state;
-    state.textContent = t("state." + cam.state);
+    // With workers on a bus: a camera whose worker stopped shows it until another reports.
+    const shown = cam.handover ? "handover" : cam.state;
+    state.className = "state st-" + shown;
+    state.textContent = t("state." + shown);
     tile.classList.toggle("st-backoff-tile", cam.state === "backoff");
+    tile.classList.toggle("st-handover-tile", Boolean(cam.handover));
     const hasFrame = cam.last_frame_at !== null;
     tile.querySelector(".noframe").hidden = hasFrame;
     if (hasFrame) this.refreshImage(tile.querySelector("img"), cam);
@@ -98,6 +101,7 @@ const Wall = {
         threshold: threshold.toFixed(2) }));
     }
     if (cam.masks.length) bits.push(t("cameras.mask_count", { n: cam.masks.length }));
+    if (cam.worker) bits.push(t("cameras.worker", { worker: cam.worker }));
     if (cam.last_error && cam.state !== "streaming") bits.push(cam.last_error);
     tile.querySelector("footer").replaceChildren(...bits.map((b) => el("span", {}, b)));
   },

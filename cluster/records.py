@@ -1,0 +1,153 @@
+"""Recording one message of the events stream in the database, exactly once.
+
+Runs on a worker thread of the API replica that holds the recorder role. A message id
+recorded before is skipped (a redelivery, or a repeat outside the stream's duplicate window).
+Episodes are numbered by this database (:class:`store.bus_tables.BusEpisodeRow`), so a recorder
+that starts (after a restart, or on another replica) continues the events that are open.
+
+The events are committed before the message id: a recorder killed between the two commits
+records that one transition again when it is delivered again (a repeated score point, or for
+an opening a second event). A clean stop finishes the message in hand first.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from cluster.messages import HeldMessage, TransitionMessage, to_update
+from cluster.metrics import BusCounters
+from detector.types import EventUpdate, Transition
+from service.metrics import Metrics
+from store.bus_tables import BusEpisodeRow, BusTransitionRow
+from store.db import EventRow
+from store.events import EventStore
+from streams.frame import Frame
+
+log = logging.getLogger(__name__)
+
+
+def episode_key(msg: TransitionMessage, track: int) -> str:
+    """One episode of one run of a camera in one worker process."""
+    return f"{msg.incarnation}.{msg.run}/{msg.camera_id}/{msg.cls}/{track}"
+
+
+class BusRecords:
+    """Transitions and hand-overs from the bus, into the event store."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        metrics: Metrics,
+        counters: BusCounters,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._metrics = metrics
+        self._counters = counters
+        self._clock = clock
+        self._sessions = sessionmaker(store.engine, expire_on_commit=False)
+
+    def seen(self, msg_id: str) -> bool:
+        with self._sessions() as session:
+            return session.get(BusTransitionRow, msg_id) is not None
+
+    def skip_seen(self, msg: TransitionMessage | HeldMessage) -> bool:
+        """True (and counted) when ``msg`` was recorded before."""
+        if not self.seen(msg.id):
+            return False
+        self._counters.duplicates.inc()
+        return True
+
+    def transition(self, msg: TransitionMessage, frame: Frame | None) -> int | None:
+        """Record ``msg`` (its frame decoded from the snapshot, if any); the event id."""
+        if self.skip_seen(msg):
+            return None
+        key = episode_key(msg, msg.track)
+        with self._sessions() as session:
+            episode = self._episode(session, key, msg)
+            active = _active_event(session, episode.event_id)
+            parent = msg.parent_event
+            if parent is None and msg.parent_track is not None:
+                parent_key = episode_key(msg, msg.parent_track)
+                parent = session.scalar(
+                    select(BusEpisodeRow.event_id).where(BusEpisodeRow.key == parent_key)
+                )
+            session.commit()
+        if active is not None and msg.transition is not Transition.OPENED:
+            self._store.adopt_episode(msg.camera_id, msg.cls, episode.id, active)
+        update = replace(to_update(msg, frame, episode.id), parent_event=parent)
+        event_id = self._store.record(update)
+        self._done(msg.id, event_id, episode.id if msg.transition is Transition.OPENED else None)
+        self._metrics.observe_event(update)
+        self._counters.recorded.inc()
+        self._counters.lag.observe(max(0.0, self._clock() - msg.sent_at))
+        return event_id
+
+    def held(self, msg: HeldMessage) -> int:
+        """A worker took a camera: end the events other processes left open on it."""
+        if self.skip_seen(msg):
+            return 0
+        query = (
+            select(BusEpisodeRow.id, EventRow)
+            .join(EventRow, EventRow.id == BusEpisodeRow.event_id)
+            .where(
+                BusEpisodeRow.camera_id == msg.camera_id,
+                BusEpisodeRow.incarnation != msg.incarnation,
+                EventRow.ended_at.is_(None),
+            )
+        )
+        with self._sessions() as session:
+            left = [(int(track), row) for track, row in session.execute(query)]
+        for track, row in left:
+            self._store.adopt_episode(row.camera_id, row.cls, track, row.id)
+            self._store.record(_close(row, track))
+        if left:
+            log.info("camera %s: %d event(s) of a previous worker ended", msg.camera_id, len(left))
+        self._done(msg.id, None, None)
+        return len(left)
+
+    def _episode(self, session: Session, key: str, msg: TransitionMessage) -> BusEpisodeRow:
+        row = session.scalar(select(BusEpisodeRow).where(BusEpisodeRow.key == key))
+        if row is None:
+            row = BusEpisodeRow(key=key, camera_id=msg.camera_id, incarnation=msg.incarnation)
+            session.add(row)
+            session.flush()
+        return row
+
+    def _done(self, msg_id: str, event_id: int | None, opened_episode: int | None) -> None:
+        with self._sessions() as session:
+            session.add(BusTransitionRow(id=msg_id, event_id=event_id, recorded_at=self._clock()))
+            if opened_episode is not None and event_id is not None:
+                episode = session.get(BusEpisodeRow, opened_episode)
+                if episode is not None:
+                    episode.event_id = event_id
+            session.commit()
+
+
+def _active_event(session: Session, event_id: int | None) -> int | None:
+    if event_id is None:
+        return None
+    ended = session.scalar(select(EventRow.ended_at).where(EventRow.id == event_id))
+    row_exists = session.get(EventRow, event_id) is not None
+    return event_id if row_exists and ended is None else None
+
+
+def _close(row: EventRow, track: int) -> EventUpdate:
+    """The close of an episode whose worker is gone, at the last time it was seen."""
+    return EventUpdate(
+        camera_id=row.camera_id,
+        cls=row.cls,
+        transition=Transition.CLOSED,
+        started_at=row.started_at,
+        ts=row.last_seen_at,
+        score=row.last_score,
+        peak_score=row.peak_score,
+        track=track,
+    )
