@@ -235,7 +235,9 @@ def create_app(
             _follow_mutes(store, pipe)
             metrics.attach(pipe)
             metrics.watch_runtime(supervisor, recorder.backlog)
-            app.state.config, app.state.store, app.state.cameras = run, store, registry
+            registry.run_on(pipe, lambda cam: store.set_camera_name(cam.id, cam.display_name))
+            # The declaration as given: the running cameras are the registry's, not run.cameras.
+            app.state.config, app.state.store, app.state.cameras = config, store, registry
             app.state.pipeline, app.state.metrics = pipe, metrics
             app.state.event_pages = RenderedPages(lambda: store.generation)
             app.state.supervisor, app.state.recorder = supervisor, recorder

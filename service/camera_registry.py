@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -88,11 +88,13 @@ def _from_definition(camera_id: str, definition: Mapping[str, Any]) -> CameraCon
 
 
 class CameraRegistry:
-    """The effective camera list (YAML + runtime changes) and its persistence.
+    """The cameras the service runs (YAML + runtime changes): the one list, and its persistence.
 
-    Writes go through :meth:`create`, :meth:`replace`, :meth:`delete` and :meth:`set_masks`,
-    which persist the change, then apply it to the running pipeline, all under one lock so
-    concurrent requests cannot interleave.
+    ``AppConfig.cameras`` is only the operator's declaration, read by :meth:`load`; the
+    pipeline keeps each camera's running state, not a list of its own to keep in step. Writes
+    go through :meth:`create`, :meth:`replace`, :meth:`delete` and :meth:`set_masks`, which
+    persist the change, apply it to the pipeline given to :meth:`run_on` and tell ``on_change``,
+    all under one lock so concurrent requests cannot interleave.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -100,6 +102,23 @@ class CameraRegistry:
         self._lock = threading.Lock()
         self._yaml: dict[str, CameraConfig] = {}
         self._current: dict[str, CameraConfig] = {}
+        self._pipeline: PipelineLike | None = None
+        self._on_change: Callable[[CameraConfig], None] = lambda camera: None
+
+    def run_on(
+        self, pipeline: PipelineLike, on_change: Callable[[CameraConfig], None] | None = None
+    ) -> None:
+        """Apply every later change to ``pipeline`` (built from :meth:`load`'s cameras), and
+        call ``on_change`` with each camera added or replaced (e.g. its display name)."""
+        with self._lock:
+            self._pipeline = pipeline
+            if on_change is not None:
+                self._on_change = on_change
+
+    def _running(self) -> PipelineLike:
+        if self._pipeline is None:
+            raise RuntimeError("the camera registry runs on no pipeline yet (run_on)")
+        return self._pipeline
 
     def load(self, yaml_cameras: Sequence[CameraConfig]) -> list[CameraConfig]:
         """The cameras to run: ``yaml_cameras`` with the stored changes applied, YAML first."""
@@ -138,33 +157,35 @@ class CameraRegistry:
         with self._lock:
             return self._current.get(camera_id)
 
-    def create(self, pipeline: PipelineLike, camera: CameraIn) -> CameraConfig:
+    def create(self, camera: CameraIn) -> CameraConfig:
         """Add a camera. Raises CameraExists."""
-        config = camera.to_config()
         with self._lock:
             if camera.id in self._current:
                 raise CameraExists(camera.id)
-            self._stored.save(camera.id, definition=camera.stored())
-            self._current[camera.id] = config
-            pipeline.add_camera(config)
-        return config
+            return self._put(camera)
 
-    def replace(self, pipeline: PipelineLike, camera: CameraIn) -> CameraConfig:
+    def replace(self, camera: CameraIn) -> CameraConfig:
         """Replace a camera's whole definition. Raises CameraNotFound."""
-        config = camera.to_config()
         with self._lock:
             if camera.id not in self._current:
                 raise CameraNotFound(camera.id)
-            self._stored.save(camera.id, definition=camera.stored())
-            self._current[camera.id] = config
-            pipeline.add_camera(config)
+            return self._put(camera)
+
+    def _put(self, camera: CameraIn) -> CameraConfig:
+        config = camera.to_config()
+        pipeline = self._running()
+        self._stored.save(camera.id, definition=camera.stored())
+        self._current[camera.id] = config
+        pipeline.add_camera(config)
+        self._on_change(config)
         return config
 
-    def delete(self, pipeline: PipelineLike, camera_id: str) -> None:
+    def delete(self, camera_id: str) -> None:
         """Remove a camera; a YAML camera is remembered as deleted. Raises CameraNotFound."""
         with self._lock:
             if camera_id not in self._current:
                 raise CameraNotFound(camera_id)
+            pipeline = self._running()
             if camera_id in self._yaml:
                 self._stored.save(camera_id, deleted=True)
             else:
@@ -172,12 +193,13 @@ class CameraRegistry:
             del self._current[camera_id]
             pipeline.remove_camera(camera_id)
 
-    def set_masks(self, pipeline: PipelineLike, camera_id: str, masks: Masks) -> CameraConfig:
+    def set_masks(self, camera_id: str, masks: Masks) -> CameraConfig:
         """Replace a camera's masks (normalised polygons). Raises CameraNotFound."""
         with self._lock:
             current = self._current.get(camera_id)
             if current is None:
                 raise CameraNotFound(camera_id)
+            pipeline = self._running()
             row = self._stored.get(camera_id)
             if row is not None and row.definition is not None:
                 definition = {**row.definition, "masks": masks}

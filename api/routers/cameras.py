@@ -210,12 +210,11 @@ def add_camera(
 ) -> CameraOut:
     _check_source(body, settings.data_dir)
     try:
-        config = registry.create(pipeline, body)
+        config = registry.create(body)
     except ValidationError as exc:
         raise _invalid(exc) from None
     except CameraExists as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    store.set_camera_name(config.id, config.display_name)
     return _view(pipeline, store, config.id)
 
 
@@ -237,12 +236,11 @@ def replace_camera(
         raise field_error("id", f"must be {camera_id!r}, the id in the path")
     _check_source(body, settings.data_dir)
     try:
-        config = registry.replace(pipeline, body)
+        config = registry.replace(body)
     except ValidationError as exc:
         raise _invalid(exc) from None
     except CameraNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    store.set_camera_name(config.id, config.display_name)
     return _view(pipeline, store, config.id)
 
 
@@ -253,11 +251,9 @@ def replace_camera(
     summary="Remove a camera (admin); its stored events stay",
     responses=responses(_NO_CAMERA),
 )
-def delete_camera(
-    camera_id: str, pipeline: PipelineDep, registry: RegistryDep, _: RequireAdmin
-) -> Response:
+def delete_camera(camera_id: str, registry: RegistryDep, _: RequireAdmin) -> Response:
     try:
-        registry.delete(pipeline, camera_id)
+        registry.delete(camera_id)
     except CameraNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -277,7 +273,7 @@ def set_masks(
     _: RequireAdmin,
 ) -> CameraOut:
     try:
-        registry.set_masks(pipeline, camera_id, body.masks)
+        registry.set_masks(camera_id, body.masks)
     except CameraNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     return _view(pipeline, store, camera_id)
