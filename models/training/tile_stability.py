@@ -53,7 +53,8 @@ def smoke_scores(model: OnnxModel, path: Path) -> np.ndarray:
 
 
 def compare(base: np.ndarray, copy: np.ndarray, threshold: float) -> Json:
-    """Changes of the same tiles' scores between ``base`` and ``copy`` (frames x tiles)."""
+    """Changes of the same tiles' scores between ``base`` and ``copy`` (frames x tiles, or
+    flattened; frames beyond the shorter of the two are left out)."""
     frames_ = min(len(base), len(copy))
     a, b = base[:frames_], copy[:frames_]
     delta = np.abs(a - b)
@@ -78,9 +79,10 @@ def report(model_dirs: Sequence[Path], data: Path, copies: Path) -> Json:
         rows = {}
         for name, copy_paths in paths.items():
             pairs = [(b, smoke_scores(model, c)) for b, c in zip(base, copy_paths, strict=True)]
+            frames_ = [min(len(b), len(c)) for b, c in pairs]
             rows[name] = compare(
-                np.concatenate([b[: len(c)] for b, c in pairs], axis=0),
-                np.concatenate([c[: len(b)] for b, c in pairs], axis=0),
+                np.concatenate([b[:n].ravel() for (b, _), n in zip(pairs, frames_, strict=True)]),
+                np.concatenate([c[:n].ravel() for (_, c), n in zip(pairs, frames_, strict=True)]),
                 threshold,
             )
         out["models"][model.spec.name] = {"threshold": threshold, "copies": rows}
