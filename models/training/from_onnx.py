@@ -47,13 +47,13 @@ def _initializers(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
     for node in graph.node:
         if node.op_type != "DequantizeLinear" or node.input[0] not in values:
             continue
-        q, scale = values[node.input[0]].astype(np.float32), values[node.input[1]]
-        zero = values[node.input[2]].astype(np.float32) if len(node.input) > 2 else 0.0
-        axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
-        if np.ndim(scale) == 1 and q.ndim > 1:
-            shape = [1] * q.ndim
-            shape[axis] = -1
-            scale, zero = scale.reshape(shape), np.reshape(zero, shape) if np.ndim(zero) else zero
+        q = values[node.input[0]].astype(np.float32)
+        scale = values[node.input[1]].astype(np.float32)
+        zero = values[node.input[2]].astype(np.float32) if len(node.input) > 2 else np.zeros(1)
+        if scale.ndim == 1 and q.ndim > 1:  # per channel along ``axis``
+            axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
+            shape = [-1 if d == axis else 1 for d in range(q.ndim)]
+            scale, zero = scale.reshape(shape), zero.reshape(shape)
         values[node.output[0]] = ((q - zero) * scale).astype(np.float32)
     return values
 
@@ -88,8 +88,9 @@ def _unfold_into(model: nn.Module, module: str, weight: np.ndarray, bias: np.nda
     parent_name, _, conv_name = module.rpartition(".")
     parent = model.get_submodule(parent_name) if parent_name else model
     _set(getattr(parent, conv_name).weight, weight, module)
-    norm = getattr(parent, NORM_AFTER[conv_name])
-    assert isinstance(norm, nn.BatchNorm2d)
+    norm = getattr(parent, NORM_AFTER.get(conv_name, ""), None)
+    if not isinstance(norm, nn.BatchNorm2d):
+        raise ExportError(f"{module}: no batch norm after this convolution in the network")
     with torch.no_grad():
         norm.weight.fill_(1.0)
         norm.running_mean.zero_()
