@@ -43,10 +43,12 @@ from detector.modelspec import (
 from detector.preprocess import to_tensor
 from models.training import (
     evaluate,
+    from_onnx,
     net,
     operating_point,
     operator_data,
     quantize,
+    robust,
     sampling,
     tiles,
 )
@@ -99,6 +101,9 @@ class Config:
     flame_smoke: Path | None = None
     fog: bool = False
     focus_crops: int = 3
+    init_from: Path | None = None
+    robust: bool = False
+    consistency: float = 1.0
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
@@ -186,6 +191,28 @@ def parse_args(argv: list[str] | None = None) -> Config:
         help="fog-bank look-alike on 15 %% of the tiles without smoke (tried for v7: see the card)",
     )
     p.add_argument(
+        "--from",
+        dest="init_from",
+        type=Path,
+        default=None,
+        metavar="ONNX",
+        help="start from the weights of this export (a model directory's model.onnx, int8 or "
+        "float) instead of ImageNet; batch-norm statistics stay fixed (from_onnx.py)",
+    )
+    p.add_argument(
+        "--robust",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="pair every tile with a copy re-encoded (H.264 crf 20-35 or JPEG 30-90) at another "
+        "gain and gamma, both learnt, plus a consistency term between them (robust.py)",
+    )
+    p.add_argument(
+        "--consistency",
+        type=float,
+        default=1.0,
+        help="weight of the consistency term with --robust (symmetric KL of the two scores)",
+    )
+    p.add_argument(
         "--ema-decay",
         type=float,
         default=0.995,
@@ -230,8 +257,9 @@ def parse_args(argv: list[str] | None = None) -> Config:
     for option in ("early_plumes", "flame_smoke"):
         if (path := getattr(a, option)) is not None and not path.is_file():
             p.error(f"--{option.replace('_', '-')} {path}: no such file")
-    if a.float_from is not None and not a.float_from.is_file():
-        p.error(f"--float-from {a.float_from}: no such file")
+    for option in ("float_from", "init_from"):
+        if (path := getattr(a, option)) is not None and not path.is_file():
+            p.error(f"--{option.replace('_', '-').replace('init-', '')} {path}: no such file")
     converted = {"ema_decay": a.ema_decay or None, "operator_data": tuple(a.operator_data)}
     return Config(**(vars(a) | converted))
 
@@ -333,6 +361,8 @@ def train_epoch(
     ema: AveragedModel | None,
 ) -> float:
     net.train_mode(model, cfg.frozen_blocks)
+    if cfg.init_from is not None:
+        from_onnx.freeze_norms(model)
     losses = []
     bar = tqdm(range(0, len(order), cfg.batch), desc=f"epoch {epoch}", unit="batch")
     for start in bar:
@@ -349,9 +379,8 @@ def train_epoch(
             )
             for crop, lab in drawn
         ]
-        x = batch_tensor(crops, spec)
         y = torch.from_numpy(np.stack([lab for _, lab in drawn]))
-        loss = masked_bce(model(x), y)
+        loss = batch_loss(model, crops, y, cfg, spec, rng)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -363,6 +392,25 @@ def train_epoch(
         losses.append(loss.item())
         bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
     return float(np.mean(losses))
+
+
+def batch_loss(
+    model: nn.Module,
+    crops: list[np.ndarray],
+    y: torch.Tensor,
+    cfg: Config,
+    spec: ModelSpec,
+    rng: np.random.Generator,
+) -> torch.Tensor:
+    """The loss of one batch; with ``--robust`` over the tiles and their degraded copies, plus
+    the weighted consistency between the two."""
+    if not cfg.robust:
+        return masked_bce(model(batch_tensor(crops, spec)), y)
+    copies = [robust.degrade(c, rng) for c in crops]
+    logits = model(batch_tensor(crops + copies, spec))
+    clean, degraded = logits[: len(crops)], logits[len(crops) :]
+    bce = masked_bce(logits, torch.cat([y, y]))
+    return bce + cfg.consistency * robust.consistency_loss(clean, degraded)
 
 
 def predict_onnx(
@@ -409,6 +457,9 @@ def fit(cfg: Config, spec: ModelSpec, ts: tiles.TileSet) -> tuple[nn.Module, lis
     network is also kept as ``runs/<name>/epochs/epoch-N.onnx`` for later comparison."""
     rng = np.random.default_rng(cfg.seed)
     model = net.build(cfg.size, cfg.frozen_blocks)
+    if cfg.init_from is not None:
+        frozen = net.frozen_modules(model, cfg.frozen_blocks)
+        print(f"{from_onnx.load_export(model, cfg.init_from, frozen)} layers from {cfg.init_from}")
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=1e-4)
     sched = Schedule(opt, cfg)
