@@ -42,6 +42,7 @@ from detector.modelspec import (
 )
 from detector.preprocess import to_tensor
 from models.training import (
+    degrade,
     evaluate,
     from_onnx,
     net,
@@ -204,7 +205,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         action=argparse.BooleanOptionalAction,
         default=False,
         help="pair every tile with a copy re-encoded (H.264 crf 20-35 or JPEG 30-90) at another "
-        "gain and gamma, both learnt, plus a consistency term between them (robust.py)",
+        "gain and gamma, both learnt, plus a consistency term between them (degrade.py, robust.py)",
     )
     p.add_argument(
         "--consistency",
@@ -406,7 +407,7 @@ def batch_loss(
     the weighted consistency between the two."""
     if not cfg.robust:
         return masked_bce(model(batch_tensor(crops, spec)), y)
-    copies = [robust.degrade(c, rng) for c in crops]
+    copies = [degrade.degrade(c, rng) for c in crops]
     logits = model(batch_tensor(crops + copies, spec))
     clean, degraded = logits[: len(crops)], logits[len(crops) :]
     bce = masked_bce(logits, torch.cat([y, y]))
