@@ -5,9 +5,11 @@ recorded before is skipped (a redelivery, or a repeat outside the stream's dupli
 Episodes are numbered by this database (:class:`store.bus_tables.BusEpisodeRow`), so a recorder
 that starts (after a restart, or on another replica) continues the events that are open.
 
-The events are committed before the message id: a recorder killed between the two commits
-records that one transition again when it is delivered again (a repeated score point, or for
-an opening a second event). A clean stop finishes the message in hand first.
+A transition and its message id are committed in one transaction (a receipt,
+:data:`store.recorder.Receipt`), so a recorder killed at any moment has recorded a message
+wholly or not at all, and a redelivery after it either finds the id or records it once. A
+message that changes no event (the close of an episode the store does not know) gets its id in
+a transaction of its own.
 """
 
 from __future__ import annotations
@@ -83,8 +85,16 @@ class BusRecords:
         if active is not None and msg.transition is not Transition.OPENED:
             self._store.adopt_episode(msg.camera_id, msg.cls, episode.id, active)
         update = replace(to_update(msg, frame, episode.id), parent_event=parent)
-        event_id = self._store.record(update)
-        self._done(msg.id, event_id, episode.id if msg.transition is Transition.OPENED else None)
+        opened = episode.id if msg.transition is Transition.OPENED else None
+        receipts: list[int] = []
+
+        def receipt(session: Session, event_id: int) -> None:
+            _mark_done(session, msg.id, event_id, opened, self._clock())
+            receipts.append(event_id)
+
+        event_id = self._store.record(update, receipt)
+        if not receipts:  # nothing changed: the id alone
+            self._done(msg.id, event_id, None)
         self._metrics.observe_event(update)
         self._counters.recorded.inc()
         self._counters.lag.observe(max(0.0, self._clock() - msg.sent_at))
@@ -123,12 +133,19 @@ class BusRecords:
 
     def _done(self, msg_id: str, event_id: int | None, opened_episode: int | None) -> None:
         with self._sessions() as session:
-            session.add(BusTransitionRow(id=msg_id, event_id=event_id, recorded_at=self._clock()))
-            if opened_episode is not None and event_id is not None:
-                episode = session.get(BusEpisodeRow, opened_episode)
-                if episode is not None:
-                    episode.event_id = event_id
+            _mark_done(session, msg_id, event_id, opened_episode, self._clock())
             session.commit()
+
+
+def _mark_done(
+    session: Session, msg_id: str, event_id: int | None, opened_episode: int | None, now: float
+) -> None:
+    """Note message ``msg_id`` as recorded (and the event an opening made, on its episode)."""
+    session.add(BusTransitionRow(id=msg_id, event_id=event_id, recorded_at=now))
+    if opened_episode is not None and event_id is not None:
+        episode = session.get(BusEpisodeRow, opened_episode)
+        if episode is not None:
+            episode.event_id = event_id
 
 
 def _active_event(session: Session, event_id: int | None) -> int | None:

@@ -35,7 +35,7 @@ from store.db import (
 )
 from store.health import StorageHealth
 from store.mutes import MuteRecord, active_mutes, lift, mute_row
-from store.recorder import EpisodeRecorder
+from store.recorder import EpisodeRecorder, Receipt
 from store.snapshots import SnapshotError, SnapshotWriter
 from store.sql import rowcount
 
@@ -198,11 +198,12 @@ class EventStore:
             self._notify(EventChange(event_id, update.camera_id, update.cls, update.transition))
         return event_id
 
-    def record(self, update: EventUpdate) -> int | None:
+    def record(self, update: EventUpdate, receipt: Receipt | None = None) -> int | None:
         """As :meth:`apply`, but a database error is raised: the caller retries the
-        transition (the bus recorder, which acknowledges only what was committed)."""
+        transition (the bus recorder, which acknowledges only what was committed).
+        ``receipt`` is committed in the same transaction as the transition."""
         with self._lock:
-            event_id = self._recorder.record(update)
+            event_id = self._recorder.record(update, receipt)
         if event_id is not None:
             self._notify(EventChange(event_id, update.camera_id, update.cls, update.transition))
         return event_id

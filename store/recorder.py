@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 _Key = tuple[str, str, int]
 #: Episodes whose event id is remembered after they closed, for links from later episodes.
 RECENT_EPISODES = 1000
+#: Rows written in the same transaction as a transition, given the event's id: a transition
+#: and its receipt (the bus recorder's message id) are committed together or not at all.
+Receipt = Callable[[Session, int], None]
 
 
 class EpisodeRecorder:
@@ -66,15 +69,25 @@ class EpisodeRecorder:
         self._clock = clock
         self._open: dict[_Key, int] = {}
         self._recent: OrderedDict[_Key, int] = OrderedDict()
+        self._receipt: Receipt | None = None
 
     def set_camera_name(self, camera_id: str, name: str) -> None:
         self._camera_names[camera_id] = name
 
-    def record(self, update: EventUpdate) -> int | None:
+    def record(self, update: EventUpdate, receipt: Receipt | None = None) -> int | None:
         """Store one transition; return the event id, or None when it was ignored.
 
-        Not thread-safe (the caller holds a lock). Raises SQLAlchemyError from the database.
+        ``receipt`` writes its rows in the transition's own transaction (not called when the
+        transition changed nothing). Not thread-safe (the caller holds a lock). Raises
+        SQLAlchemyError from the database.
         """
+        self._receipt = receipt
+        try:
+            return self._record(update)
+        finally:
+            self._receipt = None
+
+    def _record(self, update: EventUpdate) -> int | None:
         key = (update.camera_id, update.cls, update.track)
         if update.transition is Transition.OPENED:
             return self._open_event(update)
@@ -155,7 +168,7 @@ class EpisodeRecorder:
             session.add(row)
             session.flush()  # assigns row.id
             session.add(ScoreRow(event_id=row.id, ts=update.ts, score=update.score))
-            session.commit()
+            self._commit(session, row.id)
         self._open[key] = row.id
         self._remember(key, row.id)
         log.debug(  # the pipeline logs each transition at INFO
@@ -209,7 +222,7 @@ class EpisodeRecorder:
             session.add(ScoreRow(event_id=event_id, ts=update.ts, score=update.score))
             if files is not None:
                 replaced = self._set_peak(row, files, update)
-            session.commit()
+            self._commit(session, event_id)
         if replaced is not None:  # only after the row points at the new files
             self._remove_quietly(update.camera_id, replaced)
 
@@ -237,8 +250,13 @@ class EpisodeRecorder:
             row.ended_at = update.ts
             row.last_score = update.score
             session.add(ScoreRow(event_id=event_id, ts=update.ts, score=update.score))
-            session.commit()
+            self._commit(session, event_id)
         log.debug("camera %s: event %d closed (%s)", update.camera_id, event_id, update.cls)
+
+    def _commit(self, session: Session, event_id: int) -> None:
+        if self._receipt is not None:
+            self._receipt(session, event_id)
+        session.commit()
 
     @contextmanager
     def _unlink_on_error(self, camera_id: str, files: SnapshotFiles | None) -> Iterator[None]:

@@ -58,6 +58,33 @@ def message(
     )
 
 
+def test_a_recorder_failing_before_its_commit_records_the_message_once_on_redelivery(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The transition and its message id commit together: a failure at the last moment (the
+    process killed, the database gone) leaves neither, and the redelivery records it once."""
+    import cluster.records
+
+    rec, store = records(engine, tmp_path)
+    opened = message(OPENED, T0)
+    mark = cluster.records._mark_done
+
+    def fail(*args: object) -> None:
+        raise RuntimeError("the recorder dies before its commit")
+
+    monkeypatch.setattr(cluster.records, "_mark_done", fail)
+    with pytest.raises(RuntimeError):
+        rec.transition(opened, None)
+    assert store.list_events(limit=10) == ([], 0) and not rec.seen(opened.id)
+
+    monkeypatch.setattr(cluster.records, "_mark_done", mark)
+    again, _ = records(engine, tmp_path)  # the replica that takes over, or the same restarted
+    first = again.transition(opened, None)
+    assert again.transition(opened, None) is None
+    (event,), total = store.list_events(limit=10)
+    assert total == 1 and event.id == first and again.seen(opened.id)
+
+
 def test_a_message_delivered_twice_is_recorded_once(engine: Engine, tmp_path: Path) -> None:
     rec, store = records(engine, tmp_path)
     opened = message(OPENED, T0)
