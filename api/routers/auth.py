@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import AUTH_RESPONSES, CSRF_COOKIE, SESSION_COOKIE, CurrentPrincipal
 from api.deps import AuthDep, LoginGuardDep
 from api.login_guard import client_address, hashed, password_attempt
-from api.schemas import responses
+from api.schemas.common import responses
 from store.accounts import MIN_PASSWORD, SESSION_IDLE_S, AuthError
 from store.roles import Role
 

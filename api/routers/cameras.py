@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import AUTH_RESPONSES, RequireAdmin, require
 from api.deps import ConfigDep, PipelineDep, RegistryDep, StoreDep
-from api.schemas import (
+from api.schemas.common import (
     CameraCounters,
     CameraOut,
     LookAlikeOut,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 
 from api.auth import AUTH_RESPONSES, RequireOperator, require
 from api.deps import EventPagesDep, StoreDep
-from api.schemas import (
+from api.schemas.common import (
     EVENTS_PATH,
     DecisionIn,
     EventDetail,

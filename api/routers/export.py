@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import AUTH_RESPONSES, RequireAdmin, RequireViewer
 from api.deps import StoreDep
-from api.schemas import IsoTime, responses, snapshot_url, to_epoch
+from api.schemas.common import IsoTime, responses, snapshot_url, to_epoch
 from store.dataset import samples, write_zip
 from store.db import EventRecord, EventStatus
 from store.events import EventFilter, EventStore

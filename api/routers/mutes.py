@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from api.auth import AUTH_RESPONSES, RequireOperator, require
 from api.deps import StoreDep
-from api.schemas import Box, RowId, responses, to_datetime
+from api.schemas.common import Box, RowId, responses, to_datetime
 from store.mutes import MuteAlreadyLifted, MuteNotFound, MuteRecord
 from store.roles import Role
 

@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.auth import AUTH_RESPONSES, RequireViewer
 from api.deps import PipelineDep, StoreDep
-from api.schemas import responses
+from api.schemas.common import responses
 from service.metrics import PREFIX
 from store.db import EventRow, EventStatus
 

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from api.auth import AUTH_RESPONSES, RequireAdmin
 from api.deps import AuthDep, LoginGuardDep
 from api.login_guard import hashed
-from api.schemas import responses, to_datetime
+from api.schemas.common import responses, to_datetime
 from store.accounts import (
     MIN_PASSWORD,
     NAME_RE,
