@@ -18,14 +18,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import AUTH_RESPONSES, RequireAdmin, require
 from api.deps import ConfigDep, PipelineDep, RegistryDep, StoreDep
-from api.schemas.common import (
-    CameraCounters,
-    CameraOut,
-    LookAlikeOut,
-    field_error,
-    responses,
-    to_datetime,
-)
+from api.schemas.cameras import CameraCounters, CameraOut, LookAlikeOut
+from api.schemas.common import field_error, responses, to_datetime
 from service.camera_registry import CameraExists, CameraIn, CameraNotFound
 from store.cameras import Masks
 from store.events import EventStore
