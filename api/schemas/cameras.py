@@ -1,10 +1,12 @@
-"""Cameras: configuration, stream state and counters, as the API shows them."""
+"""Cameras: configuration, stream state and counters, as the API shows them; the masks body."""
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from api.schemas.common import Box
+from store.cameras import Masks
+from streams.config import MaskList, check_polygons
 
 
 class CameraCounters(BaseModel):
@@ -88,3 +90,20 @@ class CameraOut(BaseModel):
         description="True while no worker reports on the camera: its worker stopped and another "
         "takes it over (`serve --bus`).",
     )
+
+
+class MasksIn(BaseModel):
+    """Body of ``PUT /api/cameras/{id}/masks``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    masks: MaskList = Field(
+        description="Polygons to ignore, each a list of at least 3 [x, y] points in 0..1 of "
+        "the frame; [] removes every mask."
+    )
+
+    @field_validator("masks")
+    @classmethod
+    def _polygons(cls, value: Masks) -> Masks:
+        # The same rules as a camera's masks in the YAML file (and the same messages).
+        return check_polygons(value)
