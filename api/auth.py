@@ -28,7 +28,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.deps import get_auth
-from api.schemas import Error
+from api.schemas.common import Error
 from store.roles import Role, User
 
 if TYPE_CHECKING:

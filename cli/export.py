@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from api.schemas import to_epoch
+from api.schemas.common import to_epoch
 from cli.support import ConfigOpt, DataDirOpt, database, load_or_exit
 from store.dataset import samples, write_dir
 from store.events import EventFilter, EventStore

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.schemas import DB_INT_MAX
+from api.schemas.common import DB_INT_MAX
 from tests.fixtures.app import open_event
 
 HUGE = 2**63  # one more than the largest 64-bit signed integer

@@ -1,6 +1,7 @@
 """The import contracts of pyproject.toml (``[tool.importlinter]``) hold: each package imports
 only the packages below it, benchmarks and training never import the HTTP layer or the command
-line, and no module of a package imports another that imports it back."""
+line, no module of a package imports another that imports it back, and the API's schemas never
+import its routers."""
 
 from __future__ import annotations
 

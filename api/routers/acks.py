@@ -16,8 +16,8 @@ from fastapi.responses import HTMLResponse
 from alerts.outbox import DeliveryNotFound
 from alerts.records import DeliveryRecord
 from api.deps import PublishDep
-from api.publish_schemas import AckOut
-from api.schemas import responses, to_datetime
+from api.schemas.common import responses, to_datetime
+from api.schemas.publish import AckOut
 
 ACKS_PATH = "/api/acks/{token}"
 router = APIRouter(tags=["publishing"])

@@ -3,40 +3,16 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import AUTH_RESPONSES, CSRF_COOKIE, SESSION_COOKIE, CurrentPrincipal
 from api.deps import AuthDep, LoginGuardDep
 from api.login_guard import client_address, hashed, password_attempt
-from api.schemas import responses
-from store.accounts import MIN_PASSWORD, SESSION_IDLE_S, AuthError
-from store.roles import Role
+from api.schemas.auth import LoginIn, MeOut, PasswordIn
+from api.schemas.common import responses
+from store.accounts import SESSION_IDLE_S, AuthError
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
-
-
-class LoginIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=1000)
-
-
-class PasswordIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    current: str = Field(max_length=1000)
-    new: str = Field(min_length=MIN_PASSWORD, max_length=1000)
-
-
-class MeOut(BaseModel):
-    name: str
-    role: Role
-    csrf_token: str | None = Field(
-        description="Send in X-CSRF-Token with cookie-authenticated POST/PUT/PATCH/DELETE; "
-        "null for bearer-token callers, who need none."
-    )
 
 
 def _set_cookies(request: Request, response: Response, token: str, csrf: str) -> None:

@@ -13,25 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Response, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import AUTH_RESPONSES, RequireAdmin, require
 from api.deps import ConfigDep, PipelineDep, RegistryDep, StoreDep
-from api.schemas import (
-    CameraCounters,
-    CameraOut,
-    LookAlikeOut,
-    field_error,
-    responses,
-    to_datetime,
-)
+from api.schemas.cameras import CameraCounters, CameraOut, LookAlikeOut, MasksIn
+from api.schemas.common import field_error, responses, to_datetime
 from service.camera_registry import CameraExists, CameraIn, CameraNotFound
-from store.cameras import Masks
 from store.events import EventStore
 from store.roles import Role
 from store.snapshots import SnapshotError, render_snapshot
-from streams.config import MaskList, check_polygons
 from streams.decode import is_network_url
 from streams.redact import redact_text, redact_url
 
@@ -142,23 +134,6 @@ async def latest_frame(camera_id: str, pipeline: PipelineDep) -> Response:
 # ---------------------------------------------------------------- runtime changes (admin)
 
 _EXISTS = {409: "A camera with this id already exists."}
-
-
-class MasksIn(BaseModel):
-    """Body of ``PUT /api/cameras/{id}/masks``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    masks: MaskList = Field(
-        description="Polygons to ignore, each a list of at least 3 [x, y] points in 0..1 of "
-        "the frame; [] removes every mask."
-    )
-
-    @field_validator("masks")
-    @classmethod
-    def _polygons(cls, value: Masks) -> Masks:
-        # The same rules as a camera's masks in the YAML file (and the same messages).
-        return check_polygons(value)
 
 
 def _invalid(exc: ValidationError, prefix: tuple[str, ...] = ("body",)) -> RequestValidationError:

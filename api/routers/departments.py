@@ -8,9 +8,9 @@ from alerts.departments import DepartmentNameTaken, DepartmentNotFound, Departme
 from alerts.formats import channel_problem
 from alerts.runtime import PublishRuntime
 from api.auth import AUTH_RESPONSES, require
-from api.department_schemas import DepartmentIn, DepartmentOut, DepartmentUpdate
 from api.deps import PublishDep
-from api.schemas import RowId, field_error, responses
+from api.schemas.common import RowId, field_error, responses
+from api.schemas.departments import DepartmentIn, DepartmentOut, DepartmentUpdate
 from store.roles import Role
 
 router = APIRouter(

@@ -9,17 +9,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 
 from api.auth import AUTH_RESPONSES, RequireOperator, require
 from api.deps import EventPagesDep, StoreDep
-from api.schemas import (
-    EVENTS_PATH,
-    DecisionIn,
-    EventDetail,
-    EventOut,
-    EventPage,
-    EventQuery,
-    RowId,
-    responses,
-    to_epoch,
-)
+from api.schemas.common import EVENTS_PATH, RowId, responses, to_epoch
+from api.schemas.events import DecisionIn, EventDetail, EventOut, EventPage, EventQuery
 from store.db import SnapshotKind
 from store.events import (
     Decision,

@@ -12,15 +12,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, StreamingResponse
-from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import AUTH_RESPONSES, RequireAdmin, RequireViewer
 from api.deps import StoreDep
-from api.schemas import IsoTime, responses, snapshot_url, to_epoch
+from api.schemas.common import IsoTime, responses, snapshot_url, to_epoch
+from api.schemas.export import ExportQuery
 from store.dataset import samples, write_zip
-from store.db import EventRecord, EventStatus
+from store.db import EventRecord
 from store.events import EventFilter, EventStore
 
 router = APIRouter(prefix="/api/export", tags=["export"], responses=AUTH_RESPONSES)
@@ -42,27 +42,6 @@ CSV_COLUMNS = (
     "snapshot_url",
 )
 _PAGE = 500
-
-
-class ExportQuery(BaseModel):
-    """The filters of ``GET /api/events``, without paging."""
-
-    camera: str | None = Field(None, description="Camera id.")
-    cls: str | None = Field(None, description="Class, e.g. smoke.")
-    status: EventStatus | None = None
-    since: IsoTime | None = Field(None, description="Started at or after (UTC if no zone).")
-    until: IsoTime | None = Field(None, description="Started before (UTC if no zone).")
-    active: bool | None = None
-
-    def filters(self) -> EventFilter:
-        return EventFilter(
-            camera=self.camera,
-            cls=self.cls,
-            status=self.status,
-            since=to_epoch(self.since),
-            until=to_epoch(self.until),
-            active=self.active,
-        )
 
 
 def _iso(ts: float | None) -> str:

@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
 
 from api.auth import AUTH_RESPONSES, RequireViewer
 from api.deps import ConfigDep
 from api.routers.console import STATIC_DIR
+from api.schemas.maps import MapSettingsOut
 
 router = APIRouter(prefix="/api/map", tags=["map"])
 
 LEAFLET = STATIC_DIR / "vendor" / "leaflet" / "leaflet.js"
-
-
-class MapSettingsOut(BaseModel):
-    tile_url: str | None = Field(description="Tile URL template; null: no slippy map.")
-    attribution: str
-    max_zoom: int
-    ray_km: float = Field(description="Length of a bearing ray: the farthest fix considered.")
-    available: bool = Field(
-        description="True when tiles are configured and the map library was built in "
-        "(otherwise the console shows the schematic /api/map.svg)."
-    )
 
 
 @router.get("/settings", summary="Settings of the console's slippy map", responses=AUTH_RESPONSES)

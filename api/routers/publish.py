@@ -23,7 +23,8 @@ from alerts.service import (
 from alerts.signing import SIGNATURE_PATTERN
 from api.auth import AUTH_RESPONSES, RequireOperator, RequireViewer
 from api.deps import PublishDep, StoreDep
-from api.publish_schemas import (
+from api.schemas.common import DB_INT_MAX, EVENTS_PATH, RowId, responses
+from api.schemas.publish import (
     DeliveryOut,
     DeliverySummaryOut,
     DepartmentChoice,
@@ -32,7 +33,6 @@ from api.publish_schemas import (
     PublicationOut,
     PublishIn,
 )
-from api.schemas import DB_INT_MAX, EVENTS_PATH, RowId, responses
 from store.alert_tables import DeliveryStatus
 from store.events import EventNotFound, EventStore, SnapshotNotFound
 

@@ -20,13 +20,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from pydantic import BaseModel, Field
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.auth import AUTH_RESPONSES, RequireViewer
 from api.deps import PipelineDep, StoreDep
-from api.schemas import responses
+from api.schemas.common import responses
+from api.schemas.stats import CameraStats, DayCount, StatsOut
 from service.metrics import PREFIX
 from store.db import EventRow, EventStatus
 
@@ -47,37 +47,6 @@ class EventFacts:
     started_at: float
     created_at: float
     decided_at: float | None
-
-
-class DayCount(BaseModel):
-    day: date
-    events: int
-
-
-class CameraStats(BaseModel):
-    camera_id: str
-    camera_name: str
-    events: int = Field(description="Events that started in the window.")
-    events_per_day: float = Field(description="events / days of the window.")
-    per_day: list[DayCount] = Field(description="One entry per day of the window, oldest first.")
-    confirmed: int
-    dismissed: int
-    open: int = Field(description="Not decided yet.")
-    dismissed_share: float | None = Field(
-        description="dismissed / (confirmed + dismissed); null before any decision."
-    )
-    median_decision_s: float | None = Field(
-        description="Median seconds from the event being stored to the operator's decision."
-    )
-
-
-class StatsOut(BaseModel):
-    since: datetime
-    until: datetime
-    days: int
-    utc_offset_min: int = Field(description="Day boundaries are local midnight at this offset.")
-    cameras: list[CameraStats]
-    total: CameraStats = Field(description="All cameras together (camera_id '*').")
 
 
 def read_facts(engine: Engine, since: float) -> list[EventFacts]:

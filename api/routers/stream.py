@@ -23,7 +23,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import AUTH_RESPONSES, RequireViewer
 from api.deps import StoreDep
-from api.schemas import EVENTS_PATH, EventOut
+from api.schemas.common import EVENTS_PATH
+from api.schemas.events import EventOut
 from store.events import EventChange, EventNotFound, EventStore
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Response, status
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import MetricsDep, PipelineDep, RecorderDep, StoreDep, SupervisorDep
-from api.schemas import HealthOut, HealthReasonOut, RecorderOut
+from api.schemas.system import HealthOut, HealthReasonOut, RecorderOut
 from service.health import degraded_reasons
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 """Request and response bodies of the publish, delivery and ack endpoints (departments:
-:mod:`api.department_schemas`)."""
+:mod:`api.schemas.departments`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from alerts.departments import Department
 from alerts.locate import EventLocation
 from alerts.records import DeliveryRecord, PublicationRecord
-from api.schemas import to_datetime
+from api.schemas.common import to_datetime
 from store.alert_tables import DeliveryStatus
 
 
