@@ -62,7 +62,7 @@ def test_department_secrets_and_camera_urls_are_sealed(config: AppConfig) -> Non
         dep = client.post("/api/departments", json=body).json()
         sms = client.post("/api/departments", json=SMS).json()
         app = client.app
-        app.state.cameras.create(app.state.pipeline, CameraIn(id="gate", url=CAMERA_URL))  # type: ignore[attr-defined]
+        app.state.cameras.create(CameraIn(id="gate", url=CAMERA_URL))  # type: ignore[attr-defined]
         # The service reads them back in the clear.
         stored = app.state.publish.departments.get(dep["id"])  # type: ignore[attr-defined]
         assert (stored.secret, stored.webhook_url) == (SECRET, HOOK)
