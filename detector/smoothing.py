@@ -108,6 +108,7 @@ class CameraSmoother:
         self.thresholds = dict(thresholds)  # in force for the current frame
         self._day_thresholds = self.thresholds
         self._night = night
+        self._night_thresholds = dict(night.thresholds) if night else self.thresholds
         self.is_night = False  # what the last frame's light was judged to be
         self._cells = CellEvidence(classes, config)
         self._pending = np.full((0, len(self.classes)), np.nan)
@@ -167,7 +168,7 @@ class CameraSmoother:
         if self._night is None:
             return
         self.is_night = self._night.light.is_night(frame.image, frame.ts)
-        self.thresholds = dict(self._night.thresholds) if self.is_night else self._day_thresholds
+        self.thresholds = self._night_thresholds if self.is_night else self._day_thresholds
 
     def update_scores(
         self,

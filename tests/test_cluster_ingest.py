@@ -5,6 +5,9 @@ refused comes again until it is committed."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +51,17 @@ def _count(engine: Engine, table: str) -> int:
         return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
 
 
-async def _scenario(server: NatsServer, engine: Engine, store: EventStore) -> None:
+@dataclass(frozen=True)
+class _Line:
+    """A worker's publisher and the API's recorder on one bus."""
+
+    bus: Bus
+    publisher: Publisher
+    metrics: Metrics
+
+
+@asynccontextmanager
+async def _line(server: NatsServer, store: EventStore) -> AsyncIterator[_Line]:
     metrics = Metrics()
     counters = BusCounters(metrics.registry)
     bus: Bus = await connect(ClusterSettings(bus=server.url, name="t"), counters)
@@ -60,6 +73,17 @@ async def _scenario(server: NatsServer, engine: Engine, store: EventStore) -> No
         record_until(bus, BusRecords(store, metrics, counters), counters, done)
     )
     try:
+        yield _Line(bus, publisher, metrics)
+    finally:
+        done.set()
+        await recording
+        sending.cancel()
+        await bus.close()
+
+
+async def _scenario(server: NatsServer, engine: Engine, store: EventStore) -> None:
+    async with _line(server, store) as line:
+        publisher, metrics = line.publisher, line.metrics
         publisher.sink(make_update("ridge", Transition.OPENED, T0))
         await _until(lambda: _count(engine, "bus_transitions") == 1, "the opening recorded")
         # The database refuses the next transitions (off the loop: the recorder runs on it).
@@ -71,18 +95,13 @@ async def _scenario(server: NatsServer, engine: Engine, store: EventStore) -> No
         publisher.put(Outgoing(msg))  # the same id: the stream keeps one
         assert await publisher.flush(10)
         body = msg.model_dump_json().encode()  # without an id: only the recorder can tell
-        await bus.js.publish(f"{EVENTS_SUBJECT}.ridge", body)
+        await line.bus.js.publish(f"{EVENTS_SUBJECT}.ridge", body)
         await asyncio.sleep(1.5)
         assert _count(engine, "bus_transitions") == 1  # not recorded, so not acknowledged
         await asyncio.to_thread(_run_sql, engine, "DROP TRIGGER refuse_scores")
         await _until(lambda: sample(metrics, "duplicates") == 1, "the repeat skipped")
         assert _count(engine, "bus_transitions") == 2
         assert sample(metrics, "redeliveries") >= 1
-    finally:
-        done.set()
-        await recording
-        sending.cancel()
-        await bus.close()
 
 
 def sample(metrics: Metrics, name: str) -> float:
@@ -102,26 +121,11 @@ def test_transitions_are_recorded_once_and_only_after_the_commit(
 
 
 async def _bad_frame(server: NatsServer, engine: Engine, store: EventStore) -> None:
-    metrics = Metrics()
-    counters = BusCounters(metrics.registry)
-    bus = await connect(ClusterSettings(bus=server.url, name="t"), counters)
-    publisher = Publisher(asyncio.get_running_loop(), counters, worker="w1",
-                          incarnation="inc", runs={"ridge": "1"})  # fmt: skip
-    sending = asyncio.create_task(publisher.run(bus))
-    done = asyncio.Event()
-    recording = asyncio.create_task(
-        record_until(bus, BusRecords(store, metrics, counters), counters, done)
-    )
-    try:
+    async with _line(server, store) as line:
         empty = Frame("ridge", T0, 0, np.zeros((0, 0, 3), dtype=np.uint8))
-        publisher.sink(make_update("ridge", Transition.OPENED, T0, frame=empty))
-        publisher.sink(make_update("ridge", Transition.CLOSED, T0 + 9, frame=None))
+        line.publisher.sink(make_update("ridge", Transition.OPENED, T0, frame=empty))
+        line.publisher.sink(make_update("ridge", Transition.CLOSED, T0 + 9, frame=None))
         await _until(lambda: _count(engine, "bus_transitions") == 2, "both recorded")
-    finally:
-        done.set()
-        await recording
-        sending.cancel()
-        await bus.close()
 
 
 def test_a_frame_that_cannot_be_encoded_sends_the_transition_without_it(
