@@ -9,7 +9,7 @@ import numpy as np
 from models.training import stills
 
 
-def test_light_comes_from_the_notes_and_the_images_csv(tmp_path: Path) -> None:
+def test_light_and_camera_come_from_the_notes_and_the_images_csv(tmp_path: Path) -> None:
     tahoe = tmp_path / stills.ALERTTAHOE
     tahoe.mkdir(parents=True)
     (tahoe / "labels.csv").write_text(
@@ -26,13 +26,13 @@ def test_light_comes_from_the_notes_and_the_images_csv(tmp_path: Path) -> None:
         "y.jpg,axis-b,2026-01-07 07:39:36,dawn (stale frame),fog\n",
         encoding="utf-8",
     )
-    assert [(s.label, s.light) for s in stills.alerttahoe(tmp_path)] == [
-        ("smoke", "day"),
-        ("flame", "night"),
+    assert [(s.label, s.light, s.camera) for s in stills.alerttahoe(tmp_path)] == [
+        ("smoke", "day", "leek"),
+        ("flame", "night", "slide"),
     ]
-    assert [(s.label, s.light) for s in stills.night_negatives(tmp_path)] == [
-        ("negative", "night"),
-        ("negative", "day"),
+    assert [(s.label, s.light, s.camera) for s in stills.night_negatives(tmp_path)] == [
+        ("negative", "night", "a"),
+        ("negative", "day", "b"),
     ]
 
 

@@ -37,12 +37,24 @@ NIGHT_NEGATIVES = Path("negative") / "alertwildfire-night"
 
 @dataclass(frozen=True, slots=True)
 class Still:
-    """One labelled frame: ``label`` smoke | flame | negative | unsure, ``light`` day | night."""
+    """One labelled frame: ``label`` smoke | flame | negative | unsure, ``light`` day | night,
+    ``camera`` the camera's name as its caption gives it (lower case, without ``axis-``)."""
 
     path: Path
     source: str
     label: str
     light: str
+    camera: str = ""
+
+
+def camera_name(caption: str) -> str:
+    """``'"Axis-CTC 2016-10-14 02:09 (caption); night...'`` -> ``'ctc'``.
+
+    >>> camera_name("Axis-CTC 2016-10-14 02:09 (caption); night"), camera_name("axis-alderhill")
+    ('ctc', 'alderhill')
+    """
+    first = caption.split()[0] if caption.split() else ""
+    return first.strip('"').lower().removeprefix("axis-")
 
 
 def alerttahoe(data: Path) -> list[Still]:
@@ -56,6 +68,7 @@ def alerttahoe(data: Path) -> list[Still]:
             "alerttahoe",
             row["label"],
             "night" if "night" in row["notes"].lower() else "day",
+            camera_name(row["notes"]),
         )
         for row in rows
     ]
@@ -72,6 +85,7 @@ def night_negatives(data: Path) -> list[Still]:
             "alertwildfire-night",
             "negative",
             "night" if row["light"].startswith("night") else "day",
+            camera_name(row["camera_caption"]),
         )
         for row in rows
     ]
