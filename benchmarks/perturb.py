@@ -113,9 +113,7 @@ def write_copy(src: Path, dst: Path, perturbation: Perturbation) -> Path:
         out.width -= out.width % 2  # 4:2:0 needs even sizes
         out.height -= out.height % 2
         out.pix_fmt = "yuv420p"
-        # One encoder thread: threaded x264 rate control differs from run to run, and so would
-        # the copies, their scores and the flip rate.
-        out.options = {"crf": str(perturbation.crf), "preset": "veryfast", "threads": "1"}
+        out.options = {"crf": str(perturbation.crf), "preset": "veryfast"}
         for frame in reader.decode(stream):
             image = frame.to_ndarray(format="rgb24")[: out.height, : out.width]
             if perturbation.gain != 1.0:
