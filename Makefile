@@ -7,7 +7,7 @@ PORT   ?= 8000
 # The console's slippy map, from the npm registry at build time (skipped without npm).
 LEAFLET := api/static/vendor/leaflet/leaflet.js
 
-.PHONY: run test lint typecheck pytest system-deps train train-temporal judge bench-clips clean
+.PHONY: run test lint typecheck pytest system-deps train train-temporal refit judge bench-clips clean
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { scripts/system-deps.sh run && $(PYTHON) -m venv $(VENV); }
@@ -54,9 +54,14 @@ train: $(VENV)/.train-deps
 train-temporal: $(VENV)/.train-deps
 	$(BIN)/python -m models.training.train_temporal $(TEMPORAL_ARGS)
 
+# A network's last layer learnt again with frames of another camera network, judged leave one
+# camera out: make refit REFIT_ARGS="--name ember-tiles-v4 --out models/ember-tiles-v4"
+refit: $(VENV)/.train-deps
+	$(BIN)/python -m models.training.refit $(or $(MODEL),models/ember-tiles-v3) $(REFIT_ARGS)
+
 # One protocol for any model directory: MODEL=models/ember-tiles-v3 make judge
 judge: $(VENV)/.train-deps
-	$(BIN)/python -m models.training.judge $(or $(MODEL),models/ember-tiles-v3) $(JUDGE_ARGS)
+	$(BIN)/python -m models.training.judge $(or $(MODEL),models/ember-tiles-v4) $(JUDGE_ARGS)
 
 bench-clips: $(VENV)/.run-deps
 	$(BIN)/emberwatch bench clips ../shared/data/clips/dev/clips.csv --out bench-out/clips

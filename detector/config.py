@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 _MODELS = Path(__file__).resolve().parents[1] / "models"
 #: The shipped default model directory (the service, the benchmarks and the tests use it).
-DEFAULT_MODEL = _MODELS / "ember-tiles-v3"
+DEFAULT_MODEL = _MODELS / "ember-tiles-v4"
 #: The colour-rule model that scores the synthetic demo camera (``benchmarks.synth_model``).
 DEMO_MODEL = _MODELS / "demo-plume"
 
