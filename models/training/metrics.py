@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 
 
@@ -67,3 +69,37 @@ def pick_threshold_fpr(scores: np.ndarray, labels: np.ndarray, max_fpr: float) -
     # strictly above the (allowed+1)-th highest negative: at most `allowed` negatives pass
     t = np.ceil(kth * 1e6) / 1e6
     return float(min(t + 1e-6 if t <= kth else t, 1.0))
+
+
+def class_threshold(
+    scores: np.ndarray, labels: np.ndarray, c: int, max_fpr: float | None = None
+) -> float:
+    """Threshold of class ``c`` over the tiles that know it (labels ``[N, C]``, -1 unknown):
+    F0.5 (3 decimals), or the lowest with a false-positive rate within ``max_fpr`` (6)."""
+    known = labels[:, c] >= 0
+    s, y = scores[known, c], labels[known, c]
+    if max_fpr is None:
+        return round(pick_threshold(s, y), 3)
+    return round(pick_threshold_fpr(s, y, max_fpr), 6)
+
+
+def tile_metrics(
+    scores: np.ndarray,
+    labels: np.ndarray,
+    classes: Sequence[str],
+    thresholds: Mapping[str, float] | None = None,
+) -> dict[str, dict[str, float | int | None]]:
+    """Per class over the tiles that know it: AUC and counts, and with ``thresholds``
+    precision, recall, F1 and false-positive rate at the class's threshold (4 decimals)."""
+    result: dict[str, dict[str, float | int | None]] = {}
+    for c, name in enumerate(classes):
+        known = labels[:, c] >= 0
+        s, y = scores[known, c], labels[known, c]
+        result[name] = {
+            "auc": roc_auc(s, y),
+            "positives": int(np.sum(y == 1)),
+            "negatives": int(np.sum(y == 0)),
+        }
+        if thresholds is not None:
+            result[name].update({k: round(v, 4) for k, v in prf(s, y, thresholds[name]).items()})
+    return result

@@ -51,7 +51,7 @@ from models.training.head import (
     sigmoid,
     with_head,
 )
-from models.training.metrics import pick_threshold, prf, roc_auc
+from models.training.metrics import class_threshold, tile_metrics
 from models.training.tiles import TileSet, read_rgb
 
 Json = dict[str, Any]
@@ -68,8 +68,6 @@ STILLS_LICENCE = (
     "last layer also fitted on AlertTahoe and ALERTWildfire frames (Nevada Seismological "
     "Laboratory, University of Nevada, Reno; research use only, credit ALERTWildfire / AlertTahoe)"
 )
-#: Frame labels that make a bag, and the class each one pulls up (``negative`` pulls all down).
-BAG_CLASS = {"smoke": "smoke", "flame": "flame"}
 
 
 # --- data -------------------------------------------------------------------------------------
@@ -86,14 +84,14 @@ def tile_features(scorer: FeatureScorer, tiles: TileSet) -> tuple[Tiles, Tiles]:
 
 
 def bag_targets(labels: Sequence[str], classes: Sequence[str]) -> np.ndarray:
-    """``[F, C]``: a negative frame says 0 for every class, a fire frame 1 for its class;
-    anything else (``unsure``, other classes of a fire frame) has no say."""
+    """``[F, C]``: a negative frame says 0 for every class, a frame labelled with a class says 1
+    for it; anything else (``unsure``, the other classes of a fire frame) has no say."""
     targets = np.full((len(labels), len(classes)), np.nan)
     for i, label in enumerate(labels):
         if label == "negative":
             targets[i] = 0.0
-        elif BAG_CLASS.get(label) in classes:
-            targets[i, list(classes).index(BAG_CLASS[label])] = 1.0
+        elif label in classes:
+            targets[i, list(classes).index(label)] = 1.0
     return targets
 
 
@@ -112,24 +110,12 @@ def still_bags(scorer: FeatureScorer, spec: ModelSpec, frames: Sequence[stills.S
     )
 
 
-# --- judged leave one camera out --------------------------------------------------------------
+# --- reports ---------------------------------------------------------------------------------
 
 
 def validation(head: Head, val: Tiles, spec: ModelSpec, thresholds: Json) -> Json:
-    """Per class on the recipe's validation tiles (as ``metrics.val_tiles`` of a trained model):
-    AUC, counts, and precision/recall at the class's threshold."""
-    scores = sigmoid(head.logits(val.features))
-    out: Json = {}
-    for c, cls in enumerate(spec.classes):
-        known = val.labels[:, c] >= 0
-        s, y = scores[known, c], val.labels[known, c]
-        out[cls] = {
-            "auc": roc_auc(s, y),
-            "positives": int((y == 1).sum()),
-            "negatives": int((y == 0).sum()),
-            **{k: round(v, 4) for k, v in prf(s, y, thresholds[cls]).items()},
-        }
-    return out
+    """Per class on the recipe's validation tiles (as ``metrics.val_tiles`` of a trained model)."""
+    return tile_metrics(sigmoid(head.logits(val.features)), val.labels, spec.classes, thresholds)
 
 
 def still_report(
@@ -162,7 +148,7 @@ def _cached_tiles(
     from models.training.sources import all_images
     from models.training.tiles import build_tiles
 
-    path = CACHE / f"refit-{spec.sha256 or spec.name}-{seed}.npz"[:200]
+    path = CACHE / f"refit-{spec.sha256 or spec.name}-{seed}.npz"
     if not path.is_file():
         train, val = tile_features(scorer, build_tiles(all_images(data), spec, seed))
         CACHE.mkdir(parents=True, exist_ok=True)
@@ -183,8 +169,7 @@ def day_thresholds(head: Head, val: Tiles, spec: ModelSpec, cfg: RefitConfig) ->
     scores = sigmoid(head.logits(val.features))
     chosen = dict(spec.thresholds)
     for c in cfg.classes:
-        known = val.labels[:, c] >= 0
-        chosen[spec.classes[c]] = round(pick_threshold(scores[known, c], val.labels[known, c]), 3)
+        chosen[spec.classes[c]] = class_threshold(scores, val.labels, c)
     return chosen
 
 

@@ -54,7 +54,7 @@ from models.training import (
     tiles,
 )
 from models.training.augment import augment
-from models.training.metrics import pick_threshold, pick_threshold_fpr, prf, roc_auc
+from models.training.metrics import class_threshold, tile_metrics
 from models.training.sources import EARLY_SMOKE_LABELS, FLAME_PHOTO_SMOKE_LABELS, all_images
 
 HERE = Path(__file__).resolve().parent
@@ -439,19 +439,6 @@ def predict_file(path: Path, ts: tiles.TileSet, idx: np.ndarray, spec: ModelSpec
     return 1.0 / (1.0 + np.exp(-np.concatenate(out)))
 
 
-def tile_metrics(scores: np.ndarray, labels: np.ndarray) -> dict[str, object]:
-    result: dict[str, object] = {}
-    for c, name in enumerate(net.CLASSES):
-        known = labels[:, c] >= 0
-        s, y = scores[known, c], labels[known, c]
-        result[name] = {
-            "auc": roc_auc(s, y),
-            "positives": int(np.sum(y == 1)),
-            "negatives": int(np.sum(y == 0)),
-        }
-    return result
-
-
 def fit(cfg: Config, spec: ModelSpec, ts: tiles.TileSet) -> tuple[nn.Module, list[dict]]:
     """Train; return the model at its best validation epoch (or, with ``ema_decay``, the
     weight average after the last epoch) and the per-epoch history. Every epoch's validated
@@ -472,7 +459,7 @@ def fit(cfg: Config, spec: ModelSpec, ts: tiles.TileSet) -> tuple[nn.Module, lis
     for epoch in range(1, cfg.epochs + 1):
         order = sampling.draw_epoch(pools, cfg.epoch_size, rng, cfg.mine)
         loss = train_epoch(model, opt, sched, ts, order, cfg, spec, rng, epoch, pools, ema)
-        val = tile_metrics(predict_onnx(judged, ts, val_idx, spec), ts.labels[val_idx])
+        val = tile_metrics(predict_onnx(judged, ts, val_idx, spec), ts.labels[val_idx], net.CLASSES)
         keep_epoch(cfg, epoch)
         if cfg.mine and (epoch - 1) % MINE_EVERY == 0 and sched.progress < 0.9:
             mined = predict_onnx(model, ts, pools["smoke_neg"], spec)[:, 0]
@@ -531,19 +518,11 @@ def thresholds_and_val(
     """Per-class thresholds and metrics of the shipped network ``path`` on the val tiles."""
     val_idx = np.nonzero(ts.split == "val")[0]
     scores, labels = predict_file(path, ts, val_idx, spec), ts.labels[val_idx]
-    result = tile_metrics(scores, labels)
-    thresholds = {}
-    for c, name in enumerate(net.CLASSES):
-        known = labels[:, c] >= 0
-        if max_tile_fpr is None:
-            thr = round(pick_threshold(scores[known, c], labels[known, c]), 3)
-        else:
-            thr = round(pick_threshold_fpr(scores[known, c], labels[known, c], max_tile_fpr), 6)
-        thresholds[name] = thr
-        result[name].update(
-            {k: round(v, 4) for k, v in prf(scores[known, c], labels[known, c], thr).items()}
-        )
-    return thresholds, result
+    thresholds = {
+        name: class_threshold(scores, labels, c, max_tile_fpr) for c, name in enumerate(net.CLASSES)
+    }
+    result = tile_metrics(scores, labels, net.CLASSES, thresholds)
+    return thresholds, dict(result)
 
 
 def main(argv: list[str] | None = None) -> None:
