@@ -3,7 +3,8 @@
 The durable consumer remembers what was acknowledged, so a recorder that was down (every API
 replica stopped) resumes where it stopped and the workers lose nothing meanwhile. Messages are
 handled one at a time, in stream order, and acknowledged only after the commit; a message that
-cannot be stored (the database is down) is not acknowledged and comes again.
+cannot be stored (the database is down), or that came before its episode's opening was
+recorded, is not acknowledged and comes again; the messages after it wait, in order.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from cluster.bus import BUS_ERRORS, Bus, quietly
 from cluster.messages import MESSAGE, HeldMessage, TransitionMessage, decode_frame
 from cluster.metrics import BusCounters
-from cluster.records import BusRecords
+from cluster.records import BusRecords, OpeningNotRecorded
 from cluster.settings import EVENTS_STREAM, EVENTS_SUBJECT, RECORDER
 from streams.frame import Frame
 
@@ -89,6 +90,9 @@ async def _handle(bus: Bus, records: BusRecords, counters: BusCounters, raw: Any
         elif not await asyncio.to_thread(records.skip_seen, body):  # before its snapshot
             frame = await _frame(bus, body, raw.metadata.num_delivered)
             await asyncio.to_thread(records.transition, body, frame)
+    except OpeningNotRecorded:
+        await quietly("nak", raw.nak(delay=RETRY_S))
+        return False
     except _RETRIED as exc:
         log.error("camera %s: not recorded, again in %.0f s: %s", body.camera_id, RETRY_S,
                   type(exc).__name__)  # fmt: skip

@@ -10,6 +10,13 @@ A transition and its message id are committed in one transaction (a receipt,
 wholly or not at all, and a redelivery after it either finds the id or records it once. A
 message that changes no event (the close of an episode the store does not know) gets its id in
 a transaction of its own.
+
+A worker publishes an episode's opening before anything else of it, but the stream does not
+keep that order on the way to the recorder: the opening may still be in the hand of a replica
+that just lost the recorder role, or on its way back to the stream after a refusal, while a
+later update of the episode is delivered. Such a transition is held back
+(:class:`OpeningNotRecorded`, delivered again) until its opening is recorded, so one episode
+stays one event; after :data:`OPENING_WAIT_S` it opens an event of its own.
 """
 
 from __future__ import annotations
@@ -32,6 +39,13 @@ from store.events import EventStore
 from streams.frame import Frame
 
 log = logging.getLogger(__name__)
+#: How long a transition waits for its episode's opening (seconds): longer than the
+#: acknowledgement wait after which an opening held by a dead recorder is delivered again.
+OPENING_WAIT_S = 90.0
+
+
+class OpeningNotRecorded(Exception):
+    """A transition came before its episode's opening was recorded: deliver it again."""
 
 
 def episode_key(msg: TransitionMessage, track: int) -> str:
@@ -55,6 +69,7 @@ class BusRecords:
         self._counters = counters
         self._clock = clock
         self._sessions = sessionmaker(store.engine, expire_on_commit=False)
+        self._held_back: dict[str, float] = {}  # message id -> when it was first held back
 
     def seen(self, msg_id: str) -> bool:
         with self._sessions() as session:
@@ -74,6 +89,9 @@ class BusRecords:
         key = episode_key(msg, msg.track)
         with self._sessions() as session:
             episode = self._episode(session, key, msg)
+            if msg.transition is not Transition.OPENED and episode.event_id is None:
+                self._hold_back(msg)
+            self._held_back.pop(msg.id, None)
             active = _active_event(session, episode.event_id)
             parent = msg.parent_event
             if parent is None and msg.parent_track is not None:
@@ -99,6 +117,17 @@ class BusRecords:
         self._counters.recorded.inc()
         self._counters.lag.observe(max(0.0, self._clock() - msg.sent_at))
         return event_id
+
+    def _hold_back(self, msg: TransitionMessage) -> None:
+        """Raise :class:`OpeningNotRecorded` unless ``msg`` waited long enough already."""
+        now = self._clock()
+        first = self._held_back.setdefault(msg.id, now)
+        if now - first < OPENING_WAIT_S:
+            if first == now:
+                log.info("camera %s: %s %s before its opening was recorded, held back",
+                         msg.camera_id, msg.cls, msg.transition.value)  # fmt: skip
+            raise OpeningNotRecorded(msg.id)
+        log.warning("camera %s: the opening of a %s episode never came", msg.camera_id, msg.cls)
 
     def held(self, msg: HeldMessage) -> int:
         """A worker took a camera: end the events other processes left open on it."""

@@ -14,8 +14,8 @@ import numpy as np
 from sqlalchemy import Engine, text
 
 from cluster.bus import Bus, connect
-from cluster.ingest import record_until
-from cluster.messages import transition_message
+from cluster.ingest import _subscribe, record_until
+from cluster.messages import MESSAGE, TransitionMessage, transition_message
 from cluster.metrics import BusCounters
 from cluster.outgoing import Outgoing, Publisher
 from cluster.records import BusRecords
@@ -137,3 +137,36 @@ def test_a_frame_that_cannot_be_encoded_sends_the_transition_without_it(
     asyncio.run(asyncio.wait_for(_bad_frame(nats_server, engine, store), 60))
     (event,), _ = store.list_events(limit=10)
     assert event.ended_at == T0 + 9 and event.snapshots == ()
+
+
+async def _opening_in_another_hand(server: NatsServer, engine: Engine, tmp_path: Path) -> None:
+    """A replica that lost the recorder role still holds the opening when the new recorder is
+    delivered the update after it."""
+    store = EventStore(engine, tmp_path / "snaps")
+    async with _line(server, store) as line:
+        leaving = await _subscribe(line.bus)  # the same durable consumer, another replica
+        line.publisher.sink(make_update("ridge", Transition.OPENED, T0))
+        (opening,) = await leaving.fetch(1, timeout=10)
+        line.publisher.sink(make_update("ridge", Transition.UPDATED, T0 + 5, score=0.9,
+                                        peak_score=0.9))  # fmt: skip
+        await _until(lambda: sample(line.metrics, "redeliveries") or _count(engine, "events"),
+                     "the update delivered")  # fmt: skip
+        assert _count(engine, "events") == 0, "the update opened an event of its own"
+        body = MESSAGE.validate_json(opening.data)
+        assert isinstance(body, TransitionMessage)
+        metrics = Metrics()
+        leaving_store = EventStore(engine, tmp_path / "snaps")
+        leaving_records = BusRecords(leaving_store, metrics, BusCounters(metrics.registry))
+        await asyncio.to_thread(leaving_records.transition, body, None)
+        await opening.ack()
+        await _until(lambda: _count(engine, "bus_transitions") == 2, "the update recorded")
+
+
+def test_an_update_delivered_before_its_opening_is_recorded_continues_that_event(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    init_db(engine)
+    asyncio.run(asyncio.wait_for(_opening_in_another_hand(nats_server, engine, tmp_path), 60))
+    (event,), total = EventStore(engine, tmp_path / "snaps").list_events(limit=10)
+    assert total == 1 and event.peak_score == 0.9

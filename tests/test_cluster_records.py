@@ -4,6 +4,8 @@ a dead worker's open events ended when another takes its camera."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,7 @@ from cluster.messages import (
     transition_message,
 )
 from cluster.metrics import BusCounters
-from cluster.records import BusRecords
+from cluster.records import OPENING_WAIT_S, BusRecords, OpeningNotRecorded
 from detector.types import Transition
 from service.metrics import Metrics
 from store.bus_tables import BusEpisodeRow
@@ -37,11 +39,13 @@ def engine(tmp_path: Path) -> Engine:
     return engine
 
 
-def records(engine: Engine, tmp_path: Path) -> tuple[BusRecords, EventStore]:
+def records(
+    engine: Engine, tmp_path: Path, clock: Callable[[], float] = time.time
+) -> tuple[BusRecords, EventStore]:
     """A recorder as an API replica starts it (nothing in memory)."""
     store = EventStore(engine, tmp_path / "snaps")
     metrics = Metrics()
-    return BusRecords(store, metrics, BusCounters(metrics.registry)), store
+    return BusRecords(store, metrics, BusCounters(metrics.registry), clock=clock), store
 
 
 def message(
@@ -140,3 +144,39 @@ def test_a_camera_taken_over_ends_the_dead_workers_events(engine: Engine, tmp_pa
     assert old is not None and mine is not None
     assert store.get_event(old).ended_at == T0 + 4  # when it was last seen
     assert store.get_event(mine).ended_at is None  # the new holder's own event stays open
+
+
+def test_an_update_delivered_before_its_opening_waits_for_it(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The opening still in another replica's hand: the update and the close come again after
+    it and continue its event, instead of opening a second one."""
+    now = [T0]
+    rec, store = records(engine, tmp_path, clock=lambda: now[0])
+    opened, update = message(OPENED, T0), message(UPDATED, T0 + 5, score=0.9, peak_score=0.9)
+    closed = message(CLOSED, T0 + 9)
+    for early in (update, closed):
+        with pytest.raises(OpeningNotRecorded):
+            rec.transition(early, None)
+    assert store.list_events(limit=10) == ([], 0) and not rec.seen(update.id)
+    first = rec.transition(opened, None)
+    now[0] += 2.0
+    assert rec.transition(update, None) == rec.transition(closed, None) == first
+    (event,), total = store.list_events(limit=10)
+    assert total == 1 and event.peak_score == 0.9 and event.ended_at == T0 + 9
+
+
+def test_an_update_whose_opening_never_comes_opens_an_event_after_the_wait(
+    engine: Engine, tmp_path: Path
+) -> None:
+    now = [T0]
+    rec, store = records(engine, tmp_path, clock=lambda: now[0])
+    update = message(UPDATED, T0 + 5, score=0.9, peak_score=0.9)
+    with pytest.raises(OpeningNotRecorded):
+        rec.transition(update, None)
+    now[0] += OPENING_WAIT_S - 1
+    with pytest.raises(OpeningNotRecorded):
+        rec.transition(update, None)
+    now[0] += 1
+    event_id = rec.transition(update, None)
+    assert event_id is not None and store.get_event(event_id).peak_score == 0.9  # type: ignore[union-attr]
