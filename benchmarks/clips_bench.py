@@ -50,6 +50,7 @@ class BenchOptions:
     sweep: str | None = None  # CLASS=LO:HI:STEP or CLASS=T1,T2,...
     lofo: bool = False
     perturb: bool = False
+    copies: Path | None = None  # where perturbed copies are kept; None: out/perturbed
     show_progress: bool = False
 
 
@@ -306,7 +307,7 @@ def bench_clips(clips_csv: Path, out: Path, options: BenchOptions) -> dict[str, 
     results = build_results(bench, display_path(clips_csv), run.settings, failures, options.threads)
     if run.sweep:
         add_sweeps(results, bench, run.settings, run.sweep)
-    perturb_dir = out / "perturbed" if options.perturb else None
+    perturb_dir = (options.copies or out / "perturbed") if options.perturb else None
     add_robustness(results, bench, run.settings, run.lofo, perturb_dir)
     write_outputs(out, bench, results, options.plots)
     return results

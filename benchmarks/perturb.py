@@ -13,10 +13,16 @@ original run:
 
 The **flip rate** is (moved + vanished + appeared) over the original's events, summed over every
 clip and copy (with no original event it is the number of appeared events, or 0).
+
+Two x264 encodes of the same frames are not always byte-identical, so a copy is made once and
+kept, named by its clip's content and the perturbation (:func:`copy_path`): every model of a
+run plays the same copies, and so does a later run given the same folder.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -193,21 +199,36 @@ def perturb_lines(m: Json) -> list[str]:
     ]
 
 
-def copy_plan(plan: ClipPlan, perturbation: Perturbation, out_dir: Path) -> ClipPlan:
-    """The plan of a clip's perturbed copy, written under ``out_dir/<copy name>/``."""
+def copy_path(src: Path, perturbation: Perturbation, folder: Path) -> Path:
+    """Where the copy of ``src`` is kept under ``folder``: named by the clip's content and the
+    perturbation's quality and gain."""
+    with src.open("rb") as f:
+        digest = hashlib.file_digest(f, "sha256")
+    digest.update(f"crf={perturbation.crf} gain={perturbation.gain}".encode())
+    name = f"{src.stem}-{digest.hexdigest()[:12]}.mp4"
+    return folder / perturbation.name.replace("%", "pct") / name
+
+
+def copy_plan(plan: ClipPlan, perturbation: Perturbation, folder: Path) -> ClipPlan:
+    """The plan of a clip's perturbed copy: the one kept under ``folder``, written first when
+    there is none (whole or not at all)."""
     row = plan.row
-    dst = out_dir / perturbation.name.replace("%", "pct") / row.file
-    path = write_copy(row.path, dst, perturbation)
-    return replace(plan, row=replace(row, path=path))
+    dst = copy_path(row.path, perturbation, folder)
+    if not dst.is_file():
+        part = dst.with_name(f".{dst.stem}.part.mp4")
+        write_copy(row.path, part, perturbation)
+        os.replace(part, dst)
+    return replace(plan, row=replace(row, path=dst))
 
 
 def perturb_model(
-    model: OnnxModel, runs: Sequence[ClipRun], settings: PlaySettings, out_dir: Path
+    model: OnnxModel, runs: Sequence[ClipRun], settings: PlaySettings, folder: Path
 ) -> Json:
-    """Play every copy of each clip of ``runs`` and compare its events with the original's."""
+    """Play every copy of each clip of ``runs`` (kept under ``folder``) and compare its events
+    with the original's."""
     copies: dict[str, list[ClipRun]] = {}
     for p in PERTURBATIONS:
-        plans = [copy_plan(r.plan, p, out_dir) for r in runs]
+        plans = [copy_plan(r.plan, p, folder) for r in runs]
         copies[p.name] = [play_clip(model, plan, settings) for plan in plans]
     steps = [max(settings.interval_s, r.plan.spf) for r in runs]
     return flip_entry(runs, copies, steps)

@@ -101,6 +101,15 @@ def clips(
             "report how many events appear, vanish or move (the flip rate).",
         ),
     ] = False,
+    copies: Annotated[
+        Path | None,
+        typer.Option(
+            "--copies",
+            help="Where --perturb keeps its copies and finds those made before (default: "
+            "OUT/perturbed). Give the same folder to compare models of other runs on the "
+            "same copies.",
+        ),
+    ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar, no summary on stdout.")
     ] = False,
@@ -117,6 +126,7 @@ def clips(
         sweep=sweep,
         lofo=lofo,
         perturb=perturb,
+        copies=copies,
         show_progress=not quiet and sys.stderr.isatty(),
     )
     try:

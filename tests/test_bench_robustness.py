@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from benchmarks.clips import ClipRow, plan_clip
 from benchmarks.lofo import choose
-from benchmarks.metrics import ClipOutcome, EventOpen
-from benchmarks.perturb import Flips, Perturbation, compare, flip_entry, write_copy
+from benchmarks.metrics import ClipOutcome, EventOpen, Label
+from benchmarks.perturb import Flips, Perturbation, compare, copy_plan, flip_entry, write_copy
 from benchmarks.synth import SynthSpec, write_clip
 from cli.bench import bench_app
 
@@ -116,6 +117,30 @@ def test_a_gain_copy_changes_brightness_and_keeps_every_frame(tmp_path: Path) ->
     assert len(original) == len(copy) == 10
     ratio = np.mean([c.mean() / o.mean() for o, c in zip(original, copy, strict=True)])
     assert ratio == pytest.approx(0.9, abs=0.03)
+
+
+def test_a_copy_is_made_once_and_played_by_every_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two encodes of the same frames may differ: models compared on copies see the same one."""
+    import benchmarks.perturb
+
+    made: list[Path] = []
+
+    def counted(src: Path, dst: Path, perturbation: Perturbation) -> Path:
+        made.append(dst)
+        return write_copy(src, dst, perturbation)
+
+    monkeypatch.setattr(benchmarks.perturb, "write_copy", counted)
+    src = write_clip(tmp_path / "c.mp4", SynthSpec(width=160, height=90, seconds=1.0, fps=5.0))
+    plan = plan_clip(ClipRow("c.mp4", src, Label.SMOKE, 0.2, 0.2, 2), 0.0)
+    dim, bright = Perturbation("gain", 12, 0.9), Perturbation("gain", 12, 1.1)
+    first, again = (copy_plan(plan, dim, tmp_path / "copies") for _ in range(2))
+    assert len(made) == 1 and first.row.path == again.row.path != src and first.row.file == "c.mp4"
+    assert copy_plan(plan, bright, tmp_path / "copies").row.path != first.row.path
+    write_clip(src, SynthSpec(width=160, height=90, seconds=1.0, fps=5.0, seed=9))  # new content
+    assert copy_plan(plan, dim, tmp_path / "copies").row.path != first.row.path
+    assert len(made) == 3 and not list((tmp_path / "copies").rglob(".*"))  # no partial file left
 
 
 CSV = """\

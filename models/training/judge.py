@@ -162,12 +162,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=default_data_dir())
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--perturb", action="store_true", help="also play perturbed copies")
+    parser.add_argument(
+        "--copies",
+        type=Path,
+        default=RUNS / "perturbed",
+        help="where perturbed copies are kept, shared by the models judged",
+    )
     parser.add_argument("--no-clips", action="store_true", help="skip the clips (quick)")
     args = parser.parse_args(argv)
     out = args.out or RUNS / args.model_dir.resolve().name
     out.mkdir(parents=True, exist_ok=True)
     result = judge(
-        args.model_dir, args.data, out / "perturbed" if args.perturb else None, not args.no_clips
+        args.model_dir, args.data, args.copies if args.perturb else None, not args.no_clips
     )
     (out / "judge.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
     (out / "judge.md").write_text(markdown(result), encoding="utf-8")
