@@ -161,6 +161,21 @@ def everything_recorded(running: Running, killed: set[str]) -> bool:
     return sum(got.values()) == len(event_ids(running.db))
 
 
+def recording_state(running: Running) -> str:
+    """Per worker process, events opened (its log) and recorded (the database); events stored."""
+    got = recorded(running.db)
+    per = []
+    for proc in running.cluster.every_worker():
+        inc = proc.incarnation()
+        per.append(f"{proc.name} {inc}: {proc.opened()} opened, {got.get(str(inc), 0)} recorded")
+    return "; ".join(per) + f"; {len(event_ids(running.db))} events stored"
+
+
+def wait_recorded(running: Running, killed: set[str], timeout: float, what: str) -> None:
+    wait_for(lambda: everything_recorded(running, killed), timeout, what,
+             lambda: recording_state(running))  # fmt: skip
+
+
 def opened_total(running: Running) -> int:
     return sum(p.opened() for p in running.cluster.every_worker())
 
@@ -195,11 +210,11 @@ def test_sigkill_a_worker_its_cameras_are_analysed_again_within_30_s(running: Ru
     for round_ in range(kills):
         victim = WORKERS[round_ % len(WORKERS)]
         inc = running.cluster.workers[victim].incarnation()
-        wait_for(lambda: everything_recorded(running, killed), 30, "events recorded")
+        wait_recorded(running, killed, 30, "events recorded")
         before = event_ids(running.db)
         times.append(_kill_one(running, victim))
         killed.add(str(inc))
-        wait_for(lambda: everything_recorded(running, killed), 30, "events recorded after kill")
+        wait_recorded(running, killed, 30, "events recorded after kill")
         after = event_ids(running.db)
         assert before <= after  # every event reported before the kill is still there
         assert doubled(running.db) == []
@@ -225,7 +240,7 @@ def _snapshots_open(running: Running) -> None:
 
 def test_every_api_replica_stopped_60_s_then_one_records_every_event(running: Running) -> None:
     cluster = running.cluster
-    wait_for(lambda: everything_recorded(running, set()), 30, "events recorded")
+    wait_recorded(running, set(), 30, "events recorded")
     before, logged = len(event_ids(running.db)), opened_total(running)
     for proc in cluster.apis.values():
         proc.stop()
@@ -234,7 +249,7 @@ def test_every_api_replica_stopped_60_s_then_one_records_every_event(running: Ru
     assert during > 0, "no plume appeared while the API was down"
     api1 = cluster.start_api("api-1", cluster.apis["api-1"].port)
     wait_for(lambda: client(api1, running.auth).get("/healthz").status_code == 200, 60, "api-1")
-    wait_for(lambda: everything_recorded(running, set()), 60, "the backlog recorded")
+    wait_recorded(running, set(), 60, "the backlog recorded")
     assert doubled(running.db) == []
     after = len(event_ids(running.db))
     running.results["api_down"] = {"before": before, "opened_while_down": during, "after": after}
@@ -242,14 +257,14 @@ def test_every_api_replica_stopped_60_s_then_one_records_every_event(running: Ru
 
 
 def test_restarting_the_bus_loses_nothing(running: Running) -> None:
-    wait_for(lambda: everything_recorded(running, set()), 30, "events recorded")
+    wait_recorded(running, set(), 30, "events recorded")
     before, logged = len(event_ids(running.db)), opened_total(running)
     running.nats.stop()
     time.sleep(2.0)
     running.nats.start()  # the same port and store: a restart
     wait_for(lambda: balanced(running), 90, "every camera analysed again after the restart")
     wait_for(lambda: opened_total(running) > logged, 90, "an event after the restart")
-    wait_for(lambda: everything_recorded(running, set()), 60, "events recorded")
+    wait_recorded(running, set(), 60, "events recorded")
     assert doubled(running.db) == []
     assert len(event_ids(running.db)) > before
     running.results["bus_restart"] = {"before": before, "after": len(event_ids(running.db))}
