@@ -1,7 +1,8 @@
 """Bus counters of a node (worker or API replica), in the registry that node serves.
 
 Names start ``emberwatch_bus_``: leases taken, renewed, lost and let go of, messages published
-and retried, deliveries seen again (redeliveries), duplicates skipped, and the bus lag (how old
+and retried, deliveries seen again (redeliveries), duplicates skipped, transitions held back
+until their episode's opening was recorded, and the bus lag (how old
 a transition was when it was recorded, or how many wait to be published).
 """
 
@@ -32,6 +33,9 @@ class BusCounters:
         self.recorded = counter("recorded", "Transitions recorded in the database.")
         self.redeliveries = counter("redeliveries", "Messages delivered more than once.")
         self.duplicates = counter("duplicates", "Messages recorded before, skipped.")
+        self.held_back = counter(
+            "held_back", "Transitions that came before their episode's opening, held back."
+        )
         self.held = Gauge(PREFIX + "cameras_held", "Cameras this node holds.", registry=registry)
         self.pending = Gauge(
             PREFIX + "pending", "Transitions waiting to be published.", registry=registry

@@ -121,11 +121,12 @@ class BusRecords:
     def _hold_back(self, msg: TransitionMessage) -> None:
         """Raise :class:`OpeningNotRecorded` unless ``msg`` waited long enough already."""
         now = self._clock()
-        first = self._held_back.setdefault(msg.id, now)
-        if now - first < OPENING_WAIT_S:
-            if first == now:
-                log.info("camera %s: %s %s before its opening was recorded, held back",
-                         msg.camera_id, msg.cls, msg.transition.value)  # fmt: skip
+        if msg.id not in self._held_back:
+            self._held_back[msg.id] = now
+            self._counters.held_back.inc()
+            log.info("camera %s: %s %s before its opening was recorded, held back",
+                     msg.camera_id, msg.cls, msg.transition.value)  # fmt: skip
+        if now - self._held_back[msg.id] < OPENING_WAIT_S:
             raise OpeningNotRecorded(msg.id)
         log.warning("camera %s: the opening of a %s episode never came", msg.camera_id, msg.cls)
 

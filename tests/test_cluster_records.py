@@ -151,14 +151,18 @@ def test_an_update_delivered_before_its_opening_waits_for_it(
 ) -> None:
     """The opening still in another replica's hand: the update and the close come again after
     it and continue its event, instead of opening a second one."""
-    now = [T0]
-    rec, store = records(engine, tmp_path, clock=lambda: now[0])
+    now, metrics = [T0], Metrics()
+    store = EventStore(engine, tmp_path / "snaps")
+    rec = BusRecords(store, metrics, BusCounters(metrics.registry), clock=lambda: now[0])
     opened, update = message(OPENED, T0), message(UPDATED, T0 + 5, score=0.9, peak_score=0.9)
     closed = message(CLOSED, T0 + 9)
     for early in (update, closed):
         with pytest.raises(OpeningNotRecorded):
             rec.transition(early, None)
     assert store.list_events(limit=10) == ([], 0) and not rec.seen(update.id)
+    with pytest.raises(OpeningNotRecorded):  # delivered again: counted once
+        rec.transition(update, None)
+    assert metrics.registry.get_sample_value("emberwatch_bus_held_back_total") == 2
     first = rec.transition(opened, None)
     now[0] += 2.0
     assert rec.transition(update, None) == rec.transition(closed, None) == first
