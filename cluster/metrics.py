@@ -2,8 +2,8 @@
 
 Names start ``emberwatch_bus_``: leases taken, renewed, lost and let go of, messages published
 and retried, deliveries seen again (redeliveries), duplicates skipped, transitions held back
-until their episode's opening was recorded, and the bus lag (how old
-a transition was when it was recorded, or how many wait to be published).
+until their episode's opening was recorded, and the bus lag (how old a transition was when it
+was recorded, or how many wait to be published).
 """
 
 from __future__ import annotations
