@@ -104,6 +104,13 @@ async def _scenario(server: NatsServer, engine: Engine, store: EventStore) -> No
         assert sample(metrics, "redeliveries") >= 1
 
 
+def _database(tmp_path: Path) -> tuple[Engine, EventStore]:
+    """A fresh SQLite database and the event store on it."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    init_db(engine)
+    return engine, EventStore(engine, tmp_path / "snaps")
+
+
 def sample(metrics: Metrics, name: str) -> float:
     return metrics.registry.get_sample_value(f"emberwatch_bus_{name}_total") or 0.0
 
@@ -111,9 +118,7 @@ def sample(metrics: Metrics, name: str) -> float:
 def test_transitions_are_recorded_once_and_only_after_the_commit(
     nats_server: NatsServer, tmp_path: Path
 ) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    init_db(engine)
-    store = EventStore(engine, tmp_path / "snaps")
+    engine, store = _database(tmp_path)
     asyncio.run(asyncio.wait_for(_scenario(nats_server, engine, store), 60))
     (event,), total = store.list_events(limit=10)
     assert total == 1 and event.peak_score == 0.9
@@ -131,18 +136,15 @@ async def _bad_frame(server: NatsServer, engine: Engine, store: EventStore) -> N
 def test_a_frame_that_cannot_be_encoded_sends_the_transition_without_it(
     nats_server: NatsServer, tmp_path: Path
 ) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    init_db(engine)
-    store = EventStore(engine, tmp_path / "snaps")
+    engine, store = _database(tmp_path)
     asyncio.run(asyncio.wait_for(_bad_frame(nats_server, engine, store), 60))
     (event,), _ = store.list_events(limit=10)
     assert event.ended_at == T0 + 9 and event.snapshots == ()
 
 
-async def _opening_in_another_hand(server: NatsServer, engine: Engine, tmp_path: Path) -> None:
+async def _opening_in_another_hand(server: NatsServer, engine: Engine, store: EventStore) -> None:
     """A replica that lost the recorder role still holds the opening when the new recorder is
     delivered the update after it."""
-    store = EventStore(engine, tmp_path / "snaps")
     async with _line(server, store) as line:
         leaving = await _subscribe(line.bus)  # the same durable consumer, another replica
         line.publisher.sink(make_update("ridge", Transition.OPENED, T0))
@@ -155,7 +157,7 @@ async def _opening_in_another_hand(server: NatsServer, engine: Engine, tmp_path:
         body = MESSAGE.validate_json(opening.data)
         assert isinstance(body, TransitionMessage)
         metrics = Metrics()
-        leaving_store = EventStore(engine, tmp_path / "snaps")
+        leaving_store = EventStore(engine, store.snapshots.root)  # another replica, same database
         leaving_records = BusRecords(leaving_store, metrics, BusCounters(metrics.registry))
         await asyncio.to_thread(leaving_records.transition, body, None)
         await opening.ack()
@@ -165,8 +167,7 @@ async def _opening_in_another_hand(server: NatsServer, engine: Engine, tmp_path:
 def test_an_update_delivered_before_its_opening_is_recorded_continues_that_event(
     nats_server: NatsServer, tmp_path: Path
 ) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    init_db(engine)
-    asyncio.run(asyncio.wait_for(_opening_in_another_hand(nats_server, engine, tmp_path), 60))
-    (event,), total = EventStore(engine, tmp_path / "snaps").list_events(limit=10)
+    engine, store = _database(tmp_path)
+    asyncio.run(asyncio.wait_for(_opening_in_another_hand(nats_server, engine, store), 60))
+    (event,), total = store.list_events(limit=10)
     assert total == 1 and event.peak_score == 0.9
