@@ -7,7 +7,7 @@ PORT   ?= 8000
 # The console's slippy map, from the npm registry at build time (skipped without npm).
 LEAFLET := api/static/vendor/leaflet/leaflet.js
 
-.PHONY: run test lint typecheck pytest system-deps train train-temporal refit judge bench-clips clean
+.PHONY: run test lint typecheck pytest system-deps train train-temporal train-change refit judge bench-clips clean
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { scripts/system-deps.sh run && $(PYTHON) -m venv $(VENV); }
@@ -53,6 +53,10 @@ train: $(VENV)/.train-deps
 # The temporal model (tile + the same tile minutes earlier), trained on composited sequences.
 train-temporal: $(VENV)/.train-deps
 	$(BIN)/python -m models.training.train_temporal $(TEMPORAL_ARGS)
+
+# A temporal last layer on the default network (tile features and their change), composited pairs.
+train-change: $(VENV)/.train-deps
+	$(BIN)/python -m models.training.change_head $(CHANGE_ARGS)
 
 # A network's last layer learnt again with frames of another camera network, judged leave one
 # camera out: make refit REFIT_ARGS="--name ember-tiles-v4 --out models/ember-tiles-v4"

@@ -10,41 +10,12 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from onnx import TensorProto, helper, numpy_helper
 
 from detector.modelspec import InputSpec, ModelSpec, load_spec
 from detector.preprocess import to_tensor
 from models.training import head as layer
 from models.training import refit
-
-SIDE = 8
-
-
-def tiny_net(weight: np.ndarray, bias: np.ndarray, last: str = "Gemm") -> onnx.ModelProto:
-    """Tiles N x 3 x 8 x 8 -> mean colour per channel (the features) -> Gemm -> logits."""
-    init = [
-        numpy_helper.from_array(weight.astype(np.float32), "fc.weight"),
-        numpy_helper.from_array(bias.astype(np.float32), "fc.bias"),
-        numpy_helper.from_array(np.array([-1, 3], np.int64), "shape"),
-    ]
-    tail = (
-        helper.make_node("Gemm", ["flat", "fc.weight", "fc.bias"], ["logits"], transB=1)
-        if last == "Gemm"
-        else helper.make_node("Identity", ["flat"], ["logits"])
-    )
-    graph = helper.make_graph(
-        [
-            helper.make_node("GlobalAveragePool", ["tiles"], ["pooled"]),
-            helper.make_node("Reshape", ["pooled", "shape"], ["flat"]),
-            tail,
-        ],
-        "tiny",
-        [helper.make_tensor_value_info("tiles", TensorProto.FLOAT, ["n", 3, SIDE, SIDE])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["n", None])],
-        init,
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-
+from tests.fixtures.models import SIDE, tiny_net
 
 BASE = layer.Head(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, -0.5]]), np.array([-2.0, -3.0]))
 INPUT = InputSpec(size=(SIDE, SIDE), layout="NCHW", mean=(0.0,) * 3, std=(1.0,) * 3)
