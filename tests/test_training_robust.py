@@ -162,3 +162,36 @@ def test_robust_batch_loss_learns_both_copies_and_their_agreement() -> None:
     ]
     assert losses[1].item() > losses[0].item() > 0  # same copies; the agreement term adds
     losses[1].backward()
+
+
+def test_a_temporal_network_started_from_an_export_scores_as_it_on_an_unchanged_view(
+    tmp_path: Path,
+) -> None:
+    """``train_temporal --from``: the single-frame part takes the export's weights, and the
+    change branch (zero at its last layer) adds nothing until it learns; the branch learns at
+    ``--lr``, the single-frame part at ``--lr x --backbone-lr``."""
+    pytest.importorskip("efficientnet_lite_pytorch")
+    import onnxruntime as ort
+
+    from models.training import net, seqnet, train_temporal
+    from models.training.from_onnx import load_export
+
+    torch.manual_seed(0)
+    path = tmp_path / "model.onnx"
+    net.export_onnx(net.build(64, 8), 64, path)
+    model = seqnet.ChangeNet(64, 8)
+    load_export(model.base, path, net.frozen_modules(model.base, model.frozen_blocks))
+    x = np.random.default_rng(3).uniform(-1, 1, (2, 3, 64, 64)).astype(np.float32)
+    model.eval()
+    with torch.no_grad():
+        mine = model(torch.from_numpy(np.concatenate([x, x], axis=1))).numpy()
+    theirs = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {"tiles": x}
+    )[0]
+    assert np.allclose(mine, theirs, atol=1e-4)
+    cfg = train_temporal.parse_args(["--from", str(path), "--lr", "0.002", "--backbone-lr", "0.1"])
+    branch, base = train_temporal.param_groups(model, cfg)
+    assert branch["base_lr"] == 0.002 and base["base_lr"] == pytest.approx(0.0002)
+    assert len(branch["params"]) == len(list(model.change.parameters()))  # type: ignore[arg-type]
+    with pytest.raises(SystemExit):
+        train_temporal.parse_args(["--from", str(tmp_path / "missing.onnx")])

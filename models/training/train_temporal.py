@@ -42,7 +42,7 @@ from detector.modelspec import (
     write_spec,
 )
 from detector.preprocess import to_tensor
-from models.training import composite, evaluate, net, operating_point, seqnet
+from models.training import composite, evaluate, from_onnx, net, operating_point, seqnet
 from models.training.metrics import pick_threshold, roc_auc
 from models.training.pools import load_pools
 from models.training.train import LICENCE
@@ -66,6 +66,8 @@ class Config:
     reference_s: float
     val_pairs: int
     dev_threshold: bool
+    init_from: Path | None
+    backbone_lr: float
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
@@ -83,7 +85,25 @@ def parse_args(argv: list[str] | None = None) -> Config:
     p.add_argument("--reference-s", type=float, default=300.0)
     p.add_argument("--val-pairs", type=int, default=768)
     p.add_argument("--dev-threshold", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument(
+        "--from",
+        dest="init_from",
+        type=Path,
+        default=None,
+        metavar="ONNX",
+        help="start the single-frame part from this export (e.g. models/ember-tiles-v4/"
+        "model.onnx) instead of ImageNet; its batch-norm statistics stay fixed",
+    )
+    p.add_argument(
+        "--backbone-lr",
+        type=float,
+        default=1.0,
+        help="learning rate of the single-frame part, as a share of --lr (the change branch "
+        "always learns at --lr)",
+    )
     a = p.parse_args(argv)
+    if a.init_from is not None and not a.init_from.is_file():
+        p.error(f"--from {a.init_from}: no such file")
     return Config(**{k.replace("-", "_"): v for k, v in vars(a).items()})
 
 
@@ -119,18 +139,19 @@ def masked_bce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 def train(model: seqnet.ChangeNet, pools: composite.Pools, cfg: Config) -> dict[str, object]:
     """Train until the time budget is spent; the learning rate follows a cosine on time."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=1e-4)
+    opt = torch.optim.AdamW(param_groups(model, cfg), weight_decay=1e-4)
     rng = np.random.default_rng(cfg.seed)
     budget = cfg.max_minutes * 60.0
     start, steps, losses = time.monotonic(), 0, []
     model.train_mode()
+    if cfg.init_from is not None:
+        from_onnx.freeze_norms(model.base)
     for x, y in batches(pools, rng, cfg, 10**9):
         elapsed = time.monotonic() - start
         if elapsed >= budget:
             break
         for group in opt.param_groups:
-            group["lr"] = cfg.lr * 0.5 * (1 + math.cos(math.pi * elapsed / budget))
+            group["lr"] = group["base_lr"] * 0.5 * (1 + math.cos(math.pi * elapsed / budget))
         loss = masked_bce(model(torch.from_numpy(x)), torch.from_numpy(y))
         opt.zero_grad()
         loss.backward()
@@ -146,6 +167,16 @@ def train(model: seqnet.ChangeNet, pools: composite.Pools, cfg: Config) -> dict[
         "pairs": steps * cfg.batch,
         "minutes": round((time.monotonic() - start) / 60, 1),
     }
+
+
+def param_groups(model: seqnet.ChangeNet, cfg: Config) -> list[dict[str, object]]:
+    """The change branch at ``lr``, the single-frame part at ``lr x backbone_lr``."""
+    branch = [p for p in model.change.parameters() if p.requires_grad]
+    base = [p for p in model.base.parameters() if p.requires_grad]
+    rates = (cfg.lr, cfg.lr * cfg.backbone_lr)
+    return [
+        {"params": ps, "lr": r, "base_lr": r} for ps, r in zip((branch, base), rates, strict=True)
+    ]
 
 
 def score_onnx(path: Path, x: np.ndarray) -> np.ndarray:
@@ -211,6 +242,10 @@ def main(argv: list[str] | None = None) -> None:
     val_pools = load_pools(cfg.data, "val")
     print({k: len(getattr(train_pools, k)) for k in ("views", "stills", "plumes", "flames")})
     model = seqnet.ChangeNet(cfg.size, cfg.frozen_blocks)
+    if cfg.init_from is not None:
+        frozen = net.frozen_modules(model.base, model.frozen_blocks)
+        loaded = from_onnx.load_export(model.base, cfg.init_from, frozen)
+        print(f"{loaded} layers from {cfg.init_from}")
     trained = train(model, train_pools, cfg)
     seqnet.export_onnx(model, cfg.size, run_dir / "model-fp32.onnx")
     quantize(run_dir / "model-fp32.onnx", run_dir / "model-int8.onnx", train_pools, cfg)
