@@ -181,33 +181,16 @@ def change_model(base: onnx.ModelProto, weight: np.ndarray, bias: np.ndarray) ->
     graph.initializer.extend(
         numpy_helper.from_array(np.array(v, dtype=np.int64), k) for k, v in consts.items()
     )
-    split = [
-        helper.make_node(
-            "Slice", [stacked.name, "chg_first", "chg_three", "chg_axis"], ["chg_cur"]
-        ),
-        helper.make_node("Slice", [stacked.name, "chg_three", "chg_six", "chg_axis"], ["chg_ref"]),
-        helper.make_node("Concat", ["chg_cur", "chg_ref"], [old.name], axis=0),
-    ]
-    tail = [
-        helper.make_node("Reshape", [where.features, "chg_halves"], ["chg_pairs"]),
-        helper.make_node("Gather", ["chg_pairs", "chg_first"], ["chg_f_cur3"], axis=0),
-        helper.make_node("Gather", ["chg_pairs", "chg_second"], ["chg_f_ref3"], axis=0),
-        helper.make_node("Squeeze", ["chg_f_cur3", "chg_first"], ["chg_f_cur"]),
-        helper.make_node("Squeeze", ["chg_f_ref3", "chg_first"], ["chg_f_ref"]),
-        helper.make_node("Sub", ["chg_f_cur", "chg_f_ref"], ["chg_delta"]),
-        helper.make_node("Abs", ["chg_delta"], ["chg_size"]),
-        helper.make_node("Concat", ["chg_f_cur", "chg_delta", "chg_size"], ["chg_x"], axis=1),
-    ]
     gemm = next(n for n in graph.node if n.op_type == "Gemm" and n.input[0] == where.features)
     gemm.input[0] = "chg_x"
     for init in graph.initializer:
         if init.name in (where.weight, where.bias):
             value = weight if init.name == where.weight else bias
             init.CopyFrom(numpy_helper.from_array(value.astype(np.float32), init.name))
-    nodes = [*split, *graph.node, *tail]
-    order = _place(nodes, gemm, tail)
+    nodes = [*_split(stacked.name, old.name), *graph.node]
+    at = next(i for i, n in enumerate(nodes) if n is gemm)
     del graph.node[:]
-    graph.node.extend(order)
+    graph.node.extend([*nodes[:at], *_changes(where.features), *nodes[at:]])
     del graph.input[:]
     graph.input.append(stacked)
     onnx.checker.check_model(model)
@@ -218,13 +201,27 @@ def _spatial(value: onnx.ValueInfoProto) -> list[int]:
     return [d.dim_value for d in value.type.tensor_type.shape.dim[2:]]
 
 
-def _place(
-    nodes: list[onnx.NodeProto], gemm: onnx.NodeProto, tail: list[onnx.NodeProto]
-) -> list[onnx.NodeProto]:
-    """Nodes in topological order: the tail goes right before the classifier."""
-    rest = [n for n in nodes if all(n is not t for t in tail)]
-    at = next(i for i, n in enumerate(rest) if n is gemm)
-    return [*rest[:at], *tail, *rest[at:]]
+def _split(stacked: str, tiles: str) -> list[onnx.NodeProto]:
+    """Six channels -> the current tiles, then their references, as one batch ``tiles``."""
+    return [
+        helper.make_node("Slice", [stacked, "chg_first", "chg_three", "chg_axis"], ["chg_cur"]),
+        helper.make_node("Slice", [stacked, "chg_three", "chg_six", "chg_axis"], ["chg_ref"]),
+        helper.make_node("Concat", ["chg_cur", "chg_ref"], [tiles], axis=0),
+    ]
+
+
+def _changes(features: str) -> list[onnx.NodeProto]:
+    """The batch's features ``[2N, D]`` -> ``chg_x [N, 3D]``: current, change, its size."""
+    return [
+        helper.make_node("Reshape", [features, "chg_halves"], ["chg_pairs"]),
+        helper.make_node("Gather", ["chg_pairs", "chg_first"], ["chg_f_cur3"], axis=0),
+        helper.make_node("Gather", ["chg_pairs", "chg_second"], ["chg_f_ref3"], axis=0),
+        helper.make_node("Squeeze", ["chg_f_cur3", "chg_first"], ["chg_f_cur"]),
+        helper.make_node("Squeeze", ["chg_f_ref3", "chg_first"], ["chg_f_ref"]),
+        helper.make_node("Sub", ["chg_f_cur", "chg_f_ref"], ["chg_delta"]),
+        helper.make_node("Abs", ["chg_delta"], ["chg_size"]),
+        helper.make_node("Concat", ["chg_f_cur", "chg_delta", "chg_size"], ["chg_x"], axis=1),
+    ]
 
 
 def write_model(
