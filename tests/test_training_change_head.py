@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from detector.modelspec import InputSpec, ModelSpec, OutputKind, load_spec, write_spec
+from detector.modelspec import InputSpec, ModelSpec, OutputKind, load_spec
 from detector.preprocess import to_tensor
 from models.training import change_head
 from models.training import head as layer
@@ -87,4 +87,3 @@ def test_the_model_directory_states_its_temporal_input(tmp_path: Path) -> None:
     spec = load_spec(tmp_path / "change")
     assert spec.name == "tiny-change" and spec.input_channels == 6
     assert spec.temporal is not None and spec.temporal.reference_s == cfg.reference_s
-    write_spec(tmp_path / "change", spec)  # round trip

@@ -73,7 +73,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
     p.add_argument("--val-pairs", type=int, default=1500)
     p.add_argument("--seed", type=int, default=20261207)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--lam", type=float, default=1e-2, help="pull towards the base layer")
+    p.add_argument("--lam", type=float, default=1e-2, help="L2 pull of the change weights to zero")
     p.add_argument("--steps", type=int, default=400)
     p.add_argument("--lr", type=float, default=0.01)
     p.add_argument("--reference-s", type=float, default=300.0)
@@ -269,16 +269,15 @@ def main(argv: list[str] | None = None) -> None:
     head = read_head(base)
     classes = list(base_spec.classes)
     w = fit(head.weight, head.bias, train, cfg, rows=(classes.index("smoke"),))
-    b = head.bias
     metrics = {
         "training": {"pairs": cfg.pairs, "seed": cfg.seed, "lam": cfg.lam, "steps": cfg.steps},
         "validation_pairs_auc": {
             "base": auc_by_class(widen(head.weight), head.bias, val, classes),
-            "change": auc_by_class(w, b, val, classes),
+            "change": auc_by_class(w, head.bias, val, classes),
         },
         "minutes": round((time.monotonic() - started) / 60, 1),
     }
-    write_model(cfg, base_spec, change_model(base, w, b), metrics)
+    write_model(cfg, base_spec, change_model(base, w, head.bias), metrics)
     print(json.dumps(metrics, indent=1))
 
 

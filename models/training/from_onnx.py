@@ -18,6 +18,7 @@ still learn, its statistics stay.
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,26 @@ NORM_AFTER = {
 
 class ExportError(ValueError):
     """The ONNX file is not an export of this network."""
+
+
+def add_from_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """The recipes' ``--from ONNX`` (``init_from``): start ``what`` from an export's weights."""
+    parser.add_argument(
+        "--from",
+        dest="init_from",
+        type=_existing,
+        default=None,
+        metavar="ONNX",
+        help=f"start {what} from the weights of this export (a model directory's model.onnx, "
+        "int8 or float) instead of ImageNet; batch-norm statistics stay fixed (from_onnx.py)",
+    )
+
+
+def _existing(value: str) -> Path:
+    path = Path(value)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{path}: no such file")
+    return path
 
 
 def _initializers(graph: onnx.GraphProto) -> dict[str, np.ndarray]:

@@ -191,15 +191,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         default=False,
         help="fog-bank look-alike on 15 %% of the tiles without smoke (tried for v7: see the card)",
     )
-    p.add_argument(
-        "--from",
-        dest="init_from",
-        type=Path,
-        default=None,
-        metavar="ONNX",
-        help="start from the weights of this export (a model directory's model.onnx, int8 or "
-        "float) instead of ImageNet; batch-norm statistics stay fixed (from_onnx.py)",
-    )
+    from_onnx.add_from_option(p, "the network")
     p.add_argument(
         "--robust",
         action=argparse.BooleanOptionalAction,
@@ -258,9 +250,8 @@ def parse_args(argv: list[str] | None = None) -> Config:
     for option in ("early_plumes", "flame_smoke"):
         if (path := getattr(a, option)) is not None and not path.is_file():
             p.error(f"--{option.replace('_', '-')} {path}: no such file")
-    for option in ("float_from", "init_from"):
-        if (path := getattr(a, option)) is not None and not path.is_file():
-            p.error(f"--{option.replace('_', '-').replace('init-', '')} {path}: no such file")
+    if a.float_from is not None and not a.float_from.is_file():
+        p.error(f"--float-from {a.float_from}: no such file")
     converted = {"ema_decay": a.ema_decay or None, "operator_data": tuple(a.operator_data)}
     return Config(**(vars(a) | converted))
 

@@ -85,15 +85,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
     p.add_argument("--reference-s", type=float, default=300.0)
     p.add_argument("--val-pairs", type=int, default=768)
     p.add_argument("--dev-threshold", action=argparse.BooleanOptionalAction, default=True)
-    p.add_argument(
-        "--from",
-        dest="init_from",
-        type=Path,
-        default=None,
-        metavar="ONNX",
-        help="start the single-frame part from this export (e.g. models/ember-tiles-v4/"
-        "model.onnx) instead of ImageNet; its batch-norm statistics stay fixed",
-    )
+    from_onnx.add_from_option(p, "the single-frame part")
     p.add_argument(
         "--backbone-lr",
         type=float,
@@ -102,8 +94,6 @@ def parse_args(argv: list[str] | None = None) -> Config:
         "always learns at --lr)",
     )
     a = p.parse_args(argv)
-    if a.init_from is not None and not a.init_from.is_file():
-        p.error(f"--from {a.init_from}: no such file")
     return Config(**{k.replace("-", "_"): v for k, v in vars(a).items()})
 
 
